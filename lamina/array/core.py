@@ -1,0 +1,306 @@
+"""The ``Array`` collection: a thin, NumPy-like handle on a layer.
+
+An ``Array`` holds one layer and nothing else. Every method builds a new
+layer (the logic lives in ``lamina/layers``); ``compute`` lowers it to
+integer tasks and runs them on the embedded runner::
+
+    import lamina.array as la
+    x = la.ones((1000, 1000), chunks=100)
+    y = ((x + 1) * 2).sum()
+    y.compute()            # 4000000.0
+    np.sum(x)              # stays lazy: an Array
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import numpy as np
+
+from lamina.layers.base import Layer
+
+
+class Array:
+    """A chunked, lazily evaluated N-dimensional array."""
+
+    __slots__ = ("layer",)
+    __array_priority__ = 20
+
+    def __init__(self, layer: Layer) -> None:
+        if not isinstance(layer, Layer):
+            raise TypeError(f"Array wraps a Layer, got {type(layer).__name__}")
+        self.layer = layer
+
+    # metadata -------------------------------------------------------------
+    @property
+    def chunks(self) -> tuple[tuple[int, ...], ...]:
+        return self.layer.chunks
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.layer.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.layer.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.layer.ndim
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+    @property
+    def nbytes(self) -> int:
+        return self.size * self.dtype.itemsize
+
+    @property
+    def itemsize(self) -> int:
+        return self.dtype.itemsize
+
+    @property
+    def numblocks(self) -> tuple[int, ...]:
+        return self.layer.numblocks
+
+    @property
+    def npartitions(self) -> int:
+        return self.layer.nblocks
+
+    @property
+    def chunksize(self) -> tuple[int, ...]:
+        return tuple(max(c) if c else 0 for c in self.chunks)
+
+    @property
+    def name(self) -> str:
+        return self.layer.name
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TypeError("len() of unsized object")
+        return self.shape[0]
+
+    def __repr__(self) -> str:
+        from lamina.scheduler.lowering import topological_layers
+
+        layers = topological_layers([self.layer])
+        tasks = sum(layer.nblocks for layer in layers)
+        return (
+            f"lamina.Array<shape={self.shape}, dtype={self.dtype}, "
+            f"chunksize={self.chunksize}, layers={len(layers)}, tasks={tasks}>"
+        )
+
+    def __bool__(self) -> bool:
+        return bool(self.compute())
+
+    def __int__(self) -> int:
+        return int(self.compute())
+
+    def __float__(self) -> float:
+        return float(self.compute())
+
+    def __complex__(self) -> complex:
+        return complex(self.compute())
+
+    def __index__(self) -> int:
+        return int(self.compute())
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    # execution ------------------------------------------------------------
+    def compute(self, **kwargs: Any) -> Any:
+        """Compute and return the result as a NumPy (or CuPy) array."""
+        from lamina.compute import compute
+
+        return compute(self, **kwargs)[0]
+
+    def persist(self, **kwargs: Any) -> "Array":
+        """Compute the blocks and keep them in memory, still chunked."""
+        from lamina.compute import persist
+
+        return persist(self, **kwargs)[0]
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        value = self.compute()
+        if not isinstance(value, np.ndarray):
+            value = np.asarray(value.get() if hasattr(value, "get") else value)
+        return value.astype(dtype, copy=False) if dtype is not None else value
+
+    # NumPy protocols -----------------------------------------------------
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        from lamina.array.elementwise import array_ufunc
+
+        return array_ufunc(ufunc, method, *inputs, **kwargs)
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        from lamina.array.functions import array_function
+
+        return array_function(func, types, args, kwargs)
+
+    # elementwise -----------------------------------------------------------
+    def astype(self, dtype: Any, casting: str = "unsafe", copy: bool = True) -> "Array":
+        from lamina.array.elementwise import astype
+
+        return astype(self, dtype, casting=casting)
+
+    def __abs__(self) -> "Array":
+        return np.absolute(self)
+
+    def __neg__(self) -> "Array":
+        return np.negative(self)
+
+    def __pos__(self) -> "Array":
+        return np.positive(self)
+
+    def __invert__(self) -> "Array":
+        return np.invert(self)
+
+    def __matmul__(self, other: Any) -> "Array":
+        from lamina.array.contraction import matmul
+
+        return matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> "Array":
+        from lamina.array.contraction import matmul
+
+        return matmul(other, self)
+
+    @property
+    def T(self) -> "Array":
+        return self.transpose()
+
+    @property
+    def real(self) -> "Array":
+        return np.real(self)
+
+    @property
+    def imag(self) -> "Array":
+        return np.imag(self)
+
+    def conj(self) -> "Array":
+        return np.conjugate(self)
+
+    def map_blocks(self, func: Any, *args: Any, **kwargs: Any) -> "Array":
+        from lamina.array.elementwise import map_blocks
+
+        return map_blocks(func, self, *args, **kwargs)
+
+    def rechunk(self, chunks: Any) -> "Array":
+        from lamina.array.manipulation import rechunk
+
+        return rechunk(self, chunks)
+
+    # structure (implemented in lamina.array.manipulation / slicing) ---------
+    def __getitem__(self, index: Any) -> "Array":
+        from lamina.array.slicing import getitem
+
+        return getitem(self, index)
+
+    def transpose(self, *axes: Any) -> "Array":
+        from lamina.array.manipulation import transpose
+
+        if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
+            axes = axes[0]
+        return transpose(self, axes or None)
+
+    def swapaxes(self, a: int, b: int) -> "Array":
+        from lamina.array.manipulation import swapaxes
+
+        return swapaxes(self, a, b)
+
+    def reshape(self, *shape: Any) -> "Array":
+        from lamina.array.manipulation import reshape
+
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return reshape(self, shape)
+
+    def ravel(self) -> "Array":
+        return self.reshape(-1)
+
+    def dot(self, other: Any) -> "Array":
+        from lamina.array.contraction import dot
+
+        return dot(self, other)
+
+    # reductions (implemented in lamina.array.reductions) ------------------
+    def _reduce(self, name: str, *args: Any, **kwargs: Any) -> "Array":
+        from lamina.array import reductions
+
+        return getattr(reductions, name)(self, *args, **kwargs)
+
+    def sum(self, axis=None, dtype=None, keepdims=False, split_every=None) -> "Array":
+        return self._reduce("sum", axis=axis, dtype=dtype, keepdims=keepdims,
+                            split_every=split_every)
+
+    def prod(self, axis=None, dtype=None, keepdims=False, split_every=None) -> "Array":
+        return self._reduce("prod", axis=axis, dtype=dtype, keepdims=keepdims,
+                            split_every=split_every)
+
+    def mean(self, axis=None, dtype=None, keepdims=False, split_every=None) -> "Array":
+        return self._reduce("mean", axis=axis, dtype=dtype, keepdims=keepdims,
+                            split_every=split_every)
+
+    def var(self, axis=None, dtype=None, keepdims=False, ddof=0, split_every=None) -> "Array":
+        return self._reduce("var", axis=axis, dtype=dtype, keepdims=keepdims, ddof=ddof,
+                            split_every=split_every)
+
+    def std(self, axis=None, dtype=None, keepdims=False, ddof=0, split_every=None) -> "Array":
+        return self._reduce("std", axis=axis, dtype=dtype, keepdims=keepdims, ddof=ddof,
+                            split_every=split_every)
+
+    def min(self, axis=None, keepdims=False, split_every=None) -> "Array":
+        return self._reduce("min", axis=axis, keepdims=keepdims, split_every=split_every)
+
+    def max(self, axis=None, keepdims=False, split_every=None) -> "Array":
+        return self._reduce("max", axis=axis, keepdims=keepdims, split_every=split_every)
+
+    def any(self, axis=None, keepdims=False, split_every=None) -> "Array":
+        return self._reduce("any", axis=axis, keepdims=keepdims, split_every=split_every)
+
+    def all(self, axis=None, keepdims=False, split_every=None) -> "Array":
+        return self._reduce("all", axis=axis, keepdims=keepdims, split_every=split_every)
+
+    def argmin(self, axis=None, keepdims=False, split_every=None) -> "Array":
+        return self._reduce("argmin", axis=axis, keepdims=keepdims, split_every=split_every)
+
+    def argmax(self, axis=None, keepdims=False, split_every=None) -> "Array":
+        return self._reduce("argmax", axis=axis, keepdims=keepdims, split_every=split_every)
+
+
+def _binary(name: str, ufunc: np.ufunc, reflected: bool = False):
+    if reflected:
+        def method(self: Array, other: Any) -> Any:
+            return ufunc(other, self)
+    else:
+        def method(self: Array, other: Any) -> Any:
+            return ufunc(self, other)
+    method.__name__ = name
+    method.__doc__ = f"Elementwise ``{ufunc.__name__}``."
+    return method
+
+
+_OPERATORS = {
+    "add": np.add, "sub": np.subtract, "mul": np.multiply, "truediv": np.true_divide,
+    "floordiv": np.floor_divide, "mod": np.remainder, "pow": np.power,
+    "and": np.bitwise_and, "or": np.bitwise_or, "xor": np.bitwise_xor,
+    "lshift": np.left_shift, "rshift": np.right_shift, "divmod": np.divmod,
+}
+for _name, _ufunc in _OPERATORS.items():
+    setattr(Array, f"__{_name}__", _binary(f"__{_name}__", _ufunc))
+    setattr(Array, f"__r{_name}__", _binary(f"__r{_name}__", _ufunc, reflected=True))
+for _name, _ufunc in {"eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal,
+                      "gt": np.greater, "ge": np.greater_equal}.items():
+    setattr(Array, f"__{_name}__", _binary(f"__{_name}__", _ufunc))
+Array.__hash__ = lambda self: hash(self.layer)  # type: ignore[method-assign]
+
+
+def asanyarray_like(values: Sequence[Any]) -> list[Any]:
+    """Helper for functions taking several arrays: keep Arrays, wrap the rest."""
+    from lamina.array.creation import asarray
+
+    return [v if isinstance(v, Array) else asarray(v) for v in values]

@@ -1,0 +1,143 @@
+"""Array creation: from in-memory data, constants and ranges.
+
+    la.from_array(np.arange(10), chunks=4)     # blocks of 4, 4, 2
+    la.zeros((1000, 1000), chunks=(100, 250))
+    la.arange(0, 1, 0.1, chunks=3)
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import numpy as np
+
+from lamina.array.core import Array
+from lamina.layers.chunks import normalize_chunks
+from lamina.layers.sources import Arange, FromArray, Full, Linspace, wrap_array
+
+
+def from_array(x: Any, chunks: Any = "auto") -> Array:
+    """Wrap an in-memory NumPy or CuPy array (or anything ``np.asarray`` takes)."""
+    if isinstance(x, Array):
+        return x if chunks == "auto" else x.rechunk(chunks)
+    if not (hasattr(x, "shape") and hasattr(x, "dtype") and hasattr(x, "__getitem__")):
+        x = np.asarray(x)
+    if getattr(x, "dtype", None) is not None and x.dtype.hasobject:
+        raise TypeError("object arrays are not supported: give a numeric or string dtype")
+    return Array(FromArray(wrap_array(x), normalize_chunks(chunks, x.shape, x.dtype)))
+
+
+def asarray(x: Any, chunks: Any = "auto") -> Array:
+    """An Array for ``x``: unchanged if it is one already."""
+    return x if isinstance(x, Array) else from_array(x, chunks=chunks)
+
+
+def _shape_of(shape: Any) -> tuple[int, ...]:
+    if isinstance(shape, (int, np.integer)):
+        return (int(shape),)
+    return tuple(int(s) for s in shape)
+
+
+def full(shape: Any, fill_value: Any, chunks: Any = "auto", dtype: Any = None,
+         like: str = "numpy") -> Array:
+    """An array of ``shape`` filled with ``fill_value``."""
+    shape = _shape_of(shape)
+    if np.ndim(fill_value) != 0:
+        raise ValueError(f"fill_value must be a scalar, got an array of shape {np.shape(fill_value)}")
+    dtype = np.dtype(dtype) if dtype is not None else np.array(fill_value).dtype
+    return Array(Full(shape, normalize_chunks(chunks, shape, dtype), dtype,
+                      np.array(fill_value, dtype=dtype).item(), like))
+
+
+def zeros(shape: Any, dtype: Any = float, chunks: Any = "auto", like: str = "numpy") -> Array:
+    return full(shape, 0, chunks=chunks, dtype=dtype, like=like)
+
+
+def ones(shape: Any, dtype: Any = float, chunks: Any = "auto", like: str = "numpy") -> Array:
+    return full(shape, 1, chunks=chunks, dtype=dtype, like=like)
+
+
+def empty(shape: Any, dtype: Any = float, chunks: Any = "auto", like: str = "numpy") -> Array:
+    shape = _shape_of(shape)
+    dtype = np.dtype(dtype)
+    return Array(Full(shape, normalize_chunks(chunks, shape, dtype), dtype, None, like))
+
+
+def _like(name: str):
+    def make(a: Any, dtype: Any = None, chunks: Any = None, **kwargs: Any) -> Array:
+        dtype = dtype or a.dtype
+        chunks = chunks or (a.chunks if isinstance(a, Array) else "auto")
+        return globals()[name](a.shape, dtype=dtype, chunks=chunks, **kwargs)
+    make.__name__ = f"{name}_like"
+    make.__doc__ = f"``{name}`` with the shape (and chunks) of ``a``."
+    return make
+
+
+zeros_like = _like("zeros")
+ones_like = _like("ones")
+empty_like = _like("empty")
+
+
+def full_like(a: Any, fill_value: Any, dtype: Any = None, chunks: Any = None) -> Array:
+    """``full`` with the shape (and chunks) of ``a``."""
+    chunks = chunks or (a.chunks if isinstance(a, Array) else "auto")
+    return full(a.shape, fill_value, chunks=chunks, dtype=dtype or a.dtype)
+
+
+def arange(start: Any, stop: Any = None, step: Any = 1, chunks: Any = "auto",
+           dtype: Any = None, like: str = "numpy") -> Array:
+    """Evenly spaced values in ``[start, stop)``, like ``np.arange``."""
+    if stop is None:
+        start, stop = 0, start
+    if step == 0:
+        raise ValueError("arange step must not be zero")
+    length = max(int(math.ceil((stop - start) / step)), 0)
+    if dtype is None:
+        dtype = np.arange(start, start + step, step).dtype if length else np.result_type(
+            start, stop, step)
+    dtype = np.dtype(dtype)
+    return Array(Arange(start, step, length, normalize_chunks(chunks, (length,), dtype), dtype,
+                        like))
+
+
+def linspace(start: float, stop: float, num: int = 50, endpoint: bool = True,
+             chunks: Any = "auto", dtype: Any = None, like: str = "numpy") -> Array:
+    """``num`` evenly spaced values from ``start`` to ``stop``, like ``np.linspace``."""
+    if num < 0:
+        raise ValueError(f"Number of samples, {num}, must be non-negative.")
+    dtype = np.dtype(dtype or np.float64)
+    return Array(Linspace(float(start), float(stop), int(num), bool(endpoint),
+                          normalize_chunks(chunks, (num,), dtype), dtype, like))
+
+
+def from_blocks_like(shape_like: Array, blocks: list) -> Array:
+    """An Array over already computed blocks with the chunks of ``shape_like``."""
+    from lamina.layers.sources import FromBlocks, hold_blocks
+
+    return Array(FromBlocks(hold_blocks(blocks), shape_like.chunks, shape_like.dtype,
+                            shape_like.name))
+
+
+def broadcast_to(x: Any, shape: Sequence[int], chunks: Any = None) -> Array:
+    """Broadcast ``x`` to ``shape`` (a view per block, like ``np.broadcast_to``)."""
+    from lamina.array.elementwise import elemwise
+
+    x = asarray(x)
+    shape = _shape_of(shape)
+    np.broadcast_shapes(x.shape, shape)
+    target = zeros(shape, dtype=x.dtype, chunks=chunks or _broadcast_chunks(x, shape))
+    return elemwise(_broadcast_first, x, target, dtype=x.dtype, name="broadcast_to")
+
+
+def _broadcast_first(a: Any, b: Any) -> Any:
+    return np.broadcast_to(a, b.shape) if isinstance(b, np.ndarray) else a + b * 0
+
+
+def _broadcast_chunks(x: Array, shape: tuple[int, ...]) -> tuple:
+    offset = len(shape) - x.ndim
+    out = []
+    for o, n in enumerate(shape):
+        k = o - offset
+        out.append(x.chunks[k] if k >= 0 and x.shape[k] == n else (n,))
+    return tuple(out)

@@ -1,0 +1,254 @@
+"""Elementwise operations with NumPy broadcasting, and ``map_blocks``.
+
+Every NumPy ufunc reaches ``elemwise`` through ``__array_ufunc__``::
+
+    np.sin(x) + 1      # two Blockwise layers, one task per block each
+
+Arguments are broadcast as NumPy does, their chunks unified (rechunked to
+the chunks of the argument with the most blocks along each axis), and the
+output dtype is found by calling the function on one-element arrays.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from lamina.array.core import Array
+from lamina.layers.blockwise import Blockwise, validate_alignment
+
+
+def _is_arraylike(value: Any) -> bool:
+    return isinstance(value, Array) or (hasattr(value, "shape") and hasattr(value, "dtype")
+                                        and getattr(value, "ndim", 0) > 0)
+
+
+def _as_array(value: Any) -> Array:
+    from lamina.array.creation import from_array
+
+    return value if isinstance(value, Array) else from_array(value, chunks=-1)
+
+
+def broadcast_chunks(args: Sequence[Array]) -> tuple[tuple[int, ...], tuple[tuple[int, ...], ...]]:
+    """Output shape and chunks for broadcasting ``args`` together."""
+    shape = np.broadcast_shapes(*[a.shape for a in args])
+    ndim = len(shape)
+    chunks: list[tuple[int, ...]] = []
+    for o in range(ndim):
+        best: tuple[int, ...] | None = None
+        for a in args:
+            k = o - (ndim - a.ndim)
+            if k < 0 or a.shape[k] != shape[o]:
+                continue
+            c = a.chunks[k]
+            if best is None or len(c) > len(best):
+                best = c
+        chunks.append(best if best is not None else (shape[o],))
+    return shape, tuple(chunks)
+
+
+def elemwise(func: Callable, *args: Any, dtype: Any = None, name: str | None = None,
+             **kwargs: Any) -> Array:
+    """Apply ``func`` elementwise with broadcasting; a lazy ``Array``."""
+    arrays = [_as_array(a) if _is_arraylike(a) else a for a in args]
+    lazy = [a for a in arrays if isinstance(a, Array)]
+    if not lazy:
+        raise TypeError("elemwise needs at least one array argument")
+    shape, chunks = broadcast_chunks(lazy)
+    ndim = len(shape)
+    if dtype is None:
+        dtype = infer_dtype(func, arrays, kwargs)
+    layer_args, arg_axes = [], []
+    for a in arrays:
+        if not isinstance(a, Array):
+            layer_args.append(a)
+            arg_axes.append(None)
+            continue
+        offset = ndim - a.ndim
+        target = tuple(
+            chunks[k + offset] if a.shape[k] == shape[k + offset] else (a.shape[k],)
+            for k in range(a.ndim)
+        )
+        if target != a.chunks:
+            a = a.rechunk(target)
+        layer_args.append(a.layer)
+        arg_axes.append(tuple(range(offset, ndim)))
+    args_t, axes_t = tuple(layer_args), tuple(arg_axes)
+    validate_alignment(chunks, args_t, axes_t)
+    layer = Blockwise(func, chunks, np.dtype(dtype), axes_t, tuple(sorted(kwargs.items())),
+                      args_t, name or getattr(func, "__name__", None))
+    return Array(layer)
+
+
+def infer_dtype(func: Callable, args: Sequence[Any], kwargs: dict) -> np.dtype:
+    """The dtype ``func`` returns, found by calling it on one-element arrays."""
+    probes = []
+    for a in args:
+        if isinstance(a, Array) or _is_arraylike(a):
+            probes.append(np.ones((1,) * a.ndim, dtype=a.dtype))
+        else:
+            probes.append(a)
+    with np.errstate(all="ignore"):
+        try:
+            out = func(*probes, **kwargs)
+        except TypeError:
+            raise
+        except Exception:
+            return np.result_type(*[p.dtype if hasattr(p, "dtype") else p for p in probes])
+    if isinstance(out, tuple):
+        raise TypeError(f"{getattr(func, '__name__', func)} returns several outputs")
+    return np.asarray(out).dtype
+
+
+def array_ufunc(ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+    """``__array_ufunc__``: ufunc calls and ufunc reductions stay lazy."""
+    if kwargs.get("out") is not None:
+        return NotImplemented
+    kwargs.pop("out", None)
+    if not all(isinstance(i, (Array, np.ndarray, np.generic, int, float, complex, bool))
+               for i in inputs):
+        return NotImplemented
+    if method == "__call__":
+        if ufunc.nout == 1:
+            return elemwise(ufunc, *inputs, name=ufunc.__name__, **kwargs)
+        return tuple(
+            elemwise(_nth_output(ufunc, i), *inputs, name=f"{ufunc.__name__}[{i}]", **kwargs)
+            for i in range(ufunc.nout)
+        )
+    if method == "reduce" and len(inputs) == 1:
+        from lamina.array import reductions
+
+        name = {"add": "sum", "multiply": "prod", "minimum": "min", "maximum": "max",
+                "logical_and": "all", "logical_or": "any"}.get(ufunc.__name__)
+        if name is not None:
+            return getattr(reductions, name)(inputs[0], axis=kwargs.get("axis", 0),
+                                             keepdims=kwargs.get("keepdims", False))
+    return NotImplemented
+
+
+class _nth_output:
+    """Picklable "output i of a multi-output ufunc"."""
+
+    def __init__(self, ufunc: np.ufunc, i: int) -> None:
+        self.ufunc, self.i = ufunc, i
+        self.__name__ = f"{ufunc.__name__}_{i}"
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.ufunc(*args, **kwargs)[self.i]
+
+    def __reduce__(self) -> tuple:
+        return (_nth_output, (self.ufunc, self.i))
+
+
+def astype(x: Array, dtype: Any, casting: str = "unsafe") -> Array:
+    """Cast to ``dtype``; errors like NumPy for casts the rule forbids."""
+    dtype = np.dtype(dtype)
+    if dtype == x.dtype:
+        return x
+    if not np.can_cast(x.dtype, dtype, casting=casting):
+        raise TypeError(
+            f"Cannot cast array data from {x.dtype!r} to {dtype!r} according to the rule "
+            f"{casting!r}"
+        )
+    return elemwise(_cast, x, dtype=dtype, name="astype", to=dtype)
+
+
+def _cast(block: Any, to: np.dtype) -> Any:
+    return block.astype(to)
+
+
+def where(condition: Any, x: Any = None, y: Any = None) -> Any:
+    """Elementwise choice, like ``np.where``; one-argument form is not lazy."""
+    if x is None and y is None:
+        raise NotImplementedError(
+            "where(condition) has unknown output size: use nonzero on a computed array"
+        )
+    if x is None or y is None:
+        raise ValueError("either both or neither of x and y should be given")
+    return elemwise(np.where, condition, x, y, name="where")
+
+
+def map_blocks(func: Callable, *args: Any, dtype: Any = None, chunks: Any = None,
+               drop_axis: Sequence[int] | int = (), new_axis: Sequence[int] | int = (),
+               name: str | None = None, **kwargs: Any) -> Array:
+    """Apply ``func`` to each block of the (aligned) array arguments.
+
+    ``chunks`` gives the output block sizes when they differ from the first
+    argument's (a tuple of per-axis tuples, or the size of every block);
+    ``drop_axis`` removes axes (each must be one block; the arguments are
+    rechunked if not) and ``new_axis`` inserts axes of one block.
+    """
+    arrays = [a for a in args if isinstance(a, Array)]
+    if not arrays:
+        raise TypeError("map_blocks needs at least one lamina Array argument")
+    drop = sorted({d % arrays[0].ndim for d in np.atleast_1d(drop_axis).tolist()}) \
+        if np.size(drop_axis) else []
+    base = arrays[0]
+    if drop:
+        base = base.rechunk({d: -1 for d in drop})
+    kept = [k for k in range(base.ndim) if k not in drop]
+    out_ndim = len(kept) + int(np.size(new_axis))
+    new = sorted({n % out_ndim for n in np.atleast_1d(new_axis).tolist()}) \
+        if np.size(new_axis) else []
+    out_axis_of_kept = [o for o in range(out_ndim) if o not in new]
+    in_chunks = [base.chunks[k] for k in kept]
+    out_chunks: list[tuple[int, ...]] = []
+    it = iter(zip(out_axis_of_kept, in_chunks))
+    mapping = dict(it)
+    for o in range(out_ndim):
+        out_chunks.append(mapping.get(o, (1,)))
+    if chunks is not None:
+        out_chunks = list(_explicit_chunks(chunks, out_chunks))
+    if dtype is None:
+        raise ValueError("map_blocks needs dtype= (the dtype func returns)")
+
+    layer_args, arg_axes = [], []
+    for a in args:
+        if not isinstance(a, Array):
+            layer_args.append(a)
+            arg_axes.append(None)
+            continue
+        if a.ndim != base.ndim:
+            raise ValueError("map_blocks arguments must have the same number of dimensions")
+        if drop:
+            a = a.rechunk({d: -1 for d in drop})
+        target = tuple(a.chunks[k] if a.numblocks[k] == 1 and base.numblocks[k] != 1
+                       else base.chunks[k] for k in range(a.ndim))
+        if target != a.chunks:
+            a = a.rechunk(target)
+        axes = []
+        j = 0
+        for k in range(a.ndim):
+            if k in drop:
+                axes.append(None)
+            else:
+                axes.append(out_axis_of_kept[j])
+                j += 1
+        layer_args.append(a.layer)
+        arg_axes.append(tuple(axes))
+    grid = tuple(len(c) for c in out_chunks)
+    for o, c in zip(out_axis_of_kept, in_chunks):
+        if grid[o] != len(c):
+            raise ValueError(
+                f"chunks give {grid[o]} blocks on output axis {o} but the input has {len(c)}: "
+                "map_blocks keeps the number of blocks along mapped axes"
+            )
+    layer = Blockwise(func, tuple(out_chunks), np.dtype(dtype), tuple(arg_axes),
+                      tuple(sorted(kwargs.items())), tuple(layer_args),
+                      name or getattr(func, "__name__", None))
+    return Array(layer)
+
+
+def _explicit_chunks(chunks: Any, like: list[tuple[int, ...]]) -> tuple[tuple[int, ...], ...]:
+    chunks = tuple(chunks)
+    if len(chunks) != len(like):
+        raise ValueError(f"chunks {chunks} must give one entry per output axis ({len(like)})")
+    out = []
+    for c, base in zip(chunks, like):
+        if isinstance(c, (int, np.integer)):
+            out.append((int(c),) * len(base))
+        else:
+            out.append(tuple(int(v) for v in c))
+    return tuple(out)
+

@@ -1,0 +1,104 @@
+"""Blockwise layers: one output block from one block of each input.
+
+``Blockwise`` covers every elementwise operation (ufuncs, operators,
+``astype``, ``where``) and ``map_blocks``. Each array argument declares, per
+axis, the output axis it lines up with (``None``: an axis the function
+drops, which must be one block). An argument with one block along an axis
+where the output has many is broadcast: every output block reads its block
+0 there.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from lamina.layers.base import CSR, Chunks, Kernel, Layer, one_to_one
+from lamina.layers.deps import AxisMap, product_deps
+
+
+class Blockwise(Layer):
+    """``func(*args, **kwargs)`` applied block by block.
+
+    ``arg_axes[i]`` is None for a constant argument, else a tuple giving for
+    each axis of ``args[i]`` the output axis it maps to (or None).
+    """
+
+    _parameters = ("func", "out_chunks", "out_dtype", "arg_axes", "kwargs", "args", "fname")
+    _defaults = {"kwargs": (), "fname": None}
+
+    @property
+    def dependencies(self) -> tuple[Layer, ...]:
+        return tuple(a for a in self.args if isinstance(a, Layer))
+
+    def _meta(self) -> tuple[Chunks, np.dtype]:
+        return self.out_chunks, self.out_dtype
+
+    def label(self) -> str:
+        return f"Blockwise[{self.fname or getattr(self.func, '__name__', 'func')}]"
+
+    def _axis_tables(self, arg: Layer, axes: tuple) -> tuple[list[AxisMap], list[int | None]]:
+        out_nb = self.numblocks
+        maps, out_axis_of = [], []
+        for k, o in enumerate(axes):
+            nb = arg.numblocks[k]
+            if o is None:
+                maps.append(AxisMap.constant(1))
+            elif nb == out_nb[o]:
+                maps.append(AxisMap.identity(nb))
+            else:
+                maps.append(AxisMap.constant(out_nb[o]))
+            out_axis_of.append(o)
+        return maps, out_axis_of
+
+    def block_deps(self, out_blocks: np.ndarray) -> list[CSR]:
+        out = []
+        for arg, axes in zip(self.args, self.arg_axes):
+            if not isinstance(arg, Layer):
+                continue
+            if tuple(axes) == tuple(range(self.ndim)) and arg.numblocks == self.numblocks:
+                out.append(one_to_one(out_blocks))
+                continue
+            maps, out_axis_of = self._axis_tables(arg, axes)
+            out.append(product_deps(out_blocks, self.numblocks, maps, arg.numblocks, out_axis_of))
+        return out
+
+    def kernel(self) -> Kernel:
+        func: Callable = self.func
+        kwargs = dict(self.kwargs)
+        is_layer = [isinstance(a, Layer) for a in self.args]
+        if all(is_layer):
+            if kwargs:
+                return lambda block, inputs: func(*inputs, **kwargs)
+            return lambda block, inputs: func(*inputs)
+        consts = list(self.args)
+
+        def run(block: int, inputs: list) -> Any:
+            it = iter(inputs)
+            call = [next(it) if lay else c for lay, c in zip(is_layer, consts)]
+            return func(*call, **kwargs)
+
+        return run
+
+
+def validate_alignment(out_chunks: Chunks, args: tuple, arg_axes: tuple) -> None:
+    """Raise if an argument's blocks do not line up with the output's."""
+    for arg, axes in zip(args, arg_axes):
+        if not isinstance(arg, Layer):
+            continue
+        if len(axes) != arg.ndim:
+            raise ValueError(f"arg_axes {axes} do not match an argument with {arg.ndim} dimensions")
+        for k, o in enumerate(axes):
+            if o is None:
+                if arg.numblocks[k] != 1:
+                    raise ValueError(
+                        f"axis {k} of an argument is dropped but has {arg.numblocks[k]} blocks: "
+                        "rechunk it to one block along that axis first"
+                    )
+                continue
+            if arg.chunks[k] != out_chunks[o] and arg.numblocks[k] != 1:
+                raise ValueError(
+                    f"chunks {arg.chunks[k]} of an argument do not match output chunks "
+                    f"{out_chunks[o]} on axis {o}: rechunk the arguments to common chunks"
+                )

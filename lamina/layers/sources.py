@@ -1,0 +1,213 @@
+"""Source layers: blocks made from nothing but parameters, or from an
+in-memory array.
+
+``FromArray`` slices a NumPy (or CuPy) array; ``Full`` fills blocks with a
+value (zeros/ones/empty/full); ``Arange`` and ``Linspace`` compute their
+block's values from its offset; ``FromBlocks`` holds already computed blocks
+(what ``persist`` returns).
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from lamina.layers.base import Chunks, Kernel, Layer
+from lamina.tokenize import tokenize
+
+HASH_LIMIT_BYTES = 64 * 2**20
+
+
+class _ByIdentity:
+    """Wraps a large array so that its token is its identity, not its bytes.
+
+    Hashing gigabytes to name a node costs seconds; an in-memory array is
+    only ever equal to itself within one process anyway.
+    """
+
+    __slots__ = ("value", "_token")
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+        self._token = tokenize("array-id", id(value), value.shape, str(value.dtype))
+
+    def __reduce__(self) -> tuple:
+        return (_ByIdentity, (self.value,))
+
+
+def wrap_array(value: Any) -> Any:
+    """Operand form of an in-memory array: hashed if small, by identity if large."""
+    if getattr(value, "nbytes", 0) > HASH_LIMIT_BYTES:
+        return _ByIdentity(value)
+    return value
+
+
+def unwrap_array(value: Any) -> Any:
+    return value.value if isinstance(value, _ByIdentity) else value
+
+
+class SourceLayer(Layer):
+    """Base of layers without dependencies; offsets per axis cached."""
+
+    @cached_property
+    def axis_starts(self) -> list[list[int]]:
+        out = []
+        for sizes in self.chunks:
+            starts = [0]
+            for s in sizes:
+                starts.append(starts[-1] + s)
+            out.append(starts)
+        return out
+
+    def block_region(self, flat: int) -> tuple[slice, ...]:
+        """Slices of the whole array that block ``flat`` covers."""
+        idx = self.block_index(flat)
+        return tuple(slice(s[i], s[i + 1]) for s, i in zip(self.axis_starts, idx))
+
+    def block_deps(self, out_blocks: np.ndarray) -> list:
+        return []
+
+
+class FromArray(SourceLayer):
+    _parameters = ("array", "in_chunks")
+
+    def _meta(self) -> tuple[Chunks, np.dtype]:
+        return self.in_chunks, unwrap_array(self.array).dtype
+
+    @property
+    def array_module(self) -> Any:
+        return _module_of(unwrap_array(self.array))
+
+    def kernel(self) -> Kernel:
+        array = unwrap_array(self.array)
+        region = self.block_region
+        if self.ndim == 0:
+            return lambda block, inputs: array
+        return lambda block, inputs: array[region(block)]
+
+
+class Full(SourceLayer):
+    _parameters = ("shape_", "in_chunks", "out_dtype", "fill_value", "xp_name")
+    _defaults = {"xp_name": "numpy"}
+
+    def _meta(self) -> tuple[Chunks, np.dtype]:
+        return self.in_chunks, self.out_dtype
+
+    @property
+    def array_module(self) -> Any:
+        return _import_module(self.xp_name)
+
+    def kernel(self) -> Kernel:
+        xp = self.array_module
+        chunks, dtype, fill = self.chunks, self.dtype, self.fill_value
+        index = self.block_index
+        if fill is None:
+            return lambda block, inputs: xp.empty(
+                tuple(c[i] for c, i in zip(chunks, index(block))), dtype=dtype)
+        return lambda block, inputs: xp.full(
+            tuple(c[i] for c, i in zip(chunks, index(block))), fill, dtype=dtype)
+
+
+class Arange(SourceLayer):
+    """``start + step * i`` for i in the block's range (1-D)."""
+
+    _parameters = ("start", "step", "length", "in_chunks", "out_dtype", "xp_name")
+    _defaults = {"xp_name": "numpy"}
+
+    def _meta(self) -> tuple[Chunks, np.dtype]:
+        return self.in_chunks, self.out_dtype
+
+    @property
+    def array_module(self) -> Any:
+        return _import_module(self.xp_name)
+
+    def kernel(self) -> Kernel:
+        xp = self.array_module
+        start, step, dtype = self.start, self.step, self.dtype
+        region = self.block_region
+
+        work = np.int64 if dtype.kind in "iub" else np.float64
+
+        def run(block: int, inputs: list) -> Any:
+            r = region(block)[0]
+            return (start + step * xp.arange(r.start, r.stop, dtype=work)).astype(dtype)
+
+        return run
+
+
+class Linspace(SourceLayer):
+    """``num`` evenly spaced values from ``start`` to ``stop`` (1-D)."""
+
+    _parameters = ("start", "stop", "num", "endpoint", "in_chunks", "out_dtype", "xp_name")
+    _defaults = {"xp_name": "numpy"}
+
+    def _meta(self) -> tuple[Chunks, np.dtype]:
+        return self.in_chunks, self.out_dtype
+
+    @property
+    def array_module(self) -> Any:
+        return _import_module(self.xp_name)
+
+    def kernel(self) -> Kernel:
+        xp = self.array_module
+        start, stop, num, endpoint, dtype = (self.start, self.stop, self.num, self.endpoint,
+                                             self.dtype)
+        div = (num - 1) if endpoint else num
+        step = (stop - start) / div if div > 0 else 0.0
+        region = self.block_region
+
+        def run(block: int, inputs: list) -> Any:
+            r = region(block)[0]
+            i = xp.arange(r.start, r.stop, dtype=np.float64)
+            values = start + i * step
+            if endpoint and num > 1 and r.stop == num:
+                values[-1] = stop
+            return values.astype(dtype, copy=False)
+
+        return run
+
+
+class FromBlocks(SourceLayer):
+    """Blocks already computed and held in memory (the result of ``persist``)."""
+
+    _parameters = ("blocks", "in_chunks", "out_dtype", "key")
+
+    def _meta(self) -> tuple[Chunks, np.dtype]:
+        return self.in_chunks, self.out_dtype
+
+    @property
+    def array_module(self) -> Any:
+        blocks = unwrap_array(self.blocks)
+        return _module_of(blocks[0]) if blocks else np
+
+    def kernel(self) -> Kernel:
+        blocks = unwrap_array(self.blocks)
+        return lambda block, inputs: blocks[block]
+
+
+class _BlockList(_ByIdentity):
+    def __init__(self, value: Any) -> None:
+        self.value = value
+        self._token = tokenize("blocks-id", id(value), len(value))
+
+
+def hold_blocks(blocks: list) -> Any:
+    """Operand form of a list of computed blocks (named by identity)."""
+    return _BlockList(blocks)
+
+
+def _module_of(array: Any) -> Any:
+    module = type(array).__module__.split(".")[0]
+    if module == "cupy":
+        return _import_module("cupy")
+    return np
+
+
+def _import_module(name: str) -> Any:
+    if name == "numpy":
+        return np
+    import importlib
+
+    return importlib.import_module(name)

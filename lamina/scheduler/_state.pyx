@@ -1,0 +1,296 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""The compiled task state machine, on integer task ids.
+
+It does no I/O and calls no user code: a driver (the embedded runner, or
+later the network server) asks it for ready tasks, tells it which finished
+or failed, and frees what it says is no longer needed::
+
+    state = GraphState(dep_indptr, dep_indices, priority, keep)
+    ids = state.pop_ready(8)          # highest priority first, now RUNNING
+    freed = state.finish(ids)         # ids whose values may be dropped
+    erred = state.fail(task_id)       # the task and all its dependents
+
+Every table is a NumPy int64/uint8 array; every transition is a C loop.
+"""
+
+import numpy as np
+from libc.stdint cimport int64_t, uint8_t
+
+WAITING = 0
+READY = 1
+RUNNING = 2
+DONE = 3
+RELEASED = 4
+ERRED = 5
+
+cdef enum:
+    S_WAITING = 0
+    S_READY = 1
+    S_RUNNING = 2
+    S_DONE = 3
+    S_RELEASED = 4
+    S_ERRED = 5
+
+
+def dependents_of(dep_indptr, dep_indices):
+    """Transpose a dependency CSR into the dependents CSR."""
+    cdef int64_t[::1] ip = np.ascontiguousarray(dep_indptr, dtype=np.int64)
+    cdef int64_t[::1] ix = np.ascontiguousarray(dep_indices, dtype=np.int64)
+    cdef int64_t n = ip.shape[0] - 1
+    cdef int64_t m = ix.shape[0]
+    out_ptr_arr = np.zeros(n + 1, dtype=np.int64)
+    out_idx_arr = np.empty(m, dtype=np.int64)
+    cdef int64_t[::1] optr = out_ptr_arr
+    cdef int64_t[::1] oidx = out_idx_arr
+    cdef int64_t t, k, d, pos
+    for k in range(m):
+        optr[ix[k] + 1] += 1
+    for t in range(n):
+        optr[t + 1] += optr[t]
+    fill_arr = out_ptr_arr[:-1].copy()
+    cdef int64_t[::1] fill = fill_arr
+    for t in range(n):
+        for k in range(ip[t], ip[t + 1]):
+            d = ix[k]
+            pos = fill[d]
+            oidx[pos] = t
+            fill[d] = pos + 1
+    return out_ptr_arr, out_idx_arr
+
+
+def depth_first_priority(dep_indptr, dep_indices, roots):
+    """Post-order ranks from a depth-first walk of the roots' dependencies.
+
+    A task's inputs get ranks just before it, so running the lowest rank
+    first finishes one output before starting many: memory stays bounded
+    by what one branch holds.
+    """
+    cdef int64_t[::1] ip = np.ascontiguousarray(dep_indptr, dtype=np.int64)
+    cdef int64_t[::1] ix = np.ascontiguousarray(dep_indices, dtype=np.int64)
+    cdef int64_t[::1] rt = np.ascontiguousarray(roots, dtype=np.int64)
+    cdef int64_t n = ip.shape[0] - 1
+    prio_arr = np.full(n, -1, dtype=np.int64)
+    cdef int64_t[::1] prio = prio_arr
+    stack_arr = np.empty(n + 1, dtype=np.int64)
+    pos_arr = np.empty(n + 1, dtype=np.int64)
+    cdef int64_t[::1] stack = stack_arr
+    cdef int64_t[::1] spos = pos_arr
+    seen_arr = np.zeros(n, dtype=np.uint8)
+    cdef uint8_t[::1] seen = seen_arr
+    cdef int64_t counter = 0, top, node, child, r, i
+    for i in range(rt.shape[0] + n):
+        r = rt[i] if i < rt.shape[0] else i - rt.shape[0]
+        if seen[r]:
+            continue
+        seen[r] = 1
+        top = 0
+        stack[0] = r
+        spos[0] = ip[r]
+        while top >= 0:
+            node = stack[top]
+            if spos[top] < ip[node + 1]:
+                child = ix[spos[top]]
+                spos[top] += 1
+                if not seen[child]:
+                    seen[child] = 1
+                    top += 1
+                    stack[top] = child
+                    spos[top] = ip[child]
+            else:
+                prio[node] = counter
+                counter += 1
+                top -= 1
+    return prio_arr
+
+
+cdef class GraphState:
+    """Task states, unfinished-dependency counts and a ready heap."""
+
+    cdef int64_t[::1] dep_ptr
+    cdef int64_t[::1] dep_idx
+    cdef int64_t[::1] dpt_ptr
+    cdef int64_t[::1] dpt_idx
+    cdef int64_t[::1] waiting
+    cdef int64_t[::1] holders
+    cdef int64_t[::1] priority
+    cdef uint8_t[::1] keep
+    cdef uint8_t[::1] _state
+    cdef int64_t[::1] heap
+    cdef readonly int64_t n_tasks
+    cdef readonly int64_t n_ready
+    cdef readonly int64_t n_running
+    cdef readonly int64_t n_done
+    cdef readonly int64_t n_erred
+    cdef readonly int64_t n_released
+    cdef object _arrays
+
+    def __init__(self, dep_indptr, dep_indices, priority, keep):
+        dep_indptr = np.ascontiguousarray(dep_indptr, dtype=np.int64)
+        dep_indices = np.ascontiguousarray(dep_indices, dtype=np.int64)
+        priority = np.ascontiguousarray(priority, dtype=np.int64)
+        keep = np.ascontiguousarray(keep, dtype=np.uint8)
+        n = dep_indptr.shape[0] - 1
+        if priority.shape[0] != n or keep.shape[0] != n:
+            raise ValueError(
+                f"priority ({priority.shape[0]}) and keep ({keep.shape[0]}) "
+                f"must have one entry per task ({n})"
+            )
+        if dep_indices.shape[0] and (dep_indices.min() < 0 or dep_indices.max() >= n):
+            raise ValueError("dependency ids must lie in [0, n_tasks)")
+        dpt_indptr, dpt_indices = dependents_of(dep_indptr, dep_indices)
+        waiting = (dep_indptr[1:] - dep_indptr[:-1]).astype(np.int64)
+        holders = (dpt_indptr[1:] - dpt_indptr[:-1]).astype(np.int64)
+        state = np.zeros(n, dtype=np.uint8)
+        heap = np.empty(n, dtype=np.int64)
+        self._arrays = (dep_indptr, dep_indices, dpt_indptr, dpt_indices, priority, keep)
+        self.dep_ptr = dep_indptr
+        self.dep_idx = dep_indices
+        self.dpt_ptr = dpt_indptr
+        self.dpt_idx = dpt_indices
+        self.priority = priority
+        self.keep = keep
+        self.waiting = waiting
+        self.holders = holders
+        self._state = state
+        self.heap = heap
+        self.n_tasks = n
+        self.n_ready = 0
+        self.n_running = 0
+        self.n_done = 0
+        self.n_erred = 0
+        self.n_released = 0
+        cdef int64_t t
+        for t in range(n):
+            if self.waiting[t] == 0:
+                self._push(t)
+
+    # heap ---------------------------------------------------------------
+    cdef inline void _push(self, int64_t t) noexcept nogil:
+        cdef int64_t i = self.n_ready, parent
+        self._state[t] = S_READY
+        self.n_ready += 1
+        while i > 0:
+            parent = (i - 1) >> 1
+            if self.priority[self.heap[parent]] <= self.priority[t]:
+                break
+            self.heap[i] = self.heap[parent]
+            i = parent
+        self.heap[i] = t
+
+    cdef inline int64_t _pop(self) noexcept nogil:
+        cdef int64_t top = self.heap[0]
+        cdef int64_t last, i = 0, child, n
+        self.n_ready -= 1
+        n = self.n_ready
+        if n > 0:
+            last = self.heap[n]
+            while True:
+                child = 2 * i + 1
+                if child >= n:
+                    break
+                if child + 1 < n and self.priority[self.heap[child + 1]] < self.priority[self.heap[child]]:
+                    child += 1
+                if self.priority[self.heap[child]] >= self.priority[last]:
+                    break
+                self.heap[i] = self.heap[child]
+                i = child
+            self.heap[i] = last
+        return top
+
+    # transitions ----------------------------------------------------------
+    def pop_ready(self, int64_t max_n):
+        """Up to ``max_n`` ready tasks, best priority first; they become RUNNING."""
+        cdef int64_t k = min(max_n, self.n_ready), i, t
+        out_arr = np.empty(k, dtype=np.int64)
+        cdef int64_t[::1] out = out_arr
+        with nogil:
+            for i in range(k):
+                t = self._pop()
+                self._state[t] = S_RUNNING
+                out[i] = t
+            self.n_running += k
+        return out_arr
+
+    def finish(self, ids):
+        """Mark tasks DONE; return the ids whose values can now be freed."""
+        cdef int64_t[::1] done = np.ascontiguousarray(ids, dtype=np.int64)
+        freed_arr = np.empty(self.dep_idx.shape[0] + done.shape[0], dtype=np.int64)
+        cdef int64_t[::1] freed = freed_arr
+        cdef int64_t nfreed = 0
+        cdef int64_t i, k, t, d
+        with nogil:
+            for i in range(done.shape[0]):
+                t = done[i]
+                if self._state[t] != S_RUNNING:
+                    continue
+                self._state[t] = S_DONE
+                self.n_running -= 1
+                self.n_done += 1
+                for k in range(self.dpt_ptr[t], self.dpt_ptr[t + 1]):
+                    d = self.dpt_idx[k]
+                    self.waiting[d] -= 1
+                    if self.waiting[d] == 0 and self._state[d] == S_WAITING:
+                        self._push(d)
+                for k in range(self.dep_ptr[t], self.dep_ptr[t + 1]):
+                    d = self.dep_idx[k]
+                    self.holders[d] -= 1
+                    if self.holders[d] == 0 and not self.keep[d] and self._state[d] == S_DONE:
+                        self._state[d] = S_RELEASED
+                        self.n_released += 1
+                        freed[nfreed] = d
+                        nfreed += 1
+                if self.holders[t] == 0 and not self.keep[t]:
+                    self._state[t] = S_RELEASED
+                    self.n_released += 1
+                    freed[nfreed] = t
+                    nfreed += 1
+        return freed_arr[:nfreed]
+
+    def fail(self, int64_t task):
+        """Mark a task and every task depending on it ERRED; return their ids."""
+        if self._state[task] == S_RUNNING:
+            self.n_running -= 1
+        out = []
+        stack = [task]
+        cdef int64_t t, k, d
+        while stack:
+            t = stack.pop()
+            if self._state[t] == S_ERRED:
+                continue
+            if self._state[t] == S_READY:
+                self._remove_ready(t)
+            self._state[t] = S_ERRED
+            self.n_erred += 1
+            out.append(t)
+            for k in range(self.dpt_ptr[t], self.dpt_ptr[t + 1]):
+                d = self.dpt_idx[k]
+                if self._state[d] != S_ERRED:
+                    stack.append(d)
+        return np.asarray(out, dtype=np.int64)
+
+    cdef void _remove_ready(self, int64_t t):
+        cdef int64_t i, j = 0, n = self.n_ready
+        keep = []
+        for i in range(n):
+            if self.heap[i] != t:
+                keep.append(self.heap[i])
+        self.n_ready = 0
+        for i in keep:
+            self._push(i)
+
+    # inspection -----------------------------------------------------------
+    @property
+    def finished(self):
+        """True when no task can make progress any more."""
+        return self.n_ready == 0 and self.n_running == 0
+
+    @property
+    def complete(self):
+        """True when every task is DONE or RELEASED."""
+        return self.n_done == self.n_tasks
+
+    def state_of(self, int64_t task):
+        return self._state[task]
+
+    def states(self):
+        return np.asarray(self._state).copy()

@@ -1,0 +1,141 @@
+"""The embedded runner: the default when no cluster is given.
+
+A pool of threads shares one compiled ``GraphState``. Each thread takes a
+batch of ready tasks (best priority first) under a lock, runs the batch in
+the compiled loop without the lock, then reports it and frees what the
+state machine says is no longer needed. Batches grow while tasks are tiny
+(so overhead per task stays around microseconds) and shrink to one task when
+tasks are long (so few large blocks are held at once).
+
+A task's exception reaches the caller unchanged, with a note naming the
+layer and block; Ctrl-C stops the threads after their current task batch.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from lamina.layers.base import Layer
+from lamina.scheduler._execute import release, run_batch
+from lamina.scheduler._state import GraphState
+from lamina.scheduler.lowering import TaskTable, lower
+
+TARGET_BATCH_SECONDS = 2e-4
+MAX_BATCH = 256
+
+
+def default_threads() -> int:
+    return os.cpu_count() or 1
+
+
+class _Run:
+    """The shared state of one computation across the pool's threads."""
+
+    def __init__(self, table: TaskTable, nthreads: int,
+                 on_progress: Callable[[int, int], None] | None) -> None:
+        self.table = table
+        self.state = GraphState(table.dep_indptr, table.dep_indices, table.priority,
+                                table.keep_mask())
+        self.kernels = [layer.kernel() for layer in table.layers]
+        self.store: list[Any] = [None] * table.n_tasks
+        self.lock = threading.Lock()
+        self.wake = threading.Condition(self.lock)
+        self.nthreads = nthreads
+        self.error: BaseException | None = None
+        self.failed_task = -1
+        self.cancelled = False
+        self.on_progress = on_progress
+        self.ptr = table.dep_indptr
+        self.idx = table.dep_indices
+        self.task_layer = table.task_layer
+        self.task_block = table.task_block
+
+    def worker(self) -> None:
+        seconds_per_task = 1.0
+        while True:
+            with self.lock:
+                while (self.state.n_ready == 0 and self.state.n_running > 0
+                       and not self.cancelled and self.error is None):
+                    self.wake.wait()
+                if self.cancelled or self.error is not None or self.state.n_ready == 0:
+                    self.wake.notify_all()
+                    return
+                share = max(self.state.n_ready // self.nthreads, 1)
+                want = int(min(TARGET_BATCH_SECONDS / max(seconds_per_task, 1e-9), MAX_BATCH))
+                ids = self.state.pop_ready(max(min(share, want), 1))
+            start = time.perf_counter()
+            n_ok, exc = run_batch(ids, self.kernels, self.task_layer, self.task_block,
+                                  self.ptr, self.idx, self.store)
+            elapsed = time.perf_counter() - start
+            if n_ok:
+                seconds_per_task = 0.5 * seconds_per_task + 0.5 * elapsed / n_ok
+            with self.lock:
+                freed = self.state.finish(ids[:n_ok])
+                release(self.store, freed)
+                if exc is not None:
+                    self.state.fail(int(ids[n_ok]))
+                    if self.error is None:
+                        self.error = exc
+                        self.failed_task = int(ids[n_ok])
+                self.wake.notify_all()
+            if self.on_progress is not None:
+                self.on_progress(self.state.n_done, self.table.n_tasks)
+
+
+def run_table(table: TaskTable, nthreads: int | None = None,
+              on_progress: Callable[[int, int], None] | None = None) -> list[Any]:
+    """Run every task of ``table``; return the store (outputs kept)."""
+    nthreads = max(int(nthreads or default_threads()), 1)
+    run = _Run(table, nthreads, on_progress)
+    threads = [threading.Thread(target=run.worker, name=f"lamina-runner-{i}", daemon=True)
+               for i in range(nthreads)]
+    for t in threads:
+        t.start()
+    try:
+        for t in threads:
+            while t.is_alive():
+                t.join(0.1)
+    except BaseException:
+        with run.lock:
+            run.cancelled = True
+            run.wake.notify_all()
+        for t in threads:
+            t.join()
+        raise
+    if run.error is not None:
+        exc = run.error
+        exc.add_note(f"lamina: raised while computing {table.describe_task(run.failed_task)}")
+        raise exc
+    if not run.state.complete:
+        raise RuntimeError(
+            f"computation stopped with {table.n_tasks - run.state.n_done} of "
+            f"{table.n_tasks} tasks unfinished"
+        )
+    return run.store
+
+
+def compute_blocks(roots: Sequence[Layer], nthreads: int | None = None,
+                   on_progress: Callable[[int, int], None] | None = None) -> list[list[Any]]:
+    """Compute every block of each root; return them in flat block order."""
+    table = lower(list(roots))
+    store = run_table(table, nthreads, on_progress)
+    return [[store[t] for t in out.tolist()] for out in table.outputs]
+
+
+def assemble(layer: Layer, blocks: list[Any]) -> Any:
+    """Put a layer's computed blocks together into one array."""
+    xp = layer.array_module
+    if layer.ndim == 0:
+        return xp.asarray(blocks[0])
+    out = xp.empty(layer.shape, dtype=layer.dtype)
+    starts = [np.concatenate([[0], np.cumsum(c)]).tolist() for c in layer.chunks]
+    for flat, value in enumerate(blocks):
+        idx = layer.block_index(flat)
+        region = tuple(slice(s[i], s[i + 1]) for s, i in zip(starts, idx))
+        out[region] = value
+    return out
