@@ -1,0 +1,97 @@
+"""The embedded runner: results, errors, cancellation, freeing memory."""
+
+import _thread
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import lamina
+import lamina.array as la
+from lamina.scheduler.lowering import lower
+from lamina.scheduler.runner import run_table
+
+
+def fail_on_block_three(block):
+    if block[0] == 30:
+        raise ZeroDivisionError("block three is bad")
+    return block
+
+
+def test_task_exception_reaches_caller_unchanged_with_layer_and_block():
+    x = la.arange(100, chunks=10)
+    y = la.map_blocks(fail_on_block_three, x, dtype=x.dtype) + 1
+    with pytest.raises(ZeroDivisionError, match="block three is bad") as info:
+        y.compute(nthreads=2)
+    notes = "\n".join(getattr(info.value, "__notes__", []))
+    assert "fail_on_block_three" in notes
+    assert "block (3,)" in notes
+
+
+def test_failure_in_a_wide_graph_does_not_hang():
+    x = la.arange(10_000, chunks=10)
+    y = la.map_blocks(fail_on_block_three, x, dtype=x.dtype) * 2 + x
+    start = time.perf_counter()
+    with pytest.raises(ZeroDivisionError):
+        lamina.compute(y, nthreads=2)
+    assert time.perf_counter() - start < 30
+
+
+def slow_block(block):
+    time.sleep(0.05)
+    return block
+
+
+def test_ctrl_c_cancels_cleanly():
+    x = la.map_blocks(slow_block, la.arange(4000, chunks=10), dtype=np.int64)
+    timer = threading.Timer(0.3, _thread.interrupt_main)
+    timer.start()
+    start = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        x.compute(nthreads=2)
+    assert time.perf_counter() - start < 5
+    time.sleep(0.2)
+    assert not [t for t in threading.enumerate() if t.name.startswith("lamina-runner")]
+
+
+def test_intermediates_are_freed_and_outputs_kept():
+    x = la.ones((100,), chunks=10)
+    y = ((x + 1) * 2) - 3
+    table = lower([y.layer])
+    store = run_table(table, nthreads=2)
+    kept = set(table.outputs[0].tolist())
+    for t, value in enumerate(store):
+        assert (value is not None) == (t in kept)
+
+
+def test_progress_reports_every_task():
+    seen = []
+    x = la.ones((50,), chunks=5) + 1
+    lamina.compute(x, nthreads=1, on_progress=lambda done, total: seen.append((done, total)))
+    assert seen[-1] == (20, 20)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+
+@pytest.mark.parametrize("nthreads", [1, 2, 4])
+def test_results_do_not_depend_on_thread_count(nthreads):
+    a = np.random.default_rng(0).random((37, 23))
+    x = la.from_array(a, chunks=(5, 7))
+    got = (np.sin(x) * x + 1).compute(nthreads=nthreads)
+    np.testing.assert_allclose(got, np.sin(a) * a + 1)
+
+
+def test_persist_keeps_blocks_and_chunks():
+    a = np.arange(30.0).reshape(5, 6)
+    x = la.from_array(a, chunks=(2, 4)) * 3
+    p = x.persist()
+    assert p.chunks == x.chunks
+    assert type(p.layer).__name__ == "FromBlocks"
+    np.testing.assert_array_equal((p + 1).compute(), a * 3 + 1)
+
+
+def test_compute_returns_non_collections_unchanged():
+    x = la.ones((3,), chunks=2)
+    value, other = lamina.compute(x, "label")
+    assert other == "label"
+    np.testing.assert_array_equal(value, np.ones(3))
