@@ -73,6 +73,12 @@ class Blockwise(Layer):
                 return lambda block, inputs: func(*inputs, **kwargs)
             return lambda block, inputs: func(*inputs)
         consts = list(self.args)
+        if len(consts) == 2 and not kwargs:
+            if is_layer[0]:
+                c1 = consts[1]
+                return lambda block, inputs: func(inputs[0], c1)
+            c0 = consts[0]
+            return lambda block, inputs: func(c0, inputs[0])
 
         def run(block: int, inputs: list) -> Any:
             it = iter(inputs)
