@@ -91,7 +91,7 @@ def arange(start: Any, stop: Any = None, step: Any = 1, chunks: Any = "auto",
     if stop is None:
         start, stop = 0, start
     if step == 0:
-        raise ValueError("arange step must not be zero")
+        raise ZeroDivisionError("arange step must not be zero: give a positive or negative step")
     length = max(int(math.ceil((stop - start) / step)), 0)
     if dtype is None:
         dtype = np.arange(start, start + step, step).dtype if length else np.result_type(

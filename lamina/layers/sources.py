@@ -111,7 +111,12 @@ class Full(SourceLayer):
 
 
 class Arange(SourceLayer):
-    """``start + step * i`` for i in the block's range (1-D)."""
+    """Values ``first + i * delta`` (1-D), computed as ``np.arange`` does.
+
+    Like NumPy, ``first`` is ``start`` and the second value ``start + step``,
+    both cast to the dtype, and ``delta`` their difference in the dtype, so
+    every block equals the same slice of ``np.arange``, bit for bit.
+    """
 
     _parameters = ("start", "step", "length", "in_chunks", "out_dtype", "xp_name")
     _defaults = {"xp_name": "numpy"}
@@ -125,14 +130,21 @@ class Arange(SourceLayer):
 
     def kernel(self) -> Kernel:
         xp = self.array_module
-        start, step, dtype = self.start, self.step, self.dtype
+        dtype = self.dtype
+        work = np.dtype(np.float32) if dtype == np.float16 else dtype
+        with np.errstate(all="ignore"):
+            first = np.array(self.start).astype(dtype).astype(work)[()]
+            second = np.array(self.start + self.step).astype(dtype).astype(work)[()]
+            delta = second - first
         region = self.block_region
-
-        work = np.int64 if dtype.kind in "iub" else np.float64
 
         def run(block: int, inputs: list) -> Any:
             r = region(block)[0]
-            return (start + step * xp.arange(r.start, r.stop, dtype=work)).astype(dtype)
+            with np.errstate(all="ignore"):
+                values = first + xp.arange(r.start, r.stop).astype(work) * delta
+            head = max(min(r.stop, 2) - r.start, 0)
+            values[:head] = xp.asarray([first, second])[r.start:r.start + head]
+            return values.astype(dtype, copy=False)
 
         return run
 
@@ -164,6 +176,8 @@ class Linspace(SourceLayer):
             values = start + i * step
             if endpoint and num > 1 and r.stop == num:
                 values[-1] = stop
+            if dtype.kind in "iu":
+                values = xp.floor(values)
             return values.astype(dtype, copy=False)
 
         return run
