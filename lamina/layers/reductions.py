@@ -55,7 +55,8 @@ def _merge_with(ufunc: np.ufunc, parts: list, axis: int) -> Any:
     if len(parts) == 1:
         return parts[0]
     if _is_small(parts):
-        return ufunc.reduce(np.concatenate(parts, axis=axis), axis=axis, keepdims=True)
+        joined = np.concatenate(parts, axis=axis)
+        return ufunc.reduce(joined, axis=axis, dtype=joined.dtype, keepdims=True)
     out = ufunc(parts[0], parts[1])
     for part in parts[2:]:
         ufunc(out, part, out=out)
