@@ -11,7 +11,6 @@ layer has one CSR per input in which every row has one entry or none.
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any
 
 import numpy as np
 

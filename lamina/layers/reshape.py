@@ -97,9 +97,22 @@ def reshape_plan(in_shape: tuple[int, ...], in_chunks: Chunks,
 def _rechunk_error(in_shape: tuple[int, ...], in_chunks: Chunks, out_shape: tuple[int, ...],
                    needed: dict[int, int]) -> ValueError:
     return ValueError(
-        f"reshape from shape {tuple(in_shape)} with chunks {in_chunks} to {tuple(out_shape)} "
-        f"cannot work block by block: rechunk first with x.rechunk({dict(sorted(needed.items()))})"
+        f"reshape from shape {tuple(in_shape)} with chunks {_brief(in_chunks)} to "
+        f"{tuple(out_shape)} cannot work block by block: rechunk first with "
+        f"x.rechunk({dict(sorted(needed.items()))})"
     )
+
+
+def _brief(chunks: Chunks) -> str:
+    """Chunks for a message: long axes shortened to their first and last blocks."""
+    parts = []
+    for sizes in chunks:
+        if len(sizes) <= 6:
+            parts.append(str(tuple(sizes)))
+        else:
+            head = ", ".join(str(s) for s in sizes[:3])
+            parts.append(f"({head}, ..., {sizes[-1]}: {len(sizes)} blocks)")
+    return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
 
 
 class Reshape(Layer):

@@ -35,8 +35,6 @@ from lamina.layers.base import CSR, Chunks, Kernel, Layer
 from lamina.layers.chunks import offsets
 from lamina.layers.deps import AxisMap, product_deps
 
-SliceEntry = int | tuple[int, int, int] | None
-
 
 @dataclass(frozen=True)
 class AxisSlice:
