@@ -22,10 +22,22 @@ from lamina.array.creation import (
     zeros_like,
 )
 from lamina.array.elementwise import astype, elemwise, map_blocks, where
-from lamina.array.manipulation import rechunk
+from lamina.array.manipulation import (
+    concatenate,
+    expand_dims,
+    moveaxis,
+    ravel,
+    rechunk,
+    reshape,
+    squeeze,
+    stack,
+    swapaxes,
+    transpose,
+)
 
 __all__ = [
-    "Array", "arange", "asarray", "astype", "broadcast_to", "elemwise", "empty", "empty_like",
-    "from_array", "full", "full_like", "linspace", "map_blocks", "ones", "ones_like", "rechunk",
-    "where", "zeros", "zeros_like",
+    "Array", "arange", "asarray", "astype", "broadcast_to", "concatenate", "elemwise", "empty",
+    "empty_like", "expand_dims", "from_array", "full", "full_like", "linspace", "map_blocks",
+    "moveaxis", "ones", "ones_like", "ravel", "rechunk", "reshape", "squeeze", "stack",
+    "swapaxes", "transpose", "where", "zeros", "zeros_like",
 ]
