@@ -11,12 +11,14 @@ output dtype is found by calling the function on one-element arrays.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from lamina.array.core import Array
 from lamina.layers.blockwise import Blockwise, validate_alignment
+from lamina.tokenize import tokenize
 
 
 def _is_arraylike(value: Any) -> bool:
@@ -82,7 +84,12 @@ def elemwise(func: Callable, *args: Any, dtype: Any = None, name: str | None = N
 
 
 def infer_dtype(func: Callable, args: Sequence[Any], kwargs: dict) -> np.dtype:
-    """The dtype ``func`` returns, found by calling it on one-element arrays."""
+    """The dtype ``func`` returns, found by calling it on one-element arrays.
+
+    A ufunc that fails on the probes fails on any data (say, a Python int
+    out of the array dtype's range), so its error is raised now, as NumPy
+    would; another function's failure falls back to the promoted dtype.
+    """
     probes = []
     for a in args:
         if isinstance(a, Array) or _is_arraylike(a):
@@ -95,10 +102,18 @@ def infer_dtype(func: Callable, args: Sequence[Any], kwargs: dict) -> np.dtype:
         except TypeError:
             raise
         except Exception:
+            if _is_ufunc(func):
+                raise
             return np.result_type(*[p.dtype if hasattr(p, "dtype") else p for p in probes])
     if isinstance(out, tuple):
         raise TypeError(f"{getattr(func, '__name__', func)} returns several outputs")
     return np.asarray(out).dtype
+
+
+def _is_ufunc(func: Callable) -> bool:
+    while isinstance(func, (functools.partial, _nth_output)):
+        func = func.func if isinstance(func, functools.partial) else func.ufunc
+    return isinstance(func, np.ufunc)
 
 
 def array_ufunc(ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
@@ -106,14 +121,22 @@ def array_ufunc(ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> An
     if kwargs.get("out") is not None:
         return NotImplemented
     kwargs.pop("out", None)
+    inputs = tuple(np.asarray(i) if isinstance(i, (list, tuple)) else i for i in inputs)
     if not all(isinstance(i, (Array, np.ndarray, np.generic, int, float, complex, bool))
                for i in inputs):
         return NotImplemented
     if method == "__call__":
+        if kwargs.get("where", True) is not True:
+            raise TypeError(
+                f"{ufunc.__name__}(..., where=) is not supported on lamina Arrays: "
+                "use lamina.array.where(condition, result, other) instead"
+            )
+        kwargs.pop("where", None)
+        func = functools.partial(ufunc, **kwargs) if kwargs else ufunc
         if ufunc.nout == 1:
-            return elemwise(ufunc, *inputs, name=ufunc.__name__, **kwargs)
+            return elemwise(func, *inputs, name=ufunc.__name__)
         return tuple(
-            elemwise(_nth_output(ufunc, i), *inputs, name=f"{ufunc.__name__}[{i}]", **kwargs)
+            elemwise(_nth_output(func, i), *inputs, name=f"{ufunc.__name__}[{i}]")
             for i in range(ufunc.nout)
         )
     if method == "reduce" and len(inputs) == 1:
@@ -128,17 +151,29 @@ def array_ufunc(ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> An
 
 
 class _nth_output:
-    """Picklable "output i of a multi-output ufunc"."""
+    """Picklable "output i of a multi-output ufunc" (or of a ``partial`` of one)."""
 
-    def __init__(self, ufunc: np.ufunc, i: int) -> None:
+    def __init__(self, ufunc: Callable, i: int) -> None:
         self.ufunc, self.i = ufunc, i
-        self.__name__ = f"{ufunc.__name__}_{i}"
+        base = ufunc.func if isinstance(ufunc, functools.partial) else ufunc
+        self.__name__ = f"{base.__name__}_{i}"
+        self._token = tokenize("nth-output", ufunc, i)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.ufunc(*args, **kwargs)[self.i]
 
     def __reduce__(self) -> tuple:
         return (_nth_output, (self.ufunc, self.i))
+
+
+def real(x: Any) -> Array:
+    """The real part, like ``np.real``."""
+    return elemwise(np.real, x, name="real")
+
+
+def imag(x: Any) -> Array:
+    """The imaginary part, like ``np.imag``."""
+    return elemwise(np.imag, x, name="imag")
 
 
 def astype(x: Array, dtype: Any, casting: str = "unsafe") -> Array:
@@ -213,8 +248,14 @@ def map_blocks(func: Callable, *args: Any, dtype: Any = None, chunks: Any = None
             raise ValueError("map_blocks arguments must have the same number of dimensions")
         if drop:
             a = a.rechunk({d: -1 for d in drop})
-        target = tuple(a.chunks[k] if a.numblocks[k] == 1 and base.numblocks[k] != 1
-                       else base.chunks[k] for k in range(a.ndim))
+        for k in range(a.ndim):
+            if a.shape[k] not in (base.shape[k], 1):
+                raise ValueError(
+                    f"map_blocks arguments of shapes {a.shape} and {base.shape} do not line up "
+                    f"on axis {k}: give arrays of one shape, or of length 1 where they broadcast"
+                )
+        target = tuple(a.chunks[k] if a.shape[k] == 1 else base.chunks[k]
+                       for k in range(a.ndim))
         if target != a.chunks:
             a = a.rechunk(target)
         axes = []
