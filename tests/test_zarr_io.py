@@ -298,3 +298,19 @@ def test_missing_path_and_bad_source_raise(tmpdir_path):
         from_zarr(tmpdir_path + "/missing.zarr")
     with pytest.raises(TypeError, match="expected a path"):
         from_zarr(12)
+
+
+@settings(max_examples=20, deadline=None)
+@given(arrays_with_chunks(), st.data())
+def test_store_deps_are_one_block_of_x_per_flag(case, data):
+    source, block, zarr_chunks = case
+    x = la.from_array(source, chunks=block)
+    with tempfile.TemporaryDirectory() as root:
+        flags = to_zarr(x, root, chunks=zarr_chunks, compute=False)
+        layer = flags.layer
+        assert layer.numblocks == layer.x.numblocks
+        wanted = np.array(sorted(data.draw(st.sets(st.integers(0, layer.nblocks - 1)))),
+                          dtype=np.int64)
+        ((indptr, indices),) = layer.block_deps(wanted)
+        assert [indices[indptr[i]:indptr[i + 1]].tolist() for i in range(len(wanted))] == [
+            [int(b)] for b in wanted]
