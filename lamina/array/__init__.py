@@ -22,6 +22,7 @@ from lamina.array.creation import (
     zeros_like,
 )
 from lamina.array.elementwise import astype, elemwise, map_blocks, where
+from lamina.array.zarr_io import from_zarr, to_zarr
 from lamina.array.manipulation import (
     concatenate,
     expand_dims,
@@ -37,7 +38,7 @@ from lamina.array.manipulation import (
 
 __all__ = [
     "Array", "arange", "asarray", "astype", "broadcast_to", "concatenate", "elemwise", "empty",
-    "empty_like", "expand_dims", "from_array", "full", "full_like", "linspace", "map_blocks",
+    "empty_like", "expand_dims", "from_array", "from_zarr", "full", "full_like", "linspace", "map_blocks",
     "moveaxis", "ones", "ones_like", "ravel", "rechunk", "reshape", "squeeze", "stack",
-    "swapaxes", "transpose", "where", "zeros", "zeros_like",
+    "swapaxes", "to_zarr", "transpose", "where", "zeros", "zeros_like",
 ]

@@ -28,7 +28,7 @@ _register("lamina.array.reductions", "sum", "prod", "mean", "var", "std", "min",
 _register("lamina.array.manipulation", "rechunk", "transpose", "swapaxes", "moveaxis",
           "reshape", "ravel", "concatenate", "stack", "expand_dims", "squeeze")
 _register("lamina.array.contraction", "matmul", "dot", "tensordot", "vdot", "outer")
-_register("lamina.array.elementwise", "where")
+_register("lamina.array.elementwise", "where", "real", "imag")
 _register("lamina.array.creation", "broadcast_to", "zeros_like", "ones_like", "empty_like",
           "full_like")
 

@@ -26,7 +26,9 @@ def normalize_chunks(chunks: Any, shape: Sequence[int], dtype: Any = np.float64)
     shape = tuple(int(s) for s in shape)
     if any(s < 0 for s in shape):
         raise ValueError(f"shape {shape} has a negative dimension")
-    if isinstance(chunks, str) and chunks == "auto":
+    if isinstance(chunks, str):
+        if chunks != "auto":
+            raise ValueError(f"chunks {chunks!r} is not understood: use an int, -1, a tuple or 'auto'")
         chunks = ("auto",) * len(shape)
     if isinstance(chunks, (int, np.integer)) or chunks is None:
         chunks = (chunks,) * len(shape)
