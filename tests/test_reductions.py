@@ -207,7 +207,8 @@ def test_numpy_functions_and_methods_stay_lazy():
 
 
 def test_sum_of_a_plain_numpy_array_works():
-    check(reductions.sum(np.arange(5, dtype=np.int8)), np.asarray(np.sum(np.arange(5, dtype=np.int8))))
+    a = np.arange(5, dtype=np.int8)
+    check(reductions.sum(a), np.asarray(np.sum(a)))
 
 
 # errors --------------------------------------------------------------------

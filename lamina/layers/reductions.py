@@ -23,7 +23,6 @@ parameters stay plain values (shapes, axes, split sizes, names).
 
 from __future__ import annotations
 
-import builtins
 import math
 from dataclasses import dataclass
 from functools import cached_property
@@ -101,7 +100,7 @@ def _mean_combine(parts: list, axis: int) -> tuple:
     total = _merge_with(np.add, [p[0] for p in parts], axis)
     counts = [p[1] for p in parts]
     if isinstance(counts[0], int):
-        return total, builtins.sum(counts)
+        return total, sum(counts)
     return total, _merge_with(np.add, counts, axis)
 
 
@@ -119,14 +118,14 @@ def _abs2(d: Any) -> Any:
 
 def _var_chunk(b: Any, axes: tuple, dtype: np.dtype, where: Any) -> tuple:
     n = _count(b, axes)
-    mean = np.add.reduce(b, axis=axes, dtype=dtype, keepdims=True) / builtins.max(n, 1)
+    mean = np.add.reduce(b, axis=axes, dtype=dtype, keepdims=True) / max(n, 1)
     return n, mean, np.add.reduce(_abs2(b - mean), axis=axes, keepdims=True)
 
 
 def _var_combine(parts: list, axis: int) -> tuple:
     """Chan et al.'s parallel formula: ``M2 = sum M2_i + sum n_i |mean_i - mean|^2``."""
     counts = [p[0] for p in parts]
-    n = builtins.sum(counts)
+    n = sum(counts)
     if n == 0:
         return parts[0]
     if _is_small([p[1] for p in parts]):
@@ -153,7 +152,7 @@ def _var_combine(parts: list, axis: int) -> tuple:
 def _var_finish(part: tuple, ddof: int = 0, **options: Any) -> Any:
     n, _, m2 = part
     with np.errstate(invalid="ignore", divide="ignore"):
-        return m2 / builtins.max(n - ddof, 0)
+        return m2 / max(n - ddof, 0)
 
 
 def _std_finish(part: tuple, ddof: int = 0, **options: Any) -> Any:
