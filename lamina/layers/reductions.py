@@ -123,12 +123,16 @@ def _var_chunk(b: Any, axes: tuple, dtype: np.dtype, where: Any) -> tuple:
 
 
 def _var_combine(parts: list, axis: int) -> tuple:
-    """Chan et al.'s parallel formula: ``M2 = sum M2_i + sum n_i |mean_i - mean|^2``."""
+    """Chan et al.'s parallel formula: ``M2 = sum M2_i + sum n_i |mean_i - mean|^2``.
+
+    Small NumPy partials are merged in one vectorized step; others one at a
+    time (the pairwise form), with Python scalars only.
+    """
     counts = [p[0] for p in parts]
     n = sum(counts)
     if n == 0:
         return parts[0]
-    if _is_small([p[1] for p in parts]):
+    if _is_small([p[1] for p in parts]) and isinstance(parts[0][1], np.ndarray):
         shape = [1] * parts[0][1].ndim
         shape[axis] = len(parts)
         weights = np.asarray(counts, dtype=np.float64).reshape(shape)
@@ -166,7 +170,7 @@ def _arg_op(kind: str) -> "ReductionOp":
     def chunk(b: Any, axes: tuple, dtype: np.dtype, where: Any) -> tuple:
         starts, shape = where
         if not axes:
-            return b, np.zeros(b.shape, dtype=np.int64)
+            return b, np.zeros_like(b, dtype=np.int64)
         if len(axes) == 1:
             axis = axes[0]
             local = pick(b, axis=axis, keepdims=True)
@@ -174,8 +178,8 @@ def _arg_op(kind: str) -> "ReductionOp":
         local = int(pick(b))
         coords = np.unravel_index(local, b.shape)
         flat = np.ravel_multi_index(tuple(c + s for c, s in zip(coords, starts)), shape)
-        keep = (1,) * b.ndim
-        return b.reshape(-1)[local:local + 1].reshape(keep), np.full(keep, flat, dtype=np.int64)
+        value = b.reshape(-1)[local:local + 1].reshape((1,) * b.ndim)
+        return value, np.full_like(value, flat, dtype=np.int64)
 
     def combine(parts: list, axis: int) -> tuple:
         values = np.concatenate([p[0] for p in parts], axis=axis)
@@ -375,11 +379,11 @@ class ReduceAggregate(_GroupedLayer):
 # trees -----------------------------------------------------------------------
 def default_split_every(numblocks: Sequence[int], partial_bytes: int = 8,
                         total: int | None = None) -> tuple[int, ...]:
-    """Blocks per group along each reduced axis, at most ``total`` per group.
+    """Blocks per group along each reduced axis, about ``total`` per group.
 
     The budget (default: ``GROUP_BLOCKS``, fewer when partials are large) is
     shared among the axes with several blocks: axes with few blocks take
-    them all, the others share the rest evenly.
+    them all, the others share the rest evenly (at least 2 each).
     """
     if total is None:
         total = max(min(GROUP_BLOCKS, COMBINE_BYTES // max(partial_bytes, 1)), 2)
