@@ -125,6 +125,15 @@ def array_ufunc(ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> An
     if not all(isinstance(i, (Array, np.ndarray, np.generic, int, float, complex, bool))
                for i in inputs):
         return NotImplemented
+    if ufunc is np.matmul and method == "__call__":
+        from lamina.array.contraction import matmul
+
+        return matmul(*inputs)
+    if ufunc.signature is not None:
+        raise TypeError(
+            f"numpy.{ufunc.__name__} (a generalized ufunc) is not supported on lamina Arrays: "
+            "compute first, or use lamina.array.matmul/tensordot"
+        )
     if method == "__call__":
         if kwargs.get("where", True) is not True:
             raise TypeError(
