@@ -1,0 +1,151 @@
+"""The passes of a randomized SVD over one input, each its own computation.
+
+A ``PassRunner`` owns the input and runs one lamina computation per pass:
+the pass reads (recomputes) every input block once and returns small NumPy
+results (``Y`` is rows x l, ``W`` is columns x l), which the next pass
+takes as in-memory inputs. Nothing of the input survives a pass, so the
+input is never pinned in memory between passes.
+
+Two ways to read the input:
+
+* **single read** (``RowPass``): one task per row block reads all its
+  column blocks once and returns both ``Y_i = Â_i Z`` and ``Â_iᵀ Y_i``;
+  ``sweep`` is then one pass for ``Â Z`` and ``Âᵀ Â Z`` together. The task
+  holds its row block while it works (2-bit packed when the values are
+  genotype codes), so this is chosen when a row block is small enough.
+* **split** (``BlockY`` / ``BlockW``): one task per block, one product per
+  pass, for row blocks too wide to hold.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+import lamina
+from lamina.array.core import Array
+from lamina.array.creation import from_array
+from lamina.layers.base import Layer
+from lamina.linalg.combine import Pick, tree_sum
+from lamina.linalg.pass_layers import BlockQtA, BlockW, BlockY, RowPass
+from lamina.linalg.scaling import row_stats
+from lamina.linalg.sources import EncodedSource, HoldPacked, Payloads
+
+ROW_HOLD_BYTES = 512 * 2**20
+PACK_ROW_BYTES = 64 * 2**20
+
+Progress = Callable[[str, int, int], None]
+
+
+class PassRunner:
+    """Runs the passes of one randomized SVD over ``a`` and counts them."""
+
+    def __init__(self, a: Array, dtype: Any, scaler: str | None = None,
+                 single_read: bool | None = None, split_every: int | None = None,
+                 nthreads: int | None = None, progress: Progress | None = None) -> None:
+        self.a = a
+        self.dtype = np.dtype(dtype)
+        self.scaler = scaler
+        self.split_every = split_every
+        self.nthreads = nthreads
+        self.progress = progress
+        self.passes = 0
+        self.stats: np.ndarray | None = None
+        widest = max(a.chunks[0]) * a.shape[1]
+        packable = a.dtype.kind in "biu"
+        held = widest * (0.25 if packable else a.dtype.itemsize)
+        self.single_read = (a.numblocks[1] == 1 or held <= ROW_HOLD_BYTES) \
+            if single_read is None else bool(single_read)
+        self.pack = packable and a.numblocks[1] > 1 and widest * a.dtype.itemsize > PACK_ROW_BYTES
+        self.payloads = payload_layer(a, self.pack and self.single_read)
+
+    # pieces --------------------------------------------------------------
+    def _column_matrix(self, z: np.ndarray) -> Layer:
+        return from_array(np.asarray(z, dtype=self.dtype), chunks=(self.a.chunks[1], z.shape[1])).layer
+
+    def _row_matrix(self, y: np.ndarray) -> Layer:
+        return from_array(np.asarray(y, dtype=self.dtype), chunks=(self.a.chunks[0], y.shape[1])).layer
+
+    def _stats_layer(self) -> Layer | None:
+        return None if self.stats is None else self._row_matrix(self.stats)
+
+    def _run(self, label: str, *layers: Layer) -> list[np.ndarray]:
+        self.passes += 1
+        name = f"pass {self.passes}: {label}"
+        callback = None
+        if self.progress is not None:
+            progress = self.progress
+            callback = lambda done, total: progress(name, done, total)  # noqa: E731
+        return list(lamina.compute(*[Array(x) for x in layers], nthreads=self.nthreads,
+                                   on_progress=callback))
+
+    def _sum(self, partials: Layer) -> Layer:
+        return tree_sum(partials, axis=0, split_every=self.split_every)
+
+    # passes --------------------------------------------------------------
+    def sweep(self, z: np.ndarray, want_y: bool) -> tuple[np.ndarray | None, np.ndarray]:
+        """One single-read pass: ``(Â Z if want_y, Âᵀ Â Z)``."""
+        y, w = self._row_pass(z, want_y, True)
+        return y, w
+
+    def apply(self, z: np.ndarray) -> np.ndarray:
+        """``Â Z`` in one pass."""
+        if self.single_read:
+            return self._row_pass(z, True, False)[0]
+        with_sums = self.scaler is not None and self.stats is None
+        layer = BlockY(self.payloads, self._column_matrix(z), self.dtype, self.scaler, with_sums)
+        (p,) = self._run("A·Z", self._sum(layer))
+        p = p[0]
+        ncols = z.shape[1]
+        if with_sums:
+            self.stats = row_stats(p[:, ncols], self.a.shape[1], self.scaler, self.dtype)
+        if self.scaler is None:
+            return p
+        colsum = np.asarray(z, dtype=self.dtype).sum(axis=0)
+        return (p[:, :ncols] - self.stats[:, :1] * colsum[None, :]) / self.stats[:, 1:]
+
+    def apply_t(self, y: np.ndarray) -> np.ndarray:
+        """``Âᵀ Y`` in one pass (block by block)."""
+        layer = BlockW(self.payloads, self._row_matrix(y), self._stats_layer(), self.dtype)
+        (w,) = self._run("Aᵀ·Y", self._sum(layer))
+        return w[0]
+
+    def qt_a(self, q: np.ndarray) -> np.ndarray:
+        """``Qᵀ Â`` in one pass (block by block)."""
+        layer = BlockQtA(self.payloads, self._row_matrix(q), self._stats_layer(), self.dtype)
+        (b,) = self._run("Qᵀ·A", self._sum(layer))
+        return b[0]
+
+    def _row_pass(self, z: np.ndarray, want_y: bool, want_w: bool) -> tuple:
+        a = self.a
+        ncols = z.shape[1]
+        first = self.scaler is not None and self.stats is None
+        rp = RowPass(self.payloads, self._column_matrix(z), self._stats_layer(), self.dtype,
+                     self.scaler, want_y, want_w, self.pack)
+        outputs: list[Layer] = []
+        if want_y:
+            outputs.append(Pick(rp, 0, (a.chunks[0], (ncols,)), self.dtype))
+        if want_w:
+            partials = Pick(rp, 1, ((1,) * a.numblocks[0], (a.shape[1],), (ncols,)), self.dtype,
+                            True)
+            outputs.append(self._sum(partials))
+        if first:
+            outputs.append(Pick(rp, 2, (a.chunks[0], (2,)), self.dtype))
+        label = " and ".join(name for name, on in (("A·Z", want_y or want_w), ("Aᵀ·(A·Z)", want_w))
+                             if on)
+        values = self._run(label, *outputs)
+        if first:
+            self.stats = values.pop()
+        y = values.pop(0) if want_y else None
+        w = values.pop(0)[0] if want_w else None
+        return y, w
+
+
+def payload_layer(a: Array, pack: bool) -> Layer:
+    """The layer whose blocks the pass kernels read for ``a``."""
+    if isinstance(a.layer, EncodedSource):
+        return Payloads(a.layer)
+    if pack:
+        return HoldPacked(a.layer)
+    return a.layer

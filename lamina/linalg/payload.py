@@ -1,0 +1,148 @@
+"""Block payloads: the forms in which an input block reaches a pass kernel.
+
+A pass kernel reads each block of its input as one of
+
+* a plain array;
+* ``Packed2Bit`` — codes 0..3, four per byte, unpacked slab by slab;
+* ``BloscBlock`` — Blosc-compressed bytes, decompressed inside the kernel;
+* ``BlockRef`` — a recipe (a zarr region, a generated block) that the
+  kernel evaluates itself, so no task ever holds the decoded block.
+
+``open_block(payload)`` gives a ``BlockView`` whose ``slabs(dtype)`` yields
+short row ranges already cast to the compute dtype (small enough to stay in
+cache, so a uint8 block is never converted whole). ``keep(payload, view)``
+is the compact form a kernel holds when it reads a block twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+import numpy as np
+
+from lamina.linalg.packing import array_module, pack_2bit, unpack_2bit
+
+SLAB_BYTES = 4 * 2**20
+
+
+@dataclass(frozen=True)
+class Packed2Bit:
+    """A 2-D block of codes 0..3 stored four per byte."""
+
+    data: Any
+    shape: tuple[int, int]
+    dtype: np.dtype
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.data.nbytes)
+
+    def rows(self, start: int, stop: int) -> Any:
+        return unpack_2bit(self.data[start:stop], self.shape[1])
+
+    def decode(self) -> Any:
+        return self.rows(0, self.shape[0]).astype(self.dtype, copy=False)
+
+
+@dataclass(frozen=True)
+class BloscBlock:
+    """A block compressed with Blosc (zstd, bit shuffle by default)."""
+
+    blob: bytes
+    shape: tuple[int, ...]
+    dtype: np.dtype
+
+    @property
+    def nbytes(self) -> int:
+        return len(self.blob)
+
+    def decode(self) -> np.ndarray:
+        from lamina.linalg.codecs import blosc_codec
+
+        out = np.empty(self.shape, dtype=self.dtype)
+        blosc_codec().decode(self.blob, out=out)
+        return out
+
+
+@dataclass(frozen=True)
+class BlockRef:
+    """Block ``block`` of ``source``, loaded by the kernel that reads it."""
+
+    source: Any
+    block: int
+
+    def load(self) -> Any:
+        return self.source.load_block(self.block)
+
+
+class BlockView:
+    """Row access to one decoded (or packed) block."""
+
+    __slots__ = ("value", "shape", "packed")
+
+    def __init__(self, value: Any) -> None:
+        self.packed = isinstance(value, Packed2Bit)
+        self.value = value
+        self.shape = tuple(value.shape)
+
+    def rows(self, start: int, stop: int) -> Any:
+        return self.value.rows(start, stop) if self.packed else self.value[start:stop]
+
+    def slabs(self, dtype: Any) -> Iterator[tuple[int, int, Any]]:
+        """``(start, stop, rows cast to dtype)`` over the block, a few MiB at a time."""
+        nrows, ncols = self.shape
+        step = slab_rows(ncols, np.dtype(dtype).itemsize)
+        for start in range(0, nrows, step):
+            stop = min(start + step, nrows)
+            yield start, stop, self.rows(start, stop).astype(dtype, copy=False)
+
+
+def slab_rows(ncols: int, itemsize: int) -> int:
+    """Rows per slab so that one cast slab is about ``SLAB_BYTES``."""
+    return max(1, SLAB_BYTES // max(ncols * itemsize, 1))
+
+
+def open_block(payload: Any) -> BlockView:
+    """A ``BlockView`` of any payload; refs are loaded, Blosc blocks decoded."""
+    if isinstance(payload, BlockRef):
+        payload = payload.load()
+    elif isinstance(payload, BloscBlock):
+        payload = payload.decode()
+    if not isinstance(payload, Packed2Bit) and getattr(payload, "ndim", 2) != 2:
+        raise ValueError(f"pass kernels read 2-D blocks, got {getattr(payload, 'ndim', '?')}-D")
+    return BlockView(payload)
+
+
+def keep(payload: Any, view: BlockView, pack: bool) -> Any:
+    """What to hold of a block read once and needed again in the same task.
+
+    In-memory payloads are kept as they are. A loaded ref is packed to
+    2 bits when ``pack`` is set and its values allow, else kept decoded.
+    """
+    if not isinstance(payload, BlockRef):
+        return payload
+    return try_pack(view.value) if pack else view.value
+
+
+def try_pack(block: Any) -> Any:
+    """``Packed2Bit`` of an integer block whose values are all 0..3, else the block."""
+    if isinstance(block, Packed2Bit) or block.dtype.kind not in "biu" or block.ndim != 2:
+        return block
+    if block.size and (int(block.max()) > 3 or (block.dtype.kind == "i" and int(block.min()) < 0)):
+        return block
+    return Packed2Bit(pack_2bit(block, check=False), tuple(block.shape), block.dtype)
+
+
+def payload_nbytes(payload: Any) -> int:
+    """Memory a held payload takes."""
+    if isinstance(payload, BlockRef):
+        return 0
+    return int(getattr(payload, "nbytes", 0))
+
+
+def module_of_payload(payload: Any) -> Any:
+    """The array module (NumPy or CuPy) of a payload's data."""
+    if isinstance(payload, Packed2Bit):
+        return array_module(payload.data)
+    return array_module(payload)

@@ -1,0 +1,183 @@
+"""The NumPy work of one block in each SVD pass (called by the pass layers).
+
+Every function reads its input block slab by slab (a few MiB cast to the
+compute dtype at a time), so a uint8 block is never converted whole, and
+applies the optional row scaling implicitly (see ``scaling``).
+
+* ``row_pass``: one row block ``A_i`` (all its column blocks) gives
+  ``Y_i = Â_i Z`` and, from the same read, the partial ``Â_iᵀ Y_i``.
+* ``block_y`` / ``block_w``: the same products for one block, when a row
+  block is too wide to hold and the pass is split in two.
+* ``block_qt_a``: the partial ``Q_iᵀ Â_ij`` of ``B = Qᵀ Â``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from lamina.linalg.payload import BlockView, keep, open_block
+from lamina.linalg.scaling import check_codes, row_stats
+
+
+def row_pass(payloads: Sequence[Any], zs: Sequence[Any], stats: Any, *, dtype: Any,
+             scaler: str | None, want_y: bool, want_w: bool, pack: bool) -> tuple:
+    """``(Y_i, W_i, stats_i)`` for row block ``i``: ``Y_i = Â_i Z``, ``W_i = Â_iᵀ Y_i``.
+
+    ``payloads`` are the blocks of row ``i`` left to right, ``zs`` the
+    matching row blocks of ``Z``. Without ``stats`` and with a scaler, the
+    row means come from this same read (a column of ones appended to Z).
+    """
+    dtype = np.dtype(dtype)
+    zs = [np.asarray(z, dtype=dtype) for z in zs]
+    ncols = sum(z.shape[0] for z in zs)
+    plan = _Rows(zs, stats, dtype, scaler, ncols)
+    if want_w and len(payloads) == 1:
+        y, w, st = _one_sweep(open_block(payloads[0]), plan)
+        return (y if want_y else None), w, st
+    held = []
+    p = None
+    for payload, z in zip(payloads, plan.zaug):
+        view = plan.open(payload)
+        p = _accumulate_rows(view, z, dtype, p)
+        if want_w:
+            held.append(keep(payload, view, pack and len(payloads) > 1))
+        del view
+    y, st = plan.finish_y(p)
+    w = None
+    if want_w:
+        yt, corr = plan.w_factors(y, st)
+        parts = []
+        for payload in held:
+            parts.append(_transposed_product(open_block(payload), yt, corr, dtype))
+        w = np.concatenate(parts, axis=0) if len(parts) > 1 else parts[0]
+    return (y if want_y else None), w, st
+
+
+class _Rows:
+    """What the row pass needs besides the blocks: Z, ones column, scaling."""
+
+    def __init__(self, zs: list, stats: Any, dtype: np.dtype, scaler: str | None,
+                 ncols: int) -> None:
+        self.dtype, self.scaler, self.ncols = dtype, scaler, ncols
+        self.stats = None if stats is None else np.asarray(stats, dtype=dtype)
+        self.sums = scaler is not None and stats is None
+        self.colsum = sum(z.sum(axis=0) for z in zs) if scaler else None
+        if self.sums:
+            self.zaug = [np.hstack([z, np.ones((z.shape[0], 1), dtype=dtype)]) for z in zs]
+        else:
+            self.zaug = zs
+        self.l = zs[0].shape[1]
+
+    def open(self, payload: Any) -> BlockView:
+        view = open_block(payload)
+        if self.scaler is not None and not view.packed:
+            check_codes(view.value)
+        return view
+
+    def finish_y(self, p: Any, start: int = 0) -> tuple[Any, Any]:
+        """``Y`` rows from the raw products ``p`` (and the row stats they imply)."""
+        if self.scaler is None:
+            return p, None
+        if self.sums:
+            st = row_stats(p[:, self.l], self.ncols, self.scaler, self.dtype)
+        else:
+            st = self.stats[start:start + p.shape[0]]
+        y = p[:, :self.l] - st[:, :1] * self.colsum[None, :]
+        y /= st[:, 1:]
+        return y, st
+
+    def w_factors(self, y: Any, st: Any) -> tuple[Any, Any]:
+        """``D⁻¹ Y`` and the centring correction ``μᵀ D⁻¹ Y``."""
+        if self.scaler is None:
+            return y, None
+        yt = y / st[:, 1:]
+        return yt, st[:, 0] @ yt
+
+
+def _accumulate_rows(view: BlockView, z: Any, dtype: np.dtype, p: Any) -> Any:
+    if p is None:
+        p = np.zeros((view.shape[0], z.shape[1]), dtype=dtype)
+    for start, stop, slab in view.slabs(dtype):
+        p[start:stop] += slab @ z
+    return p
+
+
+def _transposed_product(view: BlockView, yt: Any, corr: Any, dtype: np.dtype) -> Any:
+    w = np.zeros((view.shape[1], yt.shape[1]), dtype=dtype)
+    tmp = np.empty_like(w)
+    for start, stop, slab in view.slabs(dtype):
+        np.matmul(slab.T, yt[start:stop], out=tmp)
+        w += tmp
+    if corr is not None:
+        w -= corr[None, :]
+    return w
+
+
+def _one_sweep(view: BlockView, plan: _Rows) -> tuple[Any, Any, Any]:
+    """Row block of one column block: Y rows and Aᵀ Y from each slab, cast once."""
+    if plan.scaler is not None and not view.packed:
+        check_codes(view.value)
+    dtype, z = plan.dtype, plan.zaug[0]
+    y = np.empty((view.shape[0], plan.l), dtype=dtype)
+    stats = np.empty((view.shape[0], 2), dtype=dtype) if plan.scaler else None
+    w = np.zeros((view.shape[1], plan.l), dtype=dtype)
+    tmp = np.empty_like(w)
+    corr = np.zeros(plan.l, dtype=dtype) if plan.scaler else None
+    for start, stop, slab in view.slabs(dtype):
+        ys, st = plan.finish_y(slab @ z, start)
+        y[start:stop] = ys
+        yt, c = plan.w_factors(ys, st)
+        np.matmul(slab.T, yt, out=tmp)
+        w += tmp
+        if st is not None:
+            stats[start:stop] = st
+            corr += c
+    if corr is not None:
+        w -= corr[None, :]
+    return y, w, stats
+
+
+def block_y(payload: Any, z: Any, *, dtype: Any, scaler: str | None, with_sums: bool) -> Any:
+    """``A_ij [Z_j, 1]`` for one block (the ones column when ``with_sums``), shape (1, m, l)."""
+    dtype = np.dtype(dtype)
+    z = np.asarray(z, dtype=dtype)
+    if with_sums:
+        z = np.hstack([z, np.ones((z.shape[0], 1), dtype=dtype)])
+    view = open_block(payload)
+    if scaler is not None and not view.packed:
+        check_codes(view.value)
+    return _accumulate_rows(view, z, dtype, None)[None]
+
+
+def block_w(payload: Any, y: Any, stats: Any, *, dtype: Any) -> Any:
+    """``Â_ijᵀ Y_i`` for one block, shape (1, n_j, l)."""
+    dtype = np.dtype(dtype)
+    y = np.asarray(y, dtype=dtype)
+    corr = None
+    if stats is not None:
+        st = np.asarray(stats, dtype=dtype)
+        y = y / st[:, 1:]
+        corr = st[:, 0] @ y
+    return _transposed_product(open_block(payload), y, corr, dtype)[None]
+
+
+def block_qt_a(payload: Any, q: Any, stats: Any, *, dtype: Any) -> Any:
+    """``Q_iᵀ Â_ij`` for one block, shape (1, l, n_j)."""
+    dtype = np.dtype(dtype)
+    q = np.asarray(q, dtype=dtype)
+    corr = None
+    if stats is not None:
+        st = np.asarray(stats, dtype=dtype)
+        q = q / st[:, 1:]
+        corr = st[:, 0] @ q
+    view = open_block(payload)
+    b = np.zeros((q.shape[1], view.shape[1]), dtype=dtype)
+    tmp = np.empty_like(b)
+    for start, stop, slab in view.slabs(dtype):
+        np.matmul(q[start:stop].T, slab, out=tmp)
+        b += tmp
+    if corr is not None:
+        b -= corr[:, None]
+    return b[None]

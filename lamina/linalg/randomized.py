@@ -1,0 +1,222 @@
+"""Randomized SVD (Halko, Martinsson, Tropp 2011) in few passes over the input.
+
+    u, s, v = svd_compressed(a, k=10, n_power_iter=2, iterator="QR", seed=0)
+    result = randomized_svd(a, k=10)          # the same, plus the pass count
+
+**Passes.** ``q`` power iterations read the input ``q + 1`` times (Dask:
+``2q + 2``). One read of row block ``A_i`` gives both ``Y_i = A_i Z`` and
+the partial ``A_iᵀ Y_i`` (see ``passes``), so each iteration
+``Z ← orth(Aᵀ A Z)`` is one pass, and the last pass returns ``Y = A Z``
+together with ``W = Aᵀ Y``. With ``Y = Q R`` the projected matrix is then
+``B = Qᵀ A = R⁻ᵀ Wᵀ`` at no further pass.
+
+**Numerics.** ``R⁻ᵀ Wᵀ`` multiplies the rounding error of ``W`` by
+``κ(R) = κ(Y)``; it is used only while ``κ(R) ≤ 1/sqrt(eps)`` (about 7e7
+in float64, 3e3 in float32), which keeps at least half of the working
+precision. Otherwise (rank-deficient inputs, or ``iterator="power"`` with
+fast-decaying spectra, where ``κ(Y)`` grows like ``(σ₁/σₗ)^(2q+1)``) one
+more pass computes ``B = Qᵀ A`` directly. With ``iterator="QR"`` ``Z`` is
+re-orthonormalized between passes (a QR of the small columns x l matrix
+``W``), so ``κ(Y)`` stays near ``σ₁/σₗ``; the price of the single read is
+that each pass forms ``AᵀA Z`` before orthonormalizing, so directions
+with ``σᵢ/σ₁`` below ``sqrt(eps)`` are resolved no better than rounding
+allows — the same limit the ``"power"`` iterator (Dask's default) hits
+after one iteration.
+
+**Memory.** Each pass is its own computation returning small results, and
+the input is recomputed by the next pass (never pinned). ``Y``, ``Q`` and
+``u`` are rows x l NumPy arrays; everything else is columns x l or l x l.
+
+**Randomness.** ``Ω`` is drawn whole from ``numpy.random.default_rng(seed)``
+(columns x l, float64, cast to the compute dtype), so one seed gives the
+same result for any chunking of ``a``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+import lamina
+from lamina.array.core import Array
+from lamina.array.creation import asarray, from_array
+from lamina.linalg.passes import PassRunner, Progress
+from lamina.linalg.scaling import check_scaler
+from lamina.linalg.signs import flip_signs
+from lamina.linalg.tsqr import tsqr
+
+ITERATORS = ("power", "QR")
+
+
+@dataclass
+class SVDResult:
+    """A randomized SVD and how it was computed."""
+
+    u: Any
+    s: Any
+    v: Any
+    passes: int
+    single_read: bool
+    b_from_last_pass: bool
+    condition: float
+    row_stats: np.ndarray | None = field(default=None, repr=False)
+
+
+def compute_dtype(input_dtype: Any, dtype: Any = None) -> np.dtype:
+    """The float dtype of the products: ``dtype`` if given, float32 for float32
+    (and smaller float) inputs, else float64."""
+    if dtype is not None:
+        dtype = np.dtype(dtype)
+        if dtype not in (np.float32, np.float64):
+            raise TypeError(f"dtype must be float32 or float64, got {dtype}")
+        return dtype
+    input_dtype = np.dtype(input_dtype)
+    if input_dtype.kind == "c":
+        raise TypeError("complex arrays are not supported by lamina.linalg yet")
+    if input_dtype.kind == "f" and input_dtype.itemsize <= 4:
+        return np.dtype(np.float32)
+    return np.dtype(np.float64)
+
+
+def sample_size(shape: tuple[int, int], k: int, n_oversamples: int) -> int:
+    """Columns of the sketch: ``k + n_oversamples``, at most ``min(shape)``."""
+    m, n = shape
+    if not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"k must be a positive integer, got {k!r}")
+    if k > min(m, n):
+        raise ValueError(f"k={k} is larger than the smaller dimension of the {m}x{n} array")
+    if n_oversamples < 0:
+        raise ValueError(f"n_oversamples must be >= 0, got {n_oversamples}")
+    return int(min(k + n_oversamples, m, n))
+
+
+def sketch_matrix(ncols: int, size: int, seed: Any, dtype: Any) -> np.ndarray:
+    """Gaussian ``Ω`` (ncols x size) from ``seed``, the same for every chunking."""
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    return rng.standard_normal((ncols, size)).astype(dtype, copy=False)
+
+
+def _validate(a: Any, n_power_iter: int, iterator: str) -> Array:
+    a = asarray(a)
+    if a.ndim != 2:
+        raise ValueError(f"randomized SVD needs a 2-D array, got {a.ndim} dimensions")
+    if iterator not in ITERATORS:
+        raise ValueError(f"iterator {iterator!r} is not known: use 'power' or 'QR'")
+    if not isinstance(n_power_iter, (int, np.integer)) or n_power_iter < 0:
+        raise ValueError(f"n_power_iter must be a non-negative integer, got {n_power_iter!r}")
+    return a
+
+
+def _range(runner: PassRunner, omega: np.ndarray, n_power_iter: int, iterator: str,
+           want_b: bool) -> tuple[np.ndarray, np.ndarray | None, bool, float]:
+    """``(Q, B, B from the last pass, κ(R))`` after ``n_power_iter`` iterations."""
+    z = omega
+    for _ in range(n_power_iter):
+        if runner.single_read:
+            _, w = runner.sweep(z, want_y=False)
+        else:
+            y = runner.apply(z)
+            w = runner.apply_t(_orthonormal(y, runner) if iterator == "QR" else y)
+        z = np.linalg.qr(w)[0] if iterator == "QR" else _unit_columns(w)
+    w = None
+    if want_b and runner.single_read:
+        y, w = runner.sweep(z, want_y=True)
+    else:
+        y = runner.apply(z)
+    q, r = _small_qr(y, runner)
+    del y
+    condition = _condition(r)
+    if not want_b:
+        return q, None, False, condition
+    if w is not None and condition <= 1 / np.sqrt(np.finfo(runner.dtype).eps):
+        return q, np.linalg.solve(r.T, w.T), True, condition
+    return q, runner.qt_a(q), False, condition
+
+
+def _unit_columns(w: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(w, axis=0)
+    return w / np.where(norms > 0, norms, 1)
+
+
+def _condition(r: np.ndarray) -> float:
+    s = np.linalg.svd(r, compute_uv=False)
+    return float(s[0] / s[-1]) if s[-1] > 0 else float("inf")
+
+
+def _small_qr(y: np.ndarray, runner: PassRunner) -> tuple[np.ndarray, np.ndarray]:
+    """TSQR of the rows x l matrix ``Y`` in memory (blocks as ``a``'s rows)."""
+    q, r = tsqr(from_array(y, chunks=(runner.a.chunks[0], y.shape[1])))
+    return lamina.compute(q, r, nthreads=runner.nthreads)
+
+
+def _orthonormal(y: np.ndarray, runner: PassRunner) -> np.ndarray:
+    return _small_qr(y, runner)[0]
+
+
+def randomized_svd(a: Any, k: int, n_power_iter: int = 0, n_oversamples: int = 10,
+                   iterator: str = "power", seed: Any = None, dtype: Any = None,
+                   compute: bool = True, scaler: str | None = None,
+                   single_read: bool | None = None, split_every: int | None = None,
+                   nthreads: int | None = None, progress: Progress | None = None) -> SVDResult:
+    """``svd_compressed`` returning an ``SVDResult`` (the vectors plus pass statistics).
+
+    ``scaler`` ("center" or "patterson") decomposes the row-scaled matrix
+    (see ``pca``); ``single_read`` forces (True) or forbids (False) the
+    one-read-per-pass mode, chosen by row-block size when None;
+    ``progress(label, done, total)`` is called as tasks finish.
+    """
+    a = _validate(a, n_power_iter, iterator)
+    scaler = check_scaler(scaler)
+    dtype = compute_dtype(a.dtype, dtype)
+    size = sample_size(a.shape, k, n_oversamples)
+    runner = PassRunner(a, dtype, scaler, single_read, split_every, nthreads, progress)
+    omega = sketch_matrix(a.shape[1], size, seed, dtype)
+    q, b, from_last, condition = _range(runner, omega, n_power_iter, iterator, True)
+    ub, s, vt = np.linalg.svd(b, full_matrices=False)
+    u, v = flip_signs(q @ ub[:, :k], vt[:k])
+    s = s[:k]
+    if not compute:
+        u = from_array(u, chunks=(a.chunks[0], k))
+        s = from_array(s, chunks=-1)
+        v = from_array(v, chunks=(k, a.chunks[1]))
+    return SVDResult(u, s, v, runner.passes, runner.single_read, from_last, condition,
+                     runner.stats)
+
+
+def svd_compressed(a: Any, k: int, n_power_iter: int = 0, n_oversamples: int = 10,
+                   iterator: str = "power", seed: Any = None, dtype: Any = None,
+                   compute: bool = False, **options: Any) -> tuple:
+    """Leading ``k`` singular triplets ``a ≈ u @ diag(s) @ v`` by randomized SVD.
+
+    ``n_power_iter`` iterations sharpen slowly decaying spectra; each costs
+    one pass over ``a`` (see the module docs), and ``iterator="QR"``
+    re-orthonormalizes between them. ``dtype=np.float32`` computes uint8
+    (or other) inputs in float32; float64 otherwise, float32 for float32
+    input. The passes always run now (each is its own computation, so ``a``
+    is never pinned between them); ``compute=True`` returns NumPy arrays,
+    ``False`` wraps them as ``Array``s chunked like ``a``. More keywords:
+    see ``randomized_svd``.
+    """
+    result = randomized_svd(a, k, n_power_iter=n_power_iter, n_oversamples=n_oversamples,
+                            iterator=iterator, seed=seed, dtype=dtype, compute=compute,
+                            **options)
+    return result.u, result.s, result.v
+
+
+def compression_matrix(a: Any, q: int, iterator: str = "power", n_power_iter: int = 0,
+                       n_oversamples: int = 10, seed: Any = None, compute: bool = False,
+                       dtype: Any = None, **options: Any) -> Any:
+    """``Qᵀ`` (l x rows, orthonormal rows) whose span captures the range of ``a``.
+
+    ``l = q + n_oversamples`` (at most ``min(a.shape)``); ``Qᵀ a`` is the
+    compressed matrix. Costs ``n_power_iter + 1`` passes over ``a``.
+    """
+    a = _validate(a, n_power_iter, iterator)
+    dtype = compute_dtype(a.dtype, dtype)
+    size = sample_size(a.shape, q, n_oversamples)
+    runner = PassRunner(a, dtype, check_scaler(options.pop("scaler", None)), **options)
+    omega = sketch_matrix(a.shape[1], size, seed, dtype)
+    basis = _range(runner, omega, n_power_iter, iterator, False)[0]
+    return basis.T if compute else from_array(basis.T, chunks=(size, a.chunks[0]))
