@@ -1,0 +1,16 @@
+"""Messages between clients, the scheduler and workers.
+
+``wire`` encodes values and layer expressions (msgpack header, raw buffer
+frames, opaque pickled blobs); ``core`` defines a connection (``Comm``) and
+the version handshake; ``tcp`` and ``inproc`` are its transports::
+
+    comm = await connect("tcp://127.0.0.1:8786", {"role": "client"})
+    await comm.write({"op": "info"})
+    reply = await comm.read()
+"""
+
+from lamina.comm.core import Comm, CommClosedError, ProtocolError, connect, listen
+from lamina.comm.wire import Blob, Packed, WireError, dumps, loads
+
+__all__ = ["Blob", "Comm", "CommClosedError", "Packed", "ProtocolError", "WireError",
+           "connect", "dumps", "listen", "loads"]
