@@ -1,0 +1,74 @@
+"""Coalesce many small messages into one write.
+
+Messages sent while a write is in flight are gathered and go out together
+as ``{"op": "batch", "msgs": [...]}`` (one header, one set of frames), so
+thousands of task reports cost a handful of writes::
+
+    out = BatchedSend(comm)
+    out.send({"op": "done", "tasks": ids})     # returns at once
+    await out.close()                          # flush, then stop
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Callable, Iterator
+
+from lamina.comm.core import Comm, CommClosedError
+
+
+class BatchedSend:
+    """A write queue in front of a ``Comm``; ``send`` never blocks."""
+
+    def __init__(self, comm: Comm, on_error: Callable[[BaseException], None] | None = None) -> None:
+        self.comm = comm
+        self.buffer: list[Any] = []
+        self.on_error = on_error
+        self.messages_sent = 0
+        self.writes = 0
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._task = asyncio.ensure_future(self._run())
+
+    def send(self, msg: Any) -> None:
+        if self._stopping:
+            raise CommClosedError("this sender is closed")
+        self.buffer.append(msg)
+        self._wake.set()
+
+    async def _run(self) -> None:
+        while True:
+            if not self.buffer:
+                if self._stopping:
+                    return
+                await self._wake.wait()
+                self._wake.clear()
+                continue
+            msgs, self.buffer = self.buffer, []
+            payload = msgs[0] if len(msgs) == 1 else {"op": "batch", "msgs": msgs}
+            try:
+                await self.comm.write(payload)
+            except Exception as exc:
+                self._stopping = True
+                if self.on_error is not None:
+                    self.on_error(exc)
+                return
+            self.messages_sent += len(msgs)
+            self.writes += 1
+
+    async def close(self, timeout: float = 5.0) -> None:
+        """Send what is queued, then stop."""
+        self._stopping = True
+        self._wake.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), timeout)
+        except asyncio.TimeoutError:
+            self._task.cancel()
+
+
+def unbatch(msg: Any) -> Iterator[dict]:
+    """The messages inside ``msg`` (itself, unless it is a batch)."""
+    if isinstance(msg, dict) and msg.get("op") == "batch":
+        yield from msg["msgs"]
+    else:
+        yield msg
