@@ -14,10 +14,13 @@ use the array module of their input, so CuPy arrays stay on the device.
 
 from __future__ import annotations
 
+import math
 import sys
 from typing import Any
 
 import numpy as np
+
+SLAB_VALUES = 2**20
 
 
 def array_module(x: Any) -> Any:
@@ -55,11 +58,19 @@ def pack_2bit(x: Any, check: bool = True) -> Any:
             )
     width = x.shape[-1]
     nbytes = packed_width(width)
-    if width % 4 == 0 and x.dtype.itemsize == 1 and x.flags.c_contiguous:
-        padded = x.view(np.uint8)
+    rows = x.reshape(math.prod(x.shape[:-1]), width)
+    out = xp.empty((rows.shape[0], nbytes), dtype=np.uint8)
+    for start, stop in _slabs(xp, rows.shape[0], width):
+        out[start:stop] = _pack_rows(xp, rows[start:stop], width, nbytes)
+    return out.reshape(x.shape[:-1] + (nbytes,))
+
+
+def _pack_rows(xp: Any, rows: Any, width: int, nbytes: int) -> Any:
+    if width % 4 == 0 and rows.dtype.itemsize == 1 and rows.flags.c_contiguous:
+        padded = rows.view(np.uint8)
     else:
-        padded = xp.zeros(x.shape[:-1] + (nbytes * 4,), dtype=np.uint8)
-        padded[..., :width] = x
+        padded = xp.zeros((rows.shape[0], nbytes * 4), dtype=np.uint8)
+        padded[:, :width] = rows
     words = padded.view(_word_dtype()).astype(np.uint32, copy=False)
     # bytes b0..b3 of a word: b1 joins b0 at bits 2-3, b3 joins b2 at bits 18-19,
     # then the b2|b3 nibble moves down to bits 4-7
@@ -82,12 +93,22 @@ def unpack_2bit(packed: Any, width: int) -> Any:
             f"{4 * packed.shape[-1]} values, not width {width}: pass the width the data was "
             "packed with"
         )
-    words = packed.astype(np.uint32)
-    words |= words << 12
-    words |= words << 6
-    words &= 0x03030303
-    values = xp.ascontiguousarray(words.astype(_word_dtype(), copy=False)).view(np.uint8)
-    return values[..., :width]
+    rows = packed.reshape(math.prod(packed.shape[:-1]), packed.shape[-1])
+    out = xp.empty((rows.shape[0], width), dtype=np.uint8)
+    for start, stop in _slabs(xp, rows.shape[0], width):
+        words = rows[start:stop].astype(np.uint32)
+        words |= words << 12
+        words |= words << 6
+        words &= 0x03030303
+        values = xp.ascontiguousarray(words.astype(_word_dtype(), copy=False)).view(np.uint8)
+        out[start:stop] = values[:, :width]
+    return out.reshape(packed.shape[:-1] + (width,))
+
+
+def _slabs(xp: Any, nrows: int, width: int) -> list[tuple[int, int]]:
+    """Row ranges of about ``SLAB_VALUES`` values (one range on a GPU)."""
+    step = nrows if xp is not np else max(1, SLAB_VALUES // max(width, 1))
+    return [(s, min(s + step, nrows)) for s in range(0, max(nrows, 1), max(step, 1))]
 
 
 def _word_dtype() -> Any:

@@ -22,6 +22,7 @@ import numpy as np
 from lamina.layers.base import CSR, Chunks, Kernel, Layer
 from lamina.layers.deps import AxisMap, product_deps
 from lamina.linalg import products
+from lamina.linalg.blas import blas_kernel
 
 
 def _all_of(n: int) -> AxisMap:
@@ -65,7 +66,7 @@ class RowPass(Layer):
             stats = inputs[2 * nj] if has_stats else None
             return products.row_pass(inputs[:nj], inputs[nj:2 * nj], stats, **options)
 
-        return run
+        return blas_kernel(run)
 
 
 class BlockY(Layer):
@@ -87,7 +88,7 @@ class BlockY(Layer):
 
     def kernel(self) -> Kernel:
         options = dict(dtype=self.compute_dtype, scaler=self.scaler, with_sums=self.with_sums)
-        return lambda block, inputs: products.block_y(inputs[0], inputs[1], **options)
+        return blas_kernel(lambda block, inputs: products.block_y(inputs[0], inputs[1], **options))
 
 
 class _PerBlock(Layer):
@@ -120,8 +121,8 @@ class BlockW(_PerBlock):
     def kernel(self) -> Kernel:
         dtype = self.compute_dtype
         has_stats = isinstance(self.stats, Layer)
-        return lambda block, inputs: products.block_w(
-            inputs[0], inputs[1], inputs[2] if has_stats else None, dtype=dtype)
+        return blas_kernel(lambda block, inputs: products.block_w(
+            inputs[0], inputs[1], inputs[2] if has_stats else None, dtype=dtype))
 
 
 class BlockQtA(_PerBlock):
@@ -136,5 +137,5 @@ class BlockQtA(_PerBlock):
     def kernel(self) -> Kernel:
         dtype = self.compute_dtype
         has_stats = isinstance(self.stats, Layer)
-        return lambda block, inputs: products.block_qt_a(
-            inputs[0], inputs[1], inputs[2] if has_stats else None, dtype=dtype)
+        return blas_kernel(lambda block, inputs: products.block_qt_a(
+            inputs[0], inputs[1], inputs[2] if has_stats else None, dtype=dtype))

@@ -27,10 +27,13 @@ import lamina
 from lamina.array.core import Array
 from lamina.array.creation import from_array
 from lamina.layers.base import Layer
+from lamina.layers.sources import FromBlocks, hold_blocks
 from lamina.linalg.combine import Pick, tree_sum
 from lamina.linalg.pass_layers import BlockQtA, BlockW, BlockY, RowPass
 from lamina.linalg.scaling import row_stats
 from lamina.linalg.sources import EncodedSource, HoldPacked, Payloads
+from lamina.linalg.tsqr import tsqr
+from lamina.scheduler.runner import compute_blocks
 
 ROW_HOLD_BYTES = 512 * 2**20
 PACK_ROW_BYTES = 64 * 2**20
@@ -70,15 +73,16 @@ class PassRunner:
     def _stats_layer(self) -> Layer | None:
         return None if self.stats is None else self._row_matrix(self.stats)
 
+    def _callback(self, label: str) -> Callable[[int, int], None] | None:
+        if self.progress is None:
+            return None
+        progress, name = self.progress, f"pass {self.passes}: {label}"
+        return lambda done, total: progress(name, done, total)
+
     def _run(self, label: str, *layers: Layer) -> list[np.ndarray]:
         self.passes += 1
-        name = f"pass {self.passes}: {label}"
-        callback = None
-        if self.progress is not None:
-            progress = self.progress
-            callback = lambda done, total: progress(name, done, total)  # noqa: E731
         return list(lamina.compute(*[Array(x) for x in layers], nthreads=self.nthreads,
-                                   on_progress=callback))
+                                   on_progress=self._callback(label)))
 
     def _sum(self, partials: Layer) -> Layer:
         return tree_sum(partials, axis=0, split_every=self.split_every)
@@ -111,11 +115,43 @@ class PassRunner:
         (w,) = self._run("Aᵀ·Y", self._sum(layer))
         return w[0]
 
-    def qt_a(self, q: np.ndarray) -> np.ndarray:
-        """``Qᵀ Â`` in one pass (block by block)."""
-        layer = BlockQtA(self.payloads, self._row_matrix(q), self._stats_layer(), self.dtype)
+    def qt_a(self, q_blocks: list) -> np.ndarray:
+        """``Qᵀ Â`` in one pass (block by block), ``Q`` given by its row blocks."""
+        layer = BlockQtA(self.payloads, self.row_blocks(q_blocks), self._stats_layer(), self.dtype)
         (b,) = self._run("Qᵀ·A", self._sum(layer))
         return b[0]
+
+    def final_sweep(self, z: np.ndarray, want_w: bool) -> tuple[list, np.ndarray, Any]:
+        """Last single-read pass: ``Y = Â Z`` factored by TSQR in the same computation.
+
+        Returns the row blocks of ``Q``, ``R`` and ``W = Âᵀ Y`` (None unless
+        ``want_w``); ``Y`` itself is dropped block by block once factored.
+        """
+        a = self.a
+        ncols = z.shape[1]
+        first = self.scaler is not None and self.stats is None
+        rp = RowPass(self.payloads, self._column_matrix(z), self._stats_layer(), self.dtype,
+                     self.scaler, True, want_w, self.pack)
+        q, r = tsqr(Array(Pick(rp, 0, (a.chunks[0], (ncols,)), self.dtype)),
+                    split_every=self.split_every)
+        roots = [q.layer, r.layer]
+        if want_w:
+            roots.append(self._sum(Pick(rp, 1, ((1,) * a.numblocks[0], (a.shape[1],), (ncols,)),
+                                        self.dtype, True)))
+        if first:
+            roots.append(Pick(rp, 2, (a.chunks[0], (2,)), self.dtype))
+        self.passes += 1
+        label = "A·Z and Aᵀ·(A·Z), QR" if want_w else "A·Z, QR"
+        blocks = compute_blocks(roots, nthreads=self.nthreads, on_progress=self._callback(label))
+        if first:
+            self.stats = np.concatenate(blocks.pop(), axis=0)
+        w = blocks[2][0][0] if want_w else None
+        return blocks[0], blocks[1][0], w
+
+    def row_blocks(self, blocks: list) -> Layer:
+        """An in-memory rows x l matrix given as row blocks chunked like ``a``."""
+        return FromBlocks(hold_blocks(blocks), (self.a.chunks[0], (blocks[0].shape[1],)),
+                          self.dtype, "rows")
 
     def _row_pass(self, z: np.ndarray, want_y: bool, want_w: bool) -> tuple:
         a = self.a

@@ -39,13 +39,14 @@ from typing import Any
 
 import numpy as np
 
-import lamina
 from lamina.array.core import Array
 from lamina.array.creation import asarray, from_array
+from lamina.linalg.blas import single_threaded_blas
 from lamina.linalg.passes import PassRunner, Progress
 from lamina.linalg.scaling import check_scaler
-from lamina.linalg.signs import flip_signs
+from lamina.linalg.signs import row_signs
 from lamina.linalg.tsqr import tsqr
+from lamina.scheduler.runner import compute_blocks
 
 ITERATORS = ("power", "QR")
 
@@ -110,8 +111,8 @@ def _validate(a: Any, n_power_iter: int, iterator: str) -> Array:
 
 
 def _range(runner: PassRunner, omega: np.ndarray, n_power_iter: int, iterator: str,
-           want_b: bool) -> tuple[np.ndarray, np.ndarray | None, bool, float]:
-    """``(Q, B, B from the last pass, κ(R))`` after ``n_power_iter`` iterations."""
+           want_b: bool) -> tuple[list, np.ndarray | None, bool, float]:
+    """``(row blocks of Q, B, B from the last pass, κ(R))`` after the iterations."""
     z = omega
     for _ in range(n_power_iter):
         if runner.single_read:
@@ -120,19 +121,17 @@ def _range(runner: PassRunner, omega: np.ndarray, n_power_iter: int, iterator: s
             y = runner.apply(z)
             w = runner.apply_t(_orthonormal(y, runner) if iterator == "QR" else y)
         z = np.linalg.qr(w)[0] if iterator == "QR" else _unit_columns(w)
-    w = None
-    if want_b and runner.single_read:
-        y, w = runner.sweep(z, want_y=True)
+    if runner.single_read:
+        q_blocks, r, w = runner.final_sweep(z, want_w=want_b)
     else:
-        y = runner.apply(z)
-    q, r = _small_qr(y, runner)
-    del y
+        q_blocks, r = _small_qr(runner.apply(z), runner)
+        w = None
     condition = _condition(r)
     if not want_b:
-        return q, None, False, condition
+        return q_blocks, None, False, condition
     if w is not None and condition <= 1 / np.sqrt(np.finfo(runner.dtype).eps):
-        return q, np.linalg.solve(r.T, w.T), True, condition
-    return q, runner.qt_a(q), False, condition
+        return q_blocks, np.linalg.solve(r.T, w.T), True, condition
+    return q_blocks, runner.qt_a(q_blocks), False, condition
 
 
 def _unit_columns(w: np.ndarray) -> np.ndarray:
@@ -145,14 +144,25 @@ def _condition(r: np.ndarray) -> float:
     return float(s[0] / s[-1]) if s[-1] > 0 else float("inf")
 
 
-def _small_qr(y: np.ndarray, runner: PassRunner) -> tuple[np.ndarray, np.ndarray]:
-    """TSQR of the rows x l matrix ``Y`` in memory (blocks as ``a``'s rows)."""
+def _small_qr(y: np.ndarray, runner: PassRunner) -> tuple[list, np.ndarray]:
+    """TSQR of the in-memory rows x l matrix ``Y``: row blocks of ``Q`` (as ``a``'s) and ``R``."""
     q, r = tsqr(from_array(y, chunks=(runner.a.chunks[0], y.shape[1])))
-    return lamina.compute(q, r, nthreads=runner.nthreads)
+    q_blocks, r_blocks = compute_blocks([q.layer, r.layer], nthreads=runner.nthreads)
+    return q_blocks, r_blocks[0]
 
 
 def _orthonormal(y: np.ndarray, runner: PassRunner) -> np.ndarray:
-    return _small_qr(y, runner)[0]
+    return np.concatenate(_small_qr(y, runner)[0], axis=0)
+
+
+def _times(blocks: list, factor: np.ndarray, nrows: int) -> np.ndarray:
+    """``[Q_0; Q_1; ...] @ factor`` filled block by block."""
+    out = np.empty((nrows, factor.shape[1]), dtype=np.result_type(blocks[0], factor))
+    start = 0
+    for block in blocks:
+        out[start:start + block.shape[0]] = block @ factor
+        start += block.shape[0]
+    return out
 
 
 def randomized_svd(a: Any, k: int, n_power_iter: int = 0, n_oversamples: int = 10,
@@ -173,9 +183,14 @@ def randomized_svd(a: Any, k: int, n_power_iter: int = 0, n_oversamples: int = 1
     size = sample_size(a.shape, k, n_oversamples)
     runner = PassRunner(a, dtype, scaler, single_read, split_every, nthreads, progress)
     omega = sketch_matrix(a.shape[1], size, seed, dtype)
-    q, b, from_last, condition = _range(runner, omega, n_power_iter, iterator, True)
-    ub, s, vt = np.linalg.svd(b, full_matrices=False)
-    u, v = flip_signs(q @ ub[:, :k], vt[:k])
+    with single_threaded_blas():
+        q, b, from_last, condition = _range(runner, omega, n_power_iter, iterator, True)
+        ub, s, vt = np.linalg.svd(b, full_matrices=False)
+        u = _times(q, ub[:, :k], a.shape[0])
+    del q
+    signs = row_signs(vt[:k])
+    u *= signs[None, :]
+    v = vt[:k] * signs[:, None]
     s = s[:k]
     if not compute:
         u = from_array(u, chunks=(a.chunks[0], k))
@@ -218,5 +233,7 @@ def compression_matrix(a: Any, q: int, iterator: str = "power", n_power_iter: in
     size = sample_size(a.shape, q, n_oversamples)
     runner = PassRunner(a, dtype, check_scaler(options.pop("scaler", None)), **options)
     omega = sketch_matrix(a.shape[1], size, seed, dtype)
-    basis = _range(runner, omega, n_power_iter, iterator, False)[0]
-    return basis.T if compute else from_array(basis.T, chunks=(size, a.chunks[0]))
+    with single_threaded_blas():
+        blocks = _range(runner, omega, n_power_iter, iterator, False)[0]
+    basis = np.concatenate(blocks, axis=0).T
+    return basis if compute else from_array(basis, chunks=(size, a.chunks[0]))

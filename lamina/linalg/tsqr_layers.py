@@ -21,6 +21,7 @@ import numpy as np
 
 from lamina.layers.base import CSR, Chunks, Kernel, Layer, one_to_one
 from lamina.layers.deps import AxisMap, product_deps
+from lamina.linalg.blas import blas_kernel
 
 
 def _ranks(sizes: tuple[int, ...], ncols: int) -> tuple[int, ...]:
@@ -45,7 +46,8 @@ class BlockQR(Layer):
 
     def kernel(self) -> Kernel:
         dtype = self.compute_dtype
-        return lambda block, inputs: tuple(np.linalg.qr(np.asarray(inputs[0], dtype=dtype)))
+        return blas_kernel(
+            lambda block, inputs: tuple(np.linalg.qr(np.asarray(inputs[0], dtype=dtype))))
 
 
 class StackQR(Layer):
@@ -88,7 +90,7 @@ class StackQR(Layer):
             cuts = np.cumsum([x.shape[0] for x in rs])[:-1]
             return np.split(q, cuts, axis=0), r
 
-        return run
+        return blas_kernel(run)
 
 
 class TopFactor(Layer):
@@ -155,7 +157,7 @@ class ChildFactor(Layer):
             factor = inputs[1] if index is None else inputs[1][index]
             return pieces[block - (block // split) * split] @ factor
 
-        return run
+        return blas_kernel(run)
 
 
 class ApplyFactor(Layer):
@@ -170,7 +172,7 @@ class ApplyFactor(Layer):
         return [one_to_one(out_blocks), one_to_one(out_blocks)]
 
     def kernel(self) -> Kernel:
-        return lambda block, inputs: inputs[0][0] @ inputs[1]
+        return blas_kernel(lambda block, inputs: inputs[0][0] @ inputs[1])
 
 
 class ColumnSigns(Layer):

@@ -1,0 +1,184 @@
+"""The ``lamina`` command line.
+
+    lamina svd INPUT.zarr -k 10 --power-iter 2 --out result.npz
+    lamina svd --demo 200000x20000 --chunks 20000,5000 -k 10
+    lamina svd --demo 20000x5000 --scaler patterson --dtype float32
+
+Each subcommand lives in a ``_add_<name>`` / ``_run_<name>`` pair; a new
+one registers itself in ``COMMANDS``. Computations run on the embedded
+runner; ``--scheduler ADDRESS`` is reserved for the distributed runtime.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import threading
+import time
+from typing import Any, Callable, Sequence, TextIO
+
+import numpy as np
+
+
+class ProgressBar:
+    """A one-line progress bar per pass, redrawn on ``stream`` (stderr)."""
+
+    def __init__(self, stream: TextIO, width: int = 30, interval: float = 0.1) -> None:
+        self.stream, self.width, self.interval = stream, width, interval
+        self.lock = threading.Lock()
+        self.label: str | None = None
+        self.last = 0.0
+
+    def __call__(self, label: str, done: int, total: int) -> None:
+        with self.lock:
+            now = time.perf_counter()
+            if label != self.label:
+                if self.label is not None:
+                    self.stream.write("\n")
+                self.label, self.last = label, 0.0
+            if done < total and now - self.last < self.interval:
+                return
+            self.last = now
+            filled = self.width * done // max(total, 1)
+            bar = "#" * filled + "." * (self.width - filled)
+            self.stream.write(f"\r  {label:<34} [{bar}] {done}/{total}")
+            self.stream.flush()
+
+    def close(self) -> None:
+        with self.lock:
+            if self.label is not None:
+                self.stream.write("\n")
+                self.stream.flush()
+            self.label = None
+
+
+def peak_rss_bytes() -> int:
+    """Peak resident memory of this process so far."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(peak) * (1 if sys.platform == "darwin" else 1024)
+
+
+def _pair(text: str, sep: str, what: str) -> tuple[int, int]:
+    parts = text.lower().replace("_", "").split(sep)
+    if len(parts) != 2:
+        raise argparse.ArgumentTypeError(f"{what} {text!r}: give two integers like 1000{sep}200")
+    try:
+        a, b = int(parts[0]), int(parts[1])
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{what} {text!r}: give two integers like 1000{sep}200")
+    if a <= 0 or b <= 0:
+        raise argparse.ArgumentTypeError(f"{what} {text!r}: both sizes must be positive")
+    return a, b
+
+
+def _shape(text: str) -> tuple[int, int]:
+    return _pair(text, "x", "shape")
+
+
+def _chunks(text: str) -> tuple[int, int]:
+    return _pair(text, ",", "chunks")
+
+
+def _add_svd(sub: Any) -> None:
+    p = sub.add_parser("svd", help="leading singular triplets of a large matrix",
+                       description="Randomized SVD (or PCA) of a zarr array or a demo "
+                                   "genotype matrix, in n_power_iter + 1 passes.")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("input", nargs="?", help="path of a 2-D zarr array")
+    source.add_argument("--demo", type=_shape, metavar="ROWSxCOLS",
+                        help="generate a genotype-like uint8 matrix (0/1/2) of this shape")
+    p.add_argument("-k", type=int, default=10, help="number of singular triplets (default 10)")
+    p.add_argument("--power-iter", type=int, default=0, metavar="Q",
+                   help="power iterations, one extra pass each (default 0)")
+    p.add_argument("--iterator", choices=("power", "QR"), default="QR",
+                   help="re-orthonormalize between iterations with QR (default) or not")
+    p.add_argument("--oversamples", type=int, default=10, help="extra sketch columns (default 10)")
+    p.add_argument("--chunks", type=_chunks, metavar="R,C",
+                   help="block size (default: the zarr chunks, or 20000,5000 for --demo)")
+    p.add_argument("--dtype", choices=("float32", "float64"), default=None,
+                   help="compute dtype (default float64, float32 for float32 input)")
+    p.add_argument("--scaler", choices=("none", "center", "patterson"), default="none",
+                   help="row scaling for genotype PCA (default none: plain SVD)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random sketch (default 0)")
+    p.add_argument("--demo-seed", type=int, default=0, help="seed of the demo matrix")
+    p.add_argument("--populations", type=int, default=4, help="populations in the demo matrix")
+    p.add_argument("--threads", type=int, default=None, help="runner threads (default: all cores)")
+    p.add_argument("--out", metavar="FILE.npz", help="save u, s, v to this file")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run on a lamina cluster (needs the distributed runtime)")
+    p.add_argument("--no-progress", action="store_true", help="do not draw the progress bar")
+
+
+def _run_svd(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    import lamina.linalg as ll
+
+    if args.scheduler:
+        err.write(f"lamina svd: --scheduler {args.scheduler}: the distributed runtime is not "
+                  "available yet; run without --scheduler to use the embedded runner\n")
+        return 2
+    if args.demo:
+        a = ll.genotype_matrix(args.demo, chunks=args.chunks or (20_000, 5_000),
+                               seed=args.demo_seed, n_populations=args.populations)
+        what = f"demo genotypes {a.shape[0]}x{a.shape[1]} uint8"
+    else:
+        a = ll.open_zarr(args.input, chunks=args.chunks)
+        if a.ndim != 2:
+            err.write(f"lamina svd: {args.input} holds a {a.ndim}-D array; svd needs 2-D\n")
+            return 2
+        what = f"{args.input} {a.shape[0]}x{a.shape[1]} {a.dtype}"
+    out.write(f"input      {what}, chunks {a.chunksize[0]}x{a.chunksize[1]} "
+              f"({a.numblocks[0]}x{a.numblocks[1]} blocks)\n")
+    bar = None if args.no_progress else ProgressBar(err)
+    start = time.perf_counter()
+    try:
+        result = ll.randomized_svd(a, args.k, n_power_iter=args.power_iter,
+                                   n_oversamples=args.oversamples, iterator=args.iterator,
+                                   seed=args.seed, dtype=args.dtype, scaler=args.scaler,
+                                   nthreads=args.threads, progress=bar)
+    finally:
+        if bar is not None:
+            bar.close()
+    wall = time.perf_counter() - start
+    mode = "one read per pass" if result.single_read else "split passes"
+    out.write(f"wall time  {wall:.2f} s\n")
+    out.write(f"passes     {result.passes} over the input ({mode}, q={args.power_iter})\n")
+    out.write(f"peak RSS   {peak_rss_bytes() / 2**20:.0f} MiB\n")
+    out.write("singular values " + " ".join(f"{v:.6g}" for v in result.s) + "\n")
+    if args.out:
+        np.savez(args.out, u=result.u, s=result.s, v=result.v)
+        out.write(f"saved      u {result.u.shape}, s {result.s.shape}, v {result.v.shape} "
+                  f"to {args.out}\n")
+    return 0
+
+
+COMMANDS: dict[str, tuple[Callable[[Any], None], Callable[..., int]]] = {
+    "svd": (_add_svd, _run_svd),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``lamina`` parser with one subparser per command."""
+    parser = argparse.ArgumentParser(prog="lamina",
+                                     description="Chunked arrays far larger than memory.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add, _ in COMMANDS.values():
+        add(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None,
+         err: TextIO | None = None) -> int:
+    """Entry point of the ``lamina`` script; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    out = out or sys.stdout
+    err = err or sys.stderr
+    try:
+        return COMMANDS[args.command][1](args, out, err)
+    except (ValueError, TypeError, FileNotFoundError) as exc:
+        err.write(f"lamina {args.command}: {exc}\n")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
