@@ -4,7 +4,8 @@ A message on the stream is ``n`` (8 bytes, little endian), ``n`` frame
 lengths (8 bytes each), then the frames. Small frames are joined into one
 write; a large frame (a NumPy array's memory) is handed to the socket as
 is, and read back straight into its own buffer with ``read_into``, so an
-array crosses the wire without being copied in Python.
+array crosses the wire without being copied in Python. Received frames are
+writable ``bytearray``s: arrays decoded from them belong to the receiver.
 """
 
 from __future__ import annotations
@@ -63,17 +64,15 @@ class TCPComm(Comm):
                 data = memoryview(await stream.read_bytes(total)) if total else memoryview(b"")
                 frames, pos = [], 0
                 for length in lengths:
-                    frames.append(bytes(data[pos:pos + length]))
+                    frames.append(bytearray(data[pos:pos + length]))
                     pos += length
                 return frames
             frames = []
             for length in lengths:
-                if length <= SMALL_FRAME:
-                    frames.append(await stream.read_bytes(length) if length else b"")
-                else:
-                    buf = bytearray(length)
+                buf = bytearray(length)
+                if length:
                     await stream.read_into(buf)
-                    frames.append(buf)
+                frames.append(buf)
             return frames
         except StreamClosedError as exc:
             raise CommClosedError(f"connection to {self._peer} closed") from exc

@@ -1,0 +1,72 @@
+"""Command-line entry points of the distributed runtime.
+
+    lamina scheduler [--host 127.0.0.1] [--port 8786]
+    lamina worker tcp://127.0.0.1:8786 [--nthreads 4] [--host 127.0.0.1]
+
+``add_scheduler_parser`` and ``add_worker_parser`` add these sub-commands
+to the ``lamina`` command's parser; each sets ``func(args) -> exit code``.
+``python -m lamina.distributed_cli`` runs them on their own.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any, Sequence
+
+
+def add_scheduler_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """The ``scheduler`` sub-command: serve clients and workers until interrupted."""
+    parser = subparsers.add_parser("scheduler", help="run a lamina scheduler",
+                                   description="Run a lamina scheduler. It never unpickles "
+                                   "or runs user code.")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="interface to listen on (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8786,
+                        help="TCP port (default: 8786; 0 picks a free one)")
+    parser.add_argument("--exit-with-parent", action="store_true", help=argparse.SUPPRESS)
+    parser.set_defaults(func=_scheduler)
+    return parser
+
+
+def add_worker_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """The ``worker`` sub-command: run tasks for the scheduler at ADDRESS."""
+    parser = subparsers.add_parser("worker", help="run a lamina worker",
+                                   description="Run a lamina worker for a scheduler.")
+    parser.add_argument("address", help="the scheduler, e.g. tcp://127.0.0.1:8786")
+    parser.add_argument("--nthreads", type=int, default=1,
+                        help="threads running tasks (default: 1)")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="interface peers reach this worker on (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=0,
+                        help="TCP port for peers (default: 0, a free one)")
+    parser.add_argument("--exit-with-parent", action="store_true", help=argparse.SUPPRESS)
+    parser.set_defaults(func=_worker)
+    return parser
+
+
+def _scheduler(args: argparse.Namespace) -> int:
+    from lamina.scheduler.server import run_scheduler
+
+    return run_scheduler(args.host, args.port, args.exit_with_parent)
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from lamina.worker.worker import run_worker
+
+    if args.nthreads < 1:
+        raise SystemExit(f"--nthreads must be at least 1, got {args.nthreads}")
+    return run_worker(args.address, args.nthreads, args.host, args.port, args.exit_with_parent)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``scheduler`` or ``worker`` from ``argv``."""
+    parser = argparse.ArgumentParser(prog="lamina")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    add_scheduler_parser(subparsers)
+    add_worker_parser(subparsers)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

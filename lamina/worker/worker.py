@@ -1,0 +1,364 @@
+"""The worker: runs (layer, block) tasks in a thread pool and holds results.
+
+    worker = Worker("tcp://127.0.0.1:8786", nthreads=4)
+    await worker.start()
+    await worker.finished()          # until the scheduler goes away
+
+For each computation (*run*) the scheduler sends the encoded expression
+once; the worker decodes it (loading the pickled functions: workers run
+user code, the scheduler never does) and keeps the run's layers in task
+table order. ``compute`` batches then name tasks by (layer, block) with the
+global keys of their inputs and the workers holding them. Inputs held by a
+peer are fetched from it directly, kept for the batch only, and dropped
+after it; results stay under their keys until the scheduler releases
+them. Completions go back in batches with the thread time they took, which
+the scheduler uses to size the next batches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import signal
+import time
+import traceback
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable
+
+import numpy as np
+
+from lamina.comm.batched import BatchedSend, unbatch
+from lamina.comm.core import Comm, CommClosedError, connect, listen
+from lamina.comm.pool import ConnectionPool
+from lamina.comm.wire import Blob, WireError, nodes_of
+from lamina.layers.base import Layer
+from lamina.layers.registry import signature
+
+LONG_TASK_SECONDS = 1e-3
+INITIAL_SECONDS_PER_TASK = 1e-4
+MAX_CHUNK = 1024
+_MISSING = object()
+
+
+class WorkerRun:
+    """A computation's layers (in task table order) and their kernels."""
+
+    def __init__(self, rid: int, key_base: int, n_tasks: int) -> None:
+        self.id = rid
+        self.key_base = key_base
+        self.n_tasks = n_tasks
+        self.layers: list[Layer] = []
+        self.kernels: list[Callable | None] = []
+        self.error: BaseException | None = None
+        self.cancelled = False
+        self.started = 0.0
+
+    def kernel(self, index: int) -> Callable:
+        fn = self.kernels[index]
+        if fn is None:
+            fn = self.kernels[index] = self.layers[index].kernel()
+        return fn
+
+    def describe(self, index: int, block: int) -> str:
+        layer = self.layers[index]
+        return f"layer {layer.label()} ({layer.name}), block {layer.block_index(block)}"
+
+
+class Batch:
+    """One ``compute`` message: tasks, their layers and blocks, input keys."""
+
+    def __init__(self, run: WorkerRun, msg: dict) -> None:
+        self.run = run
+        self.tasks: list[int] = np.asarray(msg["tasks"]).tolist()
+        self.layer: list[int] = np.asarray(msg["layer"]).tolist()
+        self.block: list[int] = np.asarray(msg["block"]).tolist()
+        self.dep_ptr: list[int] = np.asarray(msg["dep_ptr"]).tolist()
+        self.dep_keys: list[int] = np.asarray(msg["dep_keys"]).tolist()
+        self.dep_where: list[int] = np.asarray(msg["dep_where"]).tolist()
+        self.fetched: dict[int, Any] = {}
+
+
+class Worker:
+    """Connects to a scheduler, listens for peers, runs tasks."""
+
+    def __init__(self, scheduler_address: str, nthreads: int = 1, host: str = "127.0.0.1",
+                 port: int = 0, listen_address: str | None = None) -> None:
+        self.scheduler_address = scheduler_address
+        self.nthreads = max(int(nthreads), 1)
+        self.listen_address = listen_address or f"tcp://{host}:{port}"
+        self.data: dict[int, Any] = {}
+        self.runs: dict[int, WorkerRun] = {}
+        self.addresses: dict[int, str] = {}
+        self.wid = -1
+        self.executor = ThreadPoolExecutor(self.nthreads, thread_name_prefix="lamina-task")
+        self.queue: deque[tuple[Batch, int, int]] = deque()
+        self.busy = 0
+        self.seconds_per_task = INITIAL_SECONDS_PER_TASK
+        self.pool = ConnectionPool({"role": "worker"})
+        self.tasks_run = 0
+        self.address = ""
+        self._done = asyncio.Event()
+        self._background: set[asyncio.Future] = set()
+
+    # lifecycle -----------------------------------------------------------------
+    async def start(self) -> str:
+        """Listen for peers, register with the scheduler; return this worker's address."""
+        self.listener = await listen(self.listen_address, self._serve_peer, {"role": "worker"},
+                                     load_blobs=True)
+        self.address = self.listener.address
+        info = {"role": "worker", "address": self.address, "nthreads": self.nthreads,
+                "registry": signature()}
+        self.comm = await connect(self.scheduler_address, info, load_blobs=True)
+        self.out = BatchedSend(self.comm)
+        self._spawn(self._serve_scheduler())
+        return self.address
+
+    async def finished(self) -> None:
+        """Wait until the scheduler connection ends."""
+        await self._done.wait()
+
+    async def close(self) -> None:
+        await self.out.close(timeout=1.0)
+        self.comm.abort()
+        await self.listener.stop()
+        await self.pool.close()
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        self._done.set()
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    # scheduler messages ---------------------------------------------------------
+    async def _serve_scheduler(self) -> None:
+        try:
+            while True:
+                msg = await self.comm.read()
+                for m in unbatch(msg):
+                    self._handle(m)
+        except (CommClosedError, WireError):
+            pass
+        finally:
+            self._done.set()
+
+    def _handle(self, msg: dict) -> None:
+        op = msg.get("op")
+        if op == "compute":
+            run = self.runs.get(msg["run"])
+            if run is not None:
+                self._accept(Batch(run, msg))
+        elif op == "release":
+            data = self.data
+            for key in np.asarray(msg["keys"]).tolist():
+                data.pop(key, None)
+        elif op == "run":
+            self._new_run(msg)
+        elif op == "cancel":
+            self._cancel(int(msg["run"]))
+        elif op == "forget":
+            run = self.runs.pop(int(msg["run"]), None)
+            if run is not None:
+                run.layers, run.kernels = [], []
+        elif op == "workers":
+            self.addresses = {int(k): v for k, v in msg["addresses"].items()}
+        elif op == "welcome":
+            self.wid = int(msg["wid"])
+
+    def _new_run(self, msg: dict) -> None:
+        run = WorkerRun(int(msg["run"]), int(msg["key_base"]), int(msg["n_tasks"]))
+        self.runs[run.id] = run
+        try:
+            by_name = {layer.name: layer for layer in nodes_of(msg["graph"].frames)}
+            run.layers = [by_name[name] for name in msg["layers"]]
+        except Exception as exc:
+            run.error = exc
+        run.kernels = [None] * len(run.layers)
+
+    def _cancel(self, rid: int) -> None:
+        run = self.runs.pop(rid, None)
+        if run is None:
+            return
+        run.cancelled = True
+        self.queue = deque(item for item in self.queue if item[0].run is not run)
+        lo, hi = run.key_base, run.key_base + run.n_tasks
+        for key in [k for k in self.data if lo <= k < hi]:
+            del self.data[key]
+
+    # running tasks ----------------------------------------------------------------
+    def _accept(self, batch: Batch) -> None:
+        if batch.run.error is not None:
+            self._report_error(batch.run, batch.tasks[0], batch.run.error, None)
+            return
+        data = self.data
+        missing = [i for i, key in enumerate(batch.dep_keys) if key not in data]
+        if missing:
+            self._spawn(self._fetch_then_queue(batch, missing))
+        else:
+            self._enqueue(batch)
+
+    async def _fetch_then_queue(self, batch: Batch, missing: list[int]) -> None:
+        by_peer: dict[int, list[int]] = {}
+        for i in missing:
+            by_peer.setdefault(batch.dep_where[i], []).append(batch.dep_keys[i])
+        try:
+            replies = await asyncio.gather(*(self._fetch(wid, keys)
+                                             for wid, keys in by_peer.items()))
+        except Exception as exc:
+            self._report_error(batch.run, batch.tasks[0], exc, None)
+            return
+        for values in replies:
+            batch.fetched.update(values)
+        if not batch.run.cancelled:
+            self._enqueue(batch)
+
+    async def _fetch(self, wid: int, keys: list[int]) -> dict[int, Any]:
+        address = self.addresses.get(wid)
+        if address is None:
+            raise RuntimeError(f"inputs of this task are on worker {wid}, which left the cluster")
+        unique = list(dict.fromkeys(keys))
+        reply = await self.pool.request(address, {"op": "get_data", "keys": np.array(unique)})
+        if reply.get("missing"):
+            raise RuntimeError(f"worker {address} no longer holds inputs {reply['missing'][:5]}")
+        return dict(zip(unique, reply["values"]))
+
+    def _enqueue(self, batch: Batch) -> None:
+        n = len(batch.tasks)
+        if self.seconds_per_task >= LONG_TASK_SECONDS:
+            size = 1
+        else:
+            size = min(max(math.ceil(n / self.nthreads), 1), MAX_CHUNK)
+        for start in range(0, n, size):
+            self.queue.append((batch, start, min(start + size, n)))
+        self._fill()
+
+    def _fill(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self.busy < self.nthreads and self.queue:
+            batch, start, stop = self.queue.popleft()
+            if batch.run.cancelled:
+                continue
+            self.busy += 1
+            future = loop.run_in_executor(self.executor, self._run_chunk, batch, start, stop)
+            future.add_done_callback(lambda f, b=batch: self._chunk_done(b, f))
+
+    def _run_chunk(self, batch: Batch, start: int, stop: int) -> tuple:
+        """Run tasks ``start:stop`` of a batch (in a pool thread)."""
+        run, data, fetched = batch.run, self.data, batch.fetched
+        tasks, layers, blocks = batch.tasks, batch.layer, batch.block
+        ptr, dep_keys, base = batch.dep_ptr, batch.dep_keys, run.key_base
+        done: list[int] = []
+        errors: list[tuple[int, BaseException, int]] = []
+        began = time.time()
+        t0 = time.perf_counter()
+        for i in range(start, stop):
+            if run.cancelled:
+                break
+            keys = dep_keys[ptr[i]:ptr[i + 1]]
+            try:
+                fn = run.kernel(layers[i])
+                if fetched:
+                    inputs = [data[k] if k in data else fetched[k] for k in keys]
+                else:
+                    inputs = [data[k] for k in keys]
+                data[base + tasks[i]] = fn(blocks[i], inputs)
+            except Exception as exc:
+                errors.append((tasks[i], exc, i))
+                continue
+            done.append(tasks[i])
+        return done, errors, time.perf_counter() - t0, began
+
+    def _chunk_done(self, batch: Batch, future: asyncio.Future) -> None:
+        self.busy -= 1
+        run = batch.run
+        try:
+            done, errors, elapsed, began = future.result()
+        except BaseException as exc:
+            done, errors, elapsed, began = [], [(batch.tasks[0], exc, 0)], 0.0, time.time()
+        if run.cancelled:
+            for task in done:
+                self.data.pop(run.key_base + task, None)
+        else:
+            if done:
+                self.tasks_run += len(done)
+                self.seconds_per_task = 0.7 * self.seconds_per_task + 0.3 * elapsed / len(done)
+                if not run.started:
+                    run.started = began
+                self.out.send({"op": "done", "run": run.id, "tasks": np.array(done, np.int64),
+                               "elapsed": elapsed, "started": run.started})
+            for task, exc, i in errors:
+                self._report_error(run, task, exc, run.describe(batch.layer[i], batch.block[i]))
+        self._fill()
+
+    def _report_error(self, run: WorkerRun, task: int, exc: BaseException,
+                      where: str | None) -> None:
+        if where:
+            exc.add_note(f"lamina: raised on worker {self.address} while computing {where}")
+        text = "".join(traceback.format_exception(exc))
+        try:
+            blob = Blob.dump(exc)
+        except Exception:
+            blob = Blob.dump(RuntimeError(f"{type(exc).__name__}: {exc}"))
+        self.out.send({"op": "erred", "run": run.id, "task": task, "exception": blob,
+                       "traceback": text})
+
+    # peers -----------------------------------------------------------------------
+    async def _serve_peer(self, comm: Comm) -> None:
+        try:
+            while True:
+                msg = await comm.read()
+                op = msg.get("op")
+                if op == "get_data":
+                    keys = np.asarray(msg["keys"]).tolist()
+                    values = [self.data.get(k, _MISSING) for k in keys]
+                    missing = [k for k, v in zip(keys, values) if v is _MISSING]
+                    await comm.write({"op": "data", "missing": missing,
+                                      "values": [] if missing else values})
+                elif op == "info":
+                    await comm.write({"op": "info", **self.info()})
+                else:
+                    await comm.write({"op": "error", "reason": f"unknown op {op!r}"})
+        except (CommClosedError, WireError):
+            pass
+
+    def info(self) -> dict[str, Any]:
+        """What this worker holds and runs: for clients, tests and benchmarks."""
+        return {"address": self.address, "nthreads": self.nthreads, "n_keys": len(self.data),
+                "runs": sorted(self.runs), "queued": len(self.queue), "busy": self.busy,
+                "tasks_run": self.tasks_run}
+
+
+async def run_until_stopped(worker: Worker, on_ready: Callable[[str], None] | None = None,
+                            exit_with_parent: bool = False) -> None:
+    """Run ``worker`` until the scheduler goes away or SIGINT/SIGTERM."""
+    import os
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, worker._done.set)
+    address = await worker.start()
+    if on_ready is not None:
+        on_ready(address)
+    if exit_with_parent:
+        parent = os.getppid()
+
+        async def watch() -> None:
+            while os.getppid() == parent:
+                await asyncio.sleep(0.5)
+            worker._done.set()
+
+        worker._spawn(watch())
+    await worker.finished()
+    await worker.close()
+
+
+def run_worker(scheduler_address: str, nthreads: int = 1, host: str = "127.0.0.1",
+               port: int = 0, exit_with_parent: bool = False) -> int:
+    """The ``lamina worker`` command: serve until the scheduler goes away; return 0."""
+    def ready(address: str) -> None:
+        print(f"lamina worker listening at {address} for {scheduler_address}", flush=True)
+
+    asyncio.run(run_until_stopped(Worker(scheduler_address, nthreads, host, port), ready,
+                                  exit_with_parent))
+    return 0
