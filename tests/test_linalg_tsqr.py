@@ -161,3 +161,16 @@ def test_bad_inputs():
         tsqr(la.from_array(np.ones((4, 2), dtype=complex), chunks=(2, 2)))
     with pytest.raises(ValueError, match="split_every"):
         tsqr(la.from_array(np.ones((4, 2)), chunks=(2, 2)), split_every=1)
+
+
+def test_tall_blocks_are_factored_in_cache_sized_pieces(monkeypatch):
+    from lamina.linalg import tsqr_layers
+
+    monkeypatch.setattr(tsqr_layers, "PIECE_BYTES", 8 * 5 * 7)
+    x = np.random.default_rng(11).standard_normal((200, 5))
+    pieces, _ = tsqr_layers.local_qr(x[:90])
+    assert len(pieces) == 9
+    u, s, v = lamina.compute(*svd(la.from_array(x, chunks=(90, 5))))
+    np.testing.assert_allclose(u * s @ v, x, atol=1e-12)
+    np.testing.assert_allclose(u.T @ u, np.eye(5), atol=1e-12)
+    np.testing.assert_allclose(s, np.linalg.svd(x, compute_uv=False), rtol=1e-12)

@@ -23,13 +23,16 @@ from lamina.layers.base import CSR, Chunks, Kernel, Layer, one_to_one
 from lamina.layers.deps import AxisMap, product_deps
 from lamina.linalg.blas import blas_kernel
 
+PIECE_BYTES = 2**20
+
 
 def _ranks(sizes: tuple[int, ...], ncols: int) -> tuple[int, ...]:
     return tuple(min(s, ncols) for s in sizes)
 
 
 class BlockQR(Layer):
-    """Block ``i``: ``(Q_i, R_i)`` of row block ``i`` of ``x`` (one column block)."""
+    """Block ``i``: ``(pieces, R_i)`` of row block ``i`` of ``x`` (one column block),
+    ``Q_i`` in the form of ``local_qr``."""
 
     _parameters = ("x", "compute_dtype")
 
@@ -46,8 +49,40 @@ class BlockQR(Layer):
 
     def kernel(self) -> Kernel:
         dtype = self.compute_dtype
-        return blas_kernel(
-            lambda block, inputs: tuple(np.linalg.qr(np.asarray(inputs[0], dtype=dtype))))
+        return blas_kernel(lambda block, inputs: local_qr(np.asarray(inputs[0], dtype=dtype)))
+
+
+def local_qr(x: np.ndarray) -> tuple[list, np.ndarray]:
+    """QR of one block as ``(pieces, R)``, itself by TSQR over cache-sized pieces.
+
+    ``Q = [q_0 @ t_0; q_1 @ t_1; ...]`` for ``pieces = [(q_0, t_0), ...]``
+    (``t`` None for a block of one piece). Factoring pieces of about
+    ``PIECE_BYTES`` and then their stacked ``R`` is about twice as fast as
+    one LAPACK call on a tall block and as stable; ``Q`` is only formed when
+    its factor from the tree is known (``apply_pieces``), in one product.
+    """
+    nrows, ncols = x.shape
+    step = max(2 * ncols, PIECE_BYTES // max(ncols * x.itemsize, 1))
+    if nrows <= step:
+        q, r = np.linalg.qr(x)
+        return [(q, None)], r
+    qs, rs = zip(*(np.linalg.qr(x[s:s + step]) for s in range(0, nrows, step)))
+    q_top, r = np.linalg.qr(np.concatenate(rs, axis=0))
+    cuts = np.cumsum([piece.shape[0] for piece in rs])[:-1]
+    return list(zip(qs, np.split(q_top, cuts, axis=0))), r
+
+
+def apply_pieces(pieces: list, factor: np.ndarray) -> np.ndarray:
+    """``Q_i @ factor`` for the ``pieces`` of ``local_qr``."""
+    if len(pieces) == 1 and pieces[0][1] is None:
+        return pieces[0][0] @ factor
+    nrows = sum(q.shape[0] for q, _ in pieces)
+    out = np.empty((nrows, factor.shape[1]), dtype=np.result_type(pieces[0][0], factor))
+    row = 0
+    for q, top in pieces:
+        out[row:row + q.shape[0]] = q @ (top @ factor)
+        row += q.shape[0]
+    return out
 
 
 class StackQR(Layer):
@@ -172,7 +207,7 @@ class ApplyFactor(Layer):
         return [one_to_one(out_blocks), one_to_one(out_blocks)]
 
     def kernel(self) -> Kernel:
-        return blas_kernel(lambda block, inputs: inputs[0][0] @ inputs[1])
+        return blas_kernel(lambda block, inputs: apply_pieces(inputs[0][0], inputs[1]))
 
 
 class ColumnSigns(Layer):
