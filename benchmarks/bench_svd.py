@@ -4,8 +4,8 @@ Run:  python benchmarks/bench_svd.py                  # a few minutes on 2 cores
       python benchmarks/bench_svd.py --full           # the sizes (much longer)
       python benchmarks/bench_svd.py --only tall --tall-rows 2000000
 
-Every measurement runs in a fresh subprocess (the fastest of ``--repeat``
-runs is reported; machines are shared and noisy), so peak RSS (``ru_maxrss``)
+Every measurement runs in a fresh subprocess (machines are shared and
+noisy: the fastest of several runs is reported), so peak RSS (``ru_maxrss``)
 belongs to that one computation (imports included; the "base" column is
 the RSS after importing both libraries and making the input). Both libraries read the same
 input: the demo genotype matrix of ``lamina.linalg.genotype_matrix``
@@ -19,8 +19,10 @@ Tables:
 1. ``svd_compressed`` (k=10, q=0 and q=2): lamina ``svd_compressed``
    vs ``dask.array.linalg.svd_compressed(..., compute=True)`` (Dask's
    memory-friendly mode: recompute instead of pin), threaded scheduler.
-   Accuracy: largest relative error of the k singular values against a
-   reference run (lamina, QR iterator, q=8, 20 oversamples).
+   Accuracy: largest and mean relative error of the k singular values
+   against a reference run (lamina, QR iterator, q=5, 20 oversamples),
+   median over ``--seeds`` sketch seeds. A "lamina f32" row computes the
+   uint8 input in float32 (``dtype=np.float32``).
 2. Tall-and-skinny exact SVD of a random float64 matrix held in memory:
    ``lamina.linalg.svd`` vs ``dask.array.linalg.svd``; accuracy is
    ``||A − U S V|| / ||A||`` and ``||UᵀU − I||``.
@@ -53,7 +55,7 @@ def _genotype_layer(spec: dict) -> Any:
     from lamina.linalg import genotype_matrix
 
     return genotype_matrix(tuple(spec["shape"]), chunks=tuple(spec["chunks"]),
-                           seed=spec["seed"]).layer
+                           seed=spec.get("data_seed", 0)).layer
 
 
 def _count_reads(layer: Any) -> dict:
@@ -88,7 +90,7 @@ def worker_compressed(spec: dict) -> dict:
     if spec["lib"] == "lamina":
         result = randomized_svd(Array(layer), k, n_power_iter=q, iterator=spec["iterator"],
                                 n_oversamples=spec["oversamples"], seed=spec["seed"],
-                                nthreads=spec["threads"])
+                                dtype=spec.get("dtype"), nthreads=spec["threads"])
         s = result.s
     else:
         def block(block_id: tuple = None) -> np.ndarray:
@@ -157,31 +159,37 @@ def _measure_once(kind: str, spec: dict, blas_threads: int) -> dict:
 def compressed_table(args: argparse.Namespace) -> None:
     shape, chunks = (args.rows, args.cols), args.chunks
     base = dict(shape=shape, chunks=chunks, seed=0, k=args.k, oversamples=10,
-                threads=args.threads)
+                threads=args.threads, dtype=None)
     print(f"\n## svd_compressed, {shape[0]:,} x {shape[1]:,} uint8 genotypes, chunks "
-          f"{chunks[0]:,} x {chunks[1]:,}, k={args.k}, {args.threads} threads")
-    ref = measure("compressed", dict(base, lib="lamina", q=8, iterator="QR", oversamples=20,
-                                     k=args.k), args.blas_threads)
+          f"{chunks[0]:,} x {chunks[1]:,}, k={args.k}, {args.threads} threads, "
+          f"{args.seeds} sketch seed(s)")
+    ref = measure("compressed", dict(base, lib="lamina", q=5, iterator="QR", oversamples=20),
+                  args.blas_threads)
     s_ref = np.asarray(ref["s"])
-    print(f"reference: lamina QR q=8 p=20 in {ref['wall']:.1f} s; s = "
+    print(f"reference: lamina QR q=5 p=20 in {ref['wall']:.1f} s; s = "
           + " ".join(f"{v:.5g}" for v in s_ref))
-    print(f"{'q':>2} {'iterator':>8} {'lib':>7} {'wall s':>8} {'peak MiB':>9} {'base MiB':>9} "
-          f"{'reads/block':>11} {'max rel err':>12}")
+    print(f"{'q':>2} {'iterator':>8} {'lib':>11} {'wall s':>8} {'peak MiB':>9} {'base MiB':>9} "
+          f"{'reads/block':>11} {'max rel err':>12} {'mean rel err':>13}")
+    libs = [("lamina", None), ("lamina f32", "float32"), ("dask", None)]
     for q in args.q:
         rows = {}
-        for lib in ("lamina", "dask"):
+        for lib, dtype in libs:
             if lib == "dask" and args.skip_dask:
                 continue
-            r = measure("compressed", dict(base, lib=lib, q=q, iterator=args.iterator),
-                        args.blas_threads, args.repeat)
-            err = float(np.max(np.abs(np.asarray(r["s"]) - s_ref) / s_ref))
-            rows[lib] = r
-            print(f"{q:>2} {args.iterator:>8} {lib:>7} {r['wall']:>8.2f} {r['peak']:>9.0f} "
-                  f"{r['base']:>9.0f} {','.join(map(str, r['reads'])):>11} {err:>12.2e}")
+            runs = [measure("compressed", dict(base, lib=lib.split()[0], q=q, dtype=dtype,
+                                               iterator=args.iterator, seed=seed),
+                            args.blas_threads) for seed in range(args.seeds)]
+            errors = [np.abs(np.asarray(r["s"]) - s_ref) / s_ref for r in runs]
+            rows[lib] = r = dict(wall=min(r["wall"] for r in runs),
+                                 peak=max(r["peak"] for r in runs))
+            print(f"{q:>2} {args.iterator:>8} {lib:>11} {r['wall']:>8.2f} {r['peak']:>9.0f} "
+                  f"{runs[0]['base']:>9.0f} {','.join(map(str, runs[0]['reads'])):>11} "
+                  f"{np.median([e.max() for e in errors]):>12.2e} "
+                  f"{np.median([e.mean() for e in errors]):>13.2e}")
         if "dask" in rows:
             lam, dsk = rows["lamina"], rows["dask"]
-            print(f"{'':>2} {'':>8} {'ratio':>7} {lam['wall'] / dsk['wall']:>8.2f} "
-                  f"{lam['peak'] / dsk['peak']:>9.2f}   (lamina / dask)")
+            print(f"{'':>2} {'':>8} {'ratio':>11} {lam['wall'] / dsk['wall']:>8.2f} "
+                  f"{lam['peak'] / dsk['peak']:>9.2f}   (lamina float64 / dask)")
 
 
 def tall_table(args: argparse.Namespace) -> None:
@@ -195,7 +203,7 @@ def tall_table(args: argparse.Namespace) -> None:
         if lib == "dask" and args.skip_dask:
             continue
         r = measure("tall", dict(shape=shape, chunk_rows=args.tall_chunk, seed=1, lib=lib,
-                                 threads=args.threads), args.blas_threads, max(args.repeat, 3))
+                                 threads=args.threads), args.blas_threads, args.repeat)
         rows[lib] = r
         print(f"{lib:>7} {r['wall']:>8.2f} {r['peak']:>9.0f} {r['base']:>9.0f} "
               f"{r['residual']:>10.1e} {r['ortho']:>10.1e}")
@@ -237,8 +245,11 @@ def main() -> None:
     p.add_argument("--tall-chunk", type=int, default=100_000)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--blas-threads", type=int, default=1)
-    p.add_argument("--repeat", type=int, default=1,
-                   help="runs per measurement, the fastest reported (tall SVD: at least 3)")
+    p.add_argument("--repeat", type=int, default=3,
+                   help="runs per tall-SVD measurement, the fastest reported")
+    p.add_argument("--seeds", type=int, default=1,
+                   help="sketch seeds per svd_compressed measurement: fastest wall time, "
+                        "largest peak, median errors")
     p.add_argument("--skip-dask", action="store_true")
     p.add_argument("--only", choices=("compressed", "tall", "rows"), action="append")
     args = p.parse_args()
