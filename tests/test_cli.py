@@ -31,7 +31,8 @@ def test_demo_run_reports_time_passes_and_memory(tmp_path):
     assert "passes     3 over the input" in out
     assert "pass 1" in err and "pass 3" in err
     saved = np.load(target)
-    assert saved["u"].shape == (600, 3) and saved["s"].shape == (3,) and saved["v"].shape == (3, 200)
+    assert saved["u"].shape == (600, 3) and saved["s"].shape == (3,)
+    assert saved["v"].shape == (3, 200)
     g = genotype_matrix((600, 200), chunks=(150, 100)).compute().astype(float)
     np.testing.assert_allclose(saved["s"], np.linalg.svd(g, compute_uv=False)[:3], rtol=1e-3)
 

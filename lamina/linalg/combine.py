@@ -63,7 +63,8 @@ class TreeSum(Layer):
     def _meta(self) -> tuple[Chunks, np.dtype]:
         sizes = self.x.chunks[self.axis]
         if len(set(sizes)) != 1:
-            raise ValueError(f"TreeSum adds blocks of equal size along axis {self.axis}, got {sizes}")
+            raise ValueError(
+                f"TreeSum adds blocks of equal size along axis {self.axis}, got {sizes}")
         ngroups = -(-len(sizes) // self.split_every)
         chunks = list(self.x.chunks)
         chunks[self.axis] = (sizes[0],) * ngroups

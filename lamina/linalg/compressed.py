@@ -62,7 +62,7 @@ def encode_blosc(block: Any, clevel: int = BLOSC_CLEVEL) -> BloscBlock:
 
 
 class WriteZarr(Layer):
-    """Writes block ``b`` of ``x`` into the zarr array at ``url``; its value is the bytes written."""
+    """Writes block ``b`` of ``x`` into the zarr array at ``url``; its value: bytes written."""
 
     _parameters = ("x", "url")
 
@@ -110,7 +110,7 @@ def persist_compressed(a: Any, codec: str = "2bit", store: str | os.PathLike | N
 
 def write_zarr(a: Any, store: str | os.PathLike, clevel: int = BLOSC_CLEVEL,
                nthreads: int | None = None) -> None:
-    """Write ``a`` to a new zarr v3 array at ``store``, chunked like ``a``, Blosc zstd + bit shuffle.
+    """Write ``a`` to a new zarr v3 array at ``store``: chunked like ``a``, Blosc zstd, bit shuffle.
 
     Every block of ``a`` except the last along each axis must have the same
     size (zarr chunks are regular): rechunk first otherwise.

@@ -72,7 +72,8 @@ def _to_byte(prob: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(prob * 256), 0, 255).astype(np.uint8)
 
 
-def _populations(start: int, stop: int, ncols: int, n_populations: int) -> list[tuple[int, int, int]]:
+def _populations(start: int, stop: int, ncols: int,
+                 n_populations: int) -> list[tuple[int, int, int]]:
     """``(population, lo, hi)`` column ranges (relative to ``start``) of a column block."""
     bounds = [(p * ncols) // n_populations for p in range(n_populations + 1)]
     out = []

@@ -65,10 +65,12 @@ class PassRunner:
 
     # pieces --------------------------------------------------------------
     def _column_matrix(self, z: np.ndarray) -> Layer:
-        return from_array(np.asarray(z, dtype=self.dtype), chunks=(self.a.chunks[1], z.shape[1])).layer
+        z = np.asarray(z, dtype=self.dtype)
+        return from_array(z, chunks=(self.a.chunks[1], z.shape[1])).layer
 
     def _row_matrix(self, y: np.ndarray) -> Layer:
-        return from_array(np.asarray(y, dtype=self.dtype), chunks=(self.a.chunks[0], y.shape[1])).layer
+        y = np.asarray(y, dtype=self.dtype)
+        return from_array(y, chunks=(self.a.chunks[0], y.shape[1])).layer
 
     def _stats_layer(self) -> Layer | None:
         return None if self.stats is None else self._row_matrix(self.stats)
@@ -90,8 +92,7 @@ class PassRunner:
     # passes --------------------------------------------------------------
     def sweep(self, z: np.ndarray, want_y: bool) -> tuple[np.ndarray | None, np.ndarray]:
         """One single-read pass: ``(Â Z if want_y, Âᵀ Â Z)``."""
-        y, w = self._row_pass(z, want_y, True)
-        return y, w
+        return self._row_pass(z, want_y, True)
 
     def apply(self, z: np.ndarray) -> np.ndarray:
         """``Â Z`` in one pass."""

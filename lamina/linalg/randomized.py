@@ -24,8 +24,12 @@ allows — the same limit the ``"power"`` iterator (Dask's default) hits
 after one iteration.
 
 **Memory.** Each pass is its own computation returning small results, and
-the input is recomputed by the next pass (never pinned). ``Y``, ``Q`` and
-``u`` are rows x l NumPy arrays; everything else is columns x l or l x l.
+the input is recomputed by the next pass (never pinned). The last pass
+factors ``Y`` by TSQR as its blocks appear, so only the row blocks of
+``Q`` (rows x l) and then ``u`` (rows x k) grow with the row count;
+everything else is columns x l or l x l, plus the blocks in flight.
+When a row block is too wide to hold (``passes.ROW_HOLD_BYTES``), the
+passes are split in two and ``q`` iterations cost ``2q + 2`` reads.
 
 **Randomness.** ``Ω`` is drawn whole from ``numpy.random.default_rng(seed)``
 (columns x l, float64, cast to the compute dtype), so one seed gives the
