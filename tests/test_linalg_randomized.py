@@ -224,12 +224,24 @@ def test_split_passes_read_each_block_twice_per_iteration():
     assert result.passes == 6 and set(counts().values()) == {6}
 
 
-def test_ill_conditioned_sketch_takes_one_more_pass():
-    a, s = SPECTRA["fast"]
-    x, counts = counted(_Counting, a, (100, 50), "fallback")
-    result = randomized_svd(x, K, n_power_iter=3, iterator="power", seed=0)
+@pytest.mark.parametrize("iterator", ["power", "QR"])
+def test_a_spectrum_steeper_than_the_precision_takes_one_more_pass(iterator):
+    rng = np.random.default_rng(12)
+    s = 0.3 ** np.arange(N)
+    a = (orthonormal(rng, M, N) * s) @ orthonormal(rng, N, N).T
+    x, counts = counted(_Counting, a, (100, 50), f"fallback-{iterator}")
+    result = randomized_svd(x, K, n_power_iter=1, iterator=iterator, seed=0)
     assert result.condition > 1e8 and not result.b_from_last_pass
-    assert result.passes == 5 and set(counts().values()) == {5}
+    assert result.passes == 3 and set(counts().values()) == {3}
+    assert relative_error(result.s, s, k=5) < 1e-10
+
+
+def test_power_iterations_stay_well_conditioned_in_single_read_passes():
+    a, s = SPECTRA["fast"]
+    x, counts = counted(_Counting, a, (100, 50), "power-single-read")
+    result = randomized_svd(x, K, n_power_iter=3, iterator="power", seed=0)
+    assert result.condition < 1e4 and result.b_from_last_pass
+    assert result.passes == 4 and set(counts().values()) == {4}
     assert relative_error(result.s, s) < 1e-12
 
 
@@ -245,13 +257,15 @@ def test_held_row_blocks_are_packed_when_wide(monkeypatch):
         np.testing.assert_allclose(got.v, ref.v, atol=1e-10)
 
 
-def test_float32_compute_from_uint8_input():
+@pytest.mark.parametrize("iterator", ["power", "QR"])
+def test_float32_compute_from_uint8_input(iterator):
     g = np.random.default_rng(6).integers(0, 3, size=(400, 150), dtype=np.uint8)
     x = la.from_array(g, chunks=(100, 50))
-    r32 = randomized_svd(x, 5, n_power_iter=2, iterator="QR", seed=0, dtype=np.float32)
-    r64 = randomized_svd(x, 5, n_power_iter=2, iterator="QR", seed=0)
+    r32 = randomized_svd(x, 5, n_power_iter=2, iterator=iterator, seed=0, dtype=np.float32)
+    r64 = randomized_svd(x, 5, n_power_iter=2, iterator=iterator, seed=0)
     assert r32.u.dtype == r32.s.dtype == r32.v.dtype == np.float32
     assert r64.s.dtype == np.float64
+    assert r32.passes == 3 and r32.b_from_last_pass
     np.testing.assert_allclose(r32.s, r64.s, rtol=1e-4)
 
 

@@ -13,15 +13,19 @@ together with ``W = Aᵀ Y``. With ``Y = Q R`` the projected matrix is then
 **Numerics.** ``R⁻ᵀ Wᵀ`` multiplies the rounding error of ``W`` by
 ``κ(R) = κ(Y)``; it is used only while ``κ(R) ≤ 1/sqrt(eps)`` (about 7e7
 in float64, 3e3 in float32), which keeps at least half of the working
-precision. Otherwise (rank-deficient inputs, or ``iterator="power"`` with
-fast-decaying spectra, where ``κ(Y)`` grows like ``(σ₁/σₗ)^(2q+1)``) one
-more pass computes ``B = Qᵀ A`` directly. With ``iterator="QR"`` ``Z`` is
-re-orthonormalized between passes (a QR of the small columns x l matrix
-``W``), so ``κ(Y)`` stays near ``σ₁/σₗ``; the price of the single read is
-that each pass forms ``AᵀA Z`` before orthonormalizing, so directions
-with ``σᵢ/σ₁`` below ``sqrt(eps)`` are resolved no better than rounding
-allows — the same limit the ``"power"`` iterator (Dask's default) hits
-after one iteration.
+precision. Otherwise (rank-deficient inputs, spectra falling by more than
+that within ``l`` values) one more pass computes ``B = Qᵀ A`` directly.
+To keep ``κ(Y)`` near ``σ₁/σₗ``, the single-read passes re-orthonormalize
+``Z`` between passes (a QR of the small columns x l matrix ``W``) for
+*both* iterators: an unnormalized power iteration would make ``κ(Y)``
+grow like ``(σ₁/σₗ)^(2q+1)`` and force the extra pass (and, in float32,
+lose the trailing directions entirely). In exact arithmetic the span, and
+so the result, is the same as for Dask's ``"power"``. The price of the
+single read is that each pass forms ``AᵀA Z`` before orthonormalizing, so
+directions with ``σᵢ/σ₁`` below ``sqrt(eps)`` are resolved no better than
+rounding allows — the limit an unnormalized ``"power"`` iteration hits
+after its first step. The split passes keep the two iterators apart:
+``"QR"`` orthonormalizes after every product, ``"power"`` only rescales.
 
 **Memory.** Each pass is its own computation returning small results, and
 the input is recomputed by the next pass (never pinned). The last pass
@@ -120,10 +124,10 @@ def _range(runner: PassRunner, omega: np.ndarray, n_power_iter: int, iterator: s
     z = omega
     for _ in range(n_power_iter):
         if runner.single_read:
-            _, w = runner.sweep(z, want_y=False)
-        else:
-            y = runner.apply(z)
-            w = runner.apply_t(_orthonormal(y, runner) if iterator == "QR" else y)
+            z = np.linalg.qr(runner.sweep(z, want_y=False)[1])[0]
+            continue
+        y = runner.apply(z)
+        w = runner.apply_t(_orthonormal(y, runner) if iterator == "QR" else y)
         z = np.linalg.qr(w)[0] if iterator == "QR" else _unit_columns(w)
     if runner.single_read:
         q_blocks, r, w = runner.final_sweep(z, want_w=want_b)
@@ -210,8 +214,8 @@ def svd_compressed(a: Any, k: int, n_power_iter: int = 0, n_oversamples: int = 1
     """Leading ``k`` singular triplets ``a ≈ u @ diag(s) @ v`` by randomized SVD.
 
     ``n_power_iter`` iterations sharpen slowly decaying spectra; each costs
-    one pass over ``a`` (see the module docs), and ``iterator="QR"``
-    re-orthonormalizes between them. ``dtype=np.float32`` computes uint8
+    one pass over ``a`` (see the module docs, also for ``iterator``, which
+    only matters when a row block is too wide to read once per pass). ``dtype=np.float32`` computes uint8
     (or other) inputs in float32; float64 otherwise, float32 for float32
     input. The passes always run now (each is its own computation, so ``a``
     is never pinned between them); ``compute=True`` returns NumPy arrays,
