@@ -189,10 +189,10 @@ class Client:
     def _submit(self, arrays: list[Array], persist: bool, optimize: bool) -> list[Future]:
         if self._closed:
             raise RuntimeError("this Client is closed: create a new one")
+        now = time.time()
         layers = _optimized([a.layer for a in arrays]) if optimize else [a.layer for a in arrays]
         frames = dumps({"roots": tuple(layers)}, trusted=self._trusted)
         futures = [Future() for _ in arrays]
-        now = time.time()
         for f in futures:
             f.timings["compute"] = now
             f.graph_nbytes = framed_nbytes(frames)

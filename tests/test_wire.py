@@ -9,9 +9,7 @@ and ``((x + 1) * 2).sum()`` costs about a kilobyte whatever its chunk count.
 
 from __future__ import annotations
 
-import importlib
 import pickle
-import pkgutil
 import warnings
 
 import numpy as np
@@ -19,9 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import lamina
 import lamina.array as la
-import lamina.layers
 from lamina.array.core import Array
 from lamina.comm.core import framed_nbytes
 from lamina.comm.wire import (LOWERED, Blob, LargeGraphWarning, Packed, WireError, dumps, loads,
