@@ -12,7 +12,7 @@ import lamina.array as la
 from lamina.scheduler.lowering import topological_layers
 from lamina.linalg import tsqr
 from lamina.linalg import products
-from lamina.linalg.combine import Pick, TreeSum, tree_sum
+from lamina.linalg.combine import Drain, Pick, TreeSum, tree_sum
 from lamina.linalg.compressed import EncodeBlocks
 from lamina.linalg.pass_layers import BlockQtA, BlockW, BlockY, RowPass
 from lamina.linalg.payload import BlockRef, Packed2Bit, try_pack
@@ -154,6 +154,17 @@ def test_one_to_one_layers():
                  np.dtype(float), None, True, False, False)
     pick = Pick(rp, 0, ((2, 2, 2), (2,)), np.dtype(float))
     assert_deps(pick, lambda idx: [[idx[0]]])
+
+
+@SETTINGS
+@given(nblocks=st.integers(1, 12), split=st.integers(2, 5))
+def test_drain_reads_block_i_of_parts_and_its_group(nblocks, split):
+    x = la.from_array(np.zeros((2 * nblocks, 2)), chunks=2)
+    group = TreeSum(x.layer, 0, split)
+    layer = Drain((x.layer, x.layer), (group,), split)
+    assert layer.nblocks == nblocks
+    assert_deps(layer, lambda idx: [[idx[0]], [idx[0]], [idx[0] // split]])
+    assert la.Array(layer).layer.kernel()(0, []) is None
 
 
 def test_column_signs_pick_the_largest_entry_first_in_row_order():

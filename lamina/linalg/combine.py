@@ -98,3 +98,32 @@ def tree_sum(x: Layer, axis: int = 0, split_every: int | None = None) -> Layer:
     while x.numblocks[axis] > 1:
         x = TreeSum(x, axis, split)
     return x
+
+
+class Drain(Layer):
+    """Block ``i`` waits for block ``i`` of each of ``parts`` and block
+    ``i // split_every`` of each of ``groups``; its value is None.
+
+    Computed as the first root, it makes the runner's depth-first priority
+    run the small consumers of row block ``i`` (picks, the first level of a
+    tree sum, a TSQR leaf) right after the row block, so its tuple result is
+    released at once instead of when another root's turn comes.
+    """
+
+    _parameters = ("parts", "groups", "split_every")
+
+    @property
+    def dependencies(self) -> tuple[Layer, ...]:
+        return tuple(self.parts) + tuple(self.groups)
+
+    def _meta(self) -> tuple[Chunks, np.dtype]:
+        return ((1,) * self.parts[0].numblocks[0],), np.dtype(bool)
+
+    def block_deps(self, out_blocks: np.ndarray) -> list[CSR]:
+        blocks = np.asarray(out_blocks, dtype=np.int64)
+        ptr = np.arange(len(blocks) + 1, dtype=np.int64)
+        return [(ptr, blocks) for _ in self.parts] + \
+            [(ptr, blocks // self.split_every) for _ in self.groups]
+
+    def kernel(self) -> Kernel:
+        return lambda block, inputs: None

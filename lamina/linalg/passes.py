@@ -28,7 +28,7 @@ from lamina.array.core import Array
 from lamina.array.creation import from_array
 from lamina.layers.base import Layer
 from lamina.layers.sources import FromBlocks, hold_blocks
-from lamina.linalg.combine import Pick, tree_sum
+from lamina.linalg.combine import DEFAULT_SPLIT_EVERY, Drain, Pick, TreeSum, tree_sum
 from lamina.linalg.pass_layers import BlockQtA, BlockW, BlockY, RowPass
 from lamina.linalg.scaling import row_stats
 from lamina.linalg.sources import EncodedSource, HoldPacked, Payloads
@@ -128,26 +128,8 @@ class PassRunner:
         Returns the row blocks of ``Q``, ``R`` and ``W = Âᵀ Y`` (None unless
         ``want_w``); ``Y`` itself is dropped block by block once factored.
         """
-        a = self.a
-        ncols = z.shape[1]
-        first = self.scaler is not None and self.stats is None
-        rp = RowPass(self.payloads, self._column_matrix(z), self._stats_layer(), self.dtype,
-                     self.scaler, True, want_w, self.pack)
-        q, r = tsqr(Array(Pick(rp, 0, (a.chunks[0], (ncols,)), self.dtype)),
-                    split_every=self.split_every)
-        roots = [q.layer, r.layer]
-        if want_w:
-            roots.append(self._sum(Pick(rp, 1, ((1,) * a.numblocks[0], (a.shape[1],), (ncols,)),
-                                        self.dtype, True)))
-        if first:
-            roots.append(Pick(rp, 2, (a.chunks[0], (2,)), self.dtype))
-        self.passes += 1
-        label = "A·Z and Aᵀ·(A·Z), QR" if want_w else "A·Z, QR"
-        blocks = compute_blocks(roots, nthreads=self.nthreads, on_progress=self._callback(label))
-        if first:
-            self.stats = np.concatenate(blocks.pop(), axis=0)
-        w = blocks[2][0][0] if want_w else None
-        return blocks[0], blocks[1][0], w
+        out = self._single_read(z, True, want_w, factor=True)
+        return out["q"], out["r"][0], out["w"][0][0] if want_w else None
 
     def row_blocks(self, blocks: list) -> Layer:
         """An in-memory rows x l matrix given as row blocks chunked like ``a``."""
@@ -155,28 +137,51 @@ class PassRunner:
                           self.dtype, "rows")
 
     def _row_pass(self, z: np.ndarray, want_y: bool, want_w: bool) -> tuple:
-        a = self.a
-        ncols = z.shape[1]
+        out = self._single_read(z, want_y, want_w, factor=False)
+        y = np.concatenate(out["y"], axis=0) if want_y else None
+        return y, out["w"][0][0] if want_w else None
+
+    def _single_read(self, z: np.ndarray, want_y: bool, want_w: bool, factor: bool) -> dict:
+        """One ``RowPass`` computation; its results by name, as lists of blocks.
+
+        A ``Drain`` root puts each row block's small consumers right after it
+        in the runner's priority order (see ``combine.Drain``).
+        """
+        a, ncols = self.a, z.shape[1]
+        split = max(int(self.split_every or DEFAULT_SPLIT_EVERY), 2)
         first = self.scaler is not None and self.stats is None
         rp = RowPass(self.payloads, self._column_matrix(z), self._stats_layer(), self.dtype,
                      self.scaler, want_y, want_w, self.pack)
-        outputs: list[Layer] = []
+        parts: list[Layer] = []
+        groups: list[Layer] = []
+        roots: dict[str, Layer] = {}
         if want_y:
-            outputs.append(Pick(rp, 0, (a.chunks[0], (ncols,)), self.dtype))
+            y = Pick(rp, 0, (a.chunks[0], (ncols,)), self.dtype)
+            if factor:
+                q, r = tsqr(Array(y), split_every=self.split_every)
+                parts.append(q.layer.blocks)
+                roots.update(q=q.layer, r=r.layer)
+            else:
+                parts.append(y)
+                roots["y"] = y
         if want_w:
             partials = Pick(rp, 1, ((1,) * a.numblocks[0], (a.shape[1],), (ncols,)), self.dtype,
                             True)
-            outputs.append(self._sum(partials))
+            level0 = TreeSum(partials, 0, split)
+            parts.append(partials)
+            groups.append(level0)
+            roots["w"] = tree_sum(level0, 0, split)
         if first:
-            outputs.append(Pick(rp, 2, (a.chunks[0], (2,)), self.dtype))
-        label = " and ".join(name for name, on in (("A·Z", want_y or want_w), ("Aᵀ·(A·Z)", want_w))
-                             if on)
-        values = self._run(label, *outputs)
+            roots["stats"] = Pick(rp, 2, (a.chunks[0], (2,)), self.dtype)
+            parts.append(roots["stats"])
+        self.passes += 1
+        label = "A·Z" + (" and Aᵀ·(A·Z)" if want_w else "") + (", QR" if factor else "")
+        blocks = compute_blocks([Drain(tuple(parts), tuple(groups), split), *roots.values()],
+                                nthreads=self.nthreads, on_progress=self._callback(label))
+        out = dict(zip(roots, blocks[1:]))
         if first:
-            self.stats = values.pop()
-        y = values.pop(0) if want_y else None
-        w = values.pop(0)[0] if want_w else None
-        return y, w
+            self.stats = np.concatenate(out["stats"], axis=0)
+        return out
 
 
 def payload_layer(a: Array, pack: bool) -> Layer:
