@@ -1,0 +1,18 @@
+"""The built-in rules, one family per module, registered on import.
+
+| module | phase | rules |
+|---|---|---|
+| ``cse`` | simplify | ``commutative_order`` |
+| ``cull`` | simplify | ``drop_noops``, ``slice_into_source`` |
+| ``slices`` | simplify | ``slice_fusion``, ``slice_through_elementwise``, ``slice_through_transpose``, ``slice_through_rechunk`` |
+| ``blockwise`` | fuse | ``blockwise_fusion`` |
+| ``speculative`` | hints | ``speculative_hints`` |
+"""
+
+from lamina.optimizer.registry import register
+from lamina.optimizer.rules import blockwise, cse, cull, slices, speculative
+
+BUILTIN_RULES = [*cse.RULES, *cull.RULES, *slices.RULES, *blockwise.RULES, *speculative.RULES]
+register(*BUILTIN_RULES)
+
+__all__ = ["BUILTIN_RULES"]
