@@ -105,14 +105,19 @@ def _accumulate_rows(view: BlockView, z: Any, dtype: np.dtype, p: Any) -> Any:
 
 
 def _transposed_product(view: BlockView, yt: Any, corr: Any, dtype: np.dtype) -> Any:
-    w = np.zeros((view.shape[1], yt.shape[1]), dtype=dtype)
-    tmp = np.empty_like(w)
+    """``Aᵀ Yt`` (columns x l) of one block, accumulated as ``(Ytᵀ A)ᵀ``.
+
+    The slabs' products are added into an l x columns matrix: a short, wide
+    accumulator is cheaper to update per slab than its transpose.
+    """
+    wt = np.zeros((yt.shape[1], view.shape[1]), dtype=dtype)
+    tmp = np.empty_like(wt)
     for start, stop, slab in view.slabs(dtype):
-        np.matmul(slab.T, yt[start:stop], out=tmp)
-        w += tmp
+        np.matmul(yt[start:stop].T, slab, out=tmp)
+        wt += tmp
     if corr is not None:
-        w -= corr[None, :]
-    return w
+        wt -= corr[:, None]
+    return wt.T
 
 
 def _one_sweep(view: BlockView, plan: _Rows) -> tuple[Any, Any, Any]:
@@ -122,21 +127,21 @@ def _one_sweep(view: BlockView, plan: _Rows) -> tuple[Any, Any, Any]:
     dtype, z = plan.dtype, plan.zaug[0]
     y = np.empty((view.shape[0], plan.l), dtype=dtype)
     stats = np.empty((view.shape[0], 2), dtype=dtype) if plan.scaler else None
-    w = np.zeros((view.shape[1], plan.l), dtype=dtype)
-    tmp = np.empty_like(w)
+    wt = np.zeros((plan.l, view.shape[1]), dtype=dtype)
+    tmp = np.empty_like(wt)
     corr = np.zeros(plan.l, dtype=dtype) if plan.scaler else None
     for start, stop, slab in view.slabs(dtype):
         ys, st = plan.finish_y(slab @ z, start)
         y[start:stop] = ys
         yt, c = plan.w_factors(ys, st)
-        np.matmul(slab.T, yt, out=tmp)
-        w += tmp
+        np.matmul(yt.T, slab, out=tmp)
+        wt += tmp
         if st is not None:
             stats[start:stop] = st
             corr += c
     if corr is not None:
-        w -= corr[None, :]
-    return y, w, stats
+        wt -= corr[:, None]
+    return y, wt.T, stats
 
 
 def block_y(payload: Any, z: Any, *, dtype: Any, scaler: str | None, with_sums: bool) -> Any:
