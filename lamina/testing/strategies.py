@@ -171,8 +171,10 @@ def array_expressions(draw: Callable, max_ops: int = 5, max_ndim: int = 3, max_s
     ``ops`` limits the kinds of operation (default ``KINDS``: unary,
     binary, shared (an operation of a subexpression with itself), scalar,
     slice, transpose, rechunk, reduce, matmul, concatenate, map_blocks,
-    where); ``finish`` names kinds applied last, in order, e.g.
-    ``("slice",)`` for expressions that end in a selection.
+    where; ``"unary:NAME"`` picks one unary operation: negative, abs, sin,
+    times2, plus1, float32, float64, positive_mask); ``finish`` names kinds
+    applied last, in order, e.g. ``("slice",)`` for expressions that end
+    in a selection.
     """
     kinds = ops or KINDS
     expr = draw(sources(max_ndim=max_ndim, max_side=max_side, min_ndim=min_ndim))
@@ -186,8 +188,8 @@ def array_expressions(draw: Callable, max_ops: int = 5, max_ndim: int = 3, max_s
 
 def _apply(draw: Callable, kind: str, e: Expression, max_side: int) -> Expression | None:
     x, ref, text = e.array, e.expected, e.text
-    if kind == "unary":
-        name = draw(st.sampled_from(sorted(_UNARY)))
+    if kind.startswith("unary"):
+        name = kind[6:] or draw(st.sampled_from(sorted(_UNARY)))
         f, fmt = _UNARY[name]
         with np.errstate(all="ignore"):
             return Expression(f(x), f(ref), fmt.format(text))
