@@ -158,10 +158,15 @@ def test_large_graph_message_warns_above_10_mb():
 
 # expressions -------------------------------------------------------------------
 def test_every_registered_type_imports_and_is_trusted():
-    sig = signature()
+    import importlib.util
+
     from lamina.layers.registry import TRUSTED, trusted_class
 
-    for name in TRUSTED:
+    sig = signature()
+    for name, (module, _) in TRUSTED.items():
+        if module.startswith("lamina.optimizer") and importlib.util.find_spec(
+                "lamina.optimizer") is None:
+            continue
         assert is_trusted(trusted_class(name))
         assert name in sig
 

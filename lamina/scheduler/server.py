@@ -201,7 +201,6 @@ class Scheduler:
         elif op == "erred":
             run = self.runs.get(msg["run"])
             if run is not None:
-                ws.in_flight -= 1
                 self._fail_run(run, msg["exception"], msg.get("traceback", ""),
                                _describe(run, int(msg["task"])))
 
