@@ -53,7 +53,7 @@ def client(cluster):
     c.close()
 
 
-def wait_until(predicate, timeout: float = 20.0) -> None:
+def wait_until(predicate, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:

@@ -168,7 +168,7 @@ def _packb(obj: Any) -> bytes:
     return msgpack.packb(obj, use_bin_type=True)
 
 
-def _always(layer: Layer) -> bool:
+def _locally_trusted(layer: Layer) -> bool:
     from lamina.layers.registry import is_trusted
 
     return is_trusted(type(layer))
@@ -380,7 +380,7 @@ def dumps(value: Any, trusted: Callable[[Layer], bool] | None = None,
     type is in the local trusted registry) or lowered. A message carrying
     layers and larger than ``warn_above`` bytes raises ``LargeGraphWarning``.
     """
-    enc = _Encoder(trusted or _always)
+    enc = _Encoder(trusted or _locally_trusted)
     body = enc.walk(value)
     header = MAGIC + bytes([WIRE_VERSION]) + _packb([enc.nodes, body])
     frames = [header, *enc.frames]
