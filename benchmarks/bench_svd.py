@@ -5,7 +5,8 @@ Run:  python benchmarks/bench_svd.py                  # a few minutes on 2 cores
       python benchmarks/bench_svd.py --only tall --tall-rows 2000000
 
 Every measurement runs in a fresh subprocess (machines are shared and
-noisy: the fastest of several runs is reported), so peak RSS (``ru_maxrss``)
+noisy: the fastest of several runs is reported, and the CPU seconds of
+the timed part, which other users' load disturbs less), so peak RSS (``ru_maxrss``)
 belongs to that one computation (imports included; the "base" column is
 the RSS after importing both libraries and making the input). Both libraries read the same
 input: the demo genotype matrix of ``lamina.linalg.genotype_matrix``
@@ -52,6 +53,12 @@ def rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def cpu_seconds() -> float:
+    """User + system CPU time of this process (all threads) so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 # workers (each runs in its own process) -------------------------------------
 def _genotype_layer(spec: dict) -> Any:
     from lamina.linalg import genotype_matrix
@@ -88,7 +95,7 @@ def worker_compressed(spec: dict) -> dict:
     counts = _count_reads(layer)
     k, q = spec["k"], spec["q"]
     base = rss_mib()
-    start = time.perf_counter()
+    cpu, start = cpu_seconds(), time.perf_counter()
     if spec["lib"] == "lamina":
         result = randomized_svd(Array(layer), k, n_power_iter=q, iterator=spec["iterator"],
                                 n_oversamples=spec["oversamples"], seed=spec["seed"],
@@ -105,10 +112,10 @@ def worker_compressed(spec: dict) -> dict:
                                                n_oversamples=spec["oversamples"],
                                                seed=spec["seed"], compute=True)
             u, s, v = dask.compute(u, s, v)
-    wall = time.perf_counter() - start
+    wall, cpu = time.perf_counter() - start, cpu_seconds() - cpu
     reads = sorted(set(counts.values()))
-    return {"wall": wall, "peak": rss_mib(), "base": base, "s": np.asarray(s).tolist(),
-            "reads": reads}
+    return {"wall": wall, "cpu": cpu, "peak": rss_mib(), "base": base,
+            "s": np.asarray(s).tolist(), "reads": reads}
 
 
 def worker_tall(spec: dict) -> dict:
@@ -122,17 +129,17 @@ def worker_tall(spec: dict) -> dict:
     x = np.random.default_rng(spec["seed"]).standard_normal(tuple(spec["shape"]))
     chunks = (spec["chunk_rows"], x.shape[1])
     base = rss_mib()
-    start = time.perf_counter()
+    cpu, start = cpu_seconds(), time.perf_counter()
     if spec["lib"] == "lamina":
         u, s, v = lamina.compute(*svd(la.from_array(x, chunks=chunks)), nthreads=spec["threads"])
     else:
         with dask.config.set(scheduler="threads", num_workers=spec["threads"]):
             u, s, v = dask.compute(*da.linalg.svd(da.from_array(x, chunks=chunks)))
-    wall = time.perf_counter() - start
+    wall, cpu = time.perf_counter() - start, cpu_seconds() - cpu
     peak = rss_mib()
     residual = np.linalg.norm(x - (u * s) @ v) / np.linalg.norm(x)
     ortho = np.abs(u.T @ u - np.eye(u.shape[1])).max()
-    return {"wall": wall, "peak": peak, "base": base, "residual": float(residual),
+    return {"wall": wall, "cpu": cpu, "peak": peak, "base": base, "residual": float(residual),
             "ortho": float(ortho)}
 
 
@@ -170,8 +177,8 @@ def compressed_table(args: argparse.Namespace) -> None:
     s_ref = np.asarray(ref["s"])
     print(f"reference: lamina QR q=4 p=20 in {ref['wall']:.1f} s; s = "
           + " ".join(f"{v:.5g}" for v in s_ref))
-    print(f"{'q':>2} {'iterator':>8} {'lib':>11} {'wall s':>8} {'peak MiB':>9} {'base MiB':>9} "
-          f"{'reads/block':>11} {'max rel err':>12} {'mean rel err':>13}")
+    print(f"{'q':>2} {'iterator':>8} {'lib':>11} {'wall s':>8} {'cpu s':>7} {'peak MiB':>9} "
+          f"{'base MiB':>9} {'reads/block':>11} {'max rel err':>12} {'mean rel err':>13}")
     libs = [("lamina", None), ("lamina f32", "float32"), ("dask", None)]
     for q in args.q:
         rows = {}
@@ -183,23 +190,26 @@ def compressed_table(args: argparse.Namespace) -> None:
                             args.blas_threads) for seed in range(args.seeds)]
             errors = [np.abs(np.asarray(r["s"]) - s_ref) / s_ref for r in runs]
             rows[lib] = r = dict(wall=min(r["wall"] for r in runs),
+                                 cpu=min(r["cpu"] for r in runs),
                                  peak=max(r["peak"] for r in runs))
-            print(f"{q:>2} {args.iterator:>8} {lib:>11} {r['wall']:>8.2f} {r['peak']:>9.0f} "
+            print(f"{q:>2} {args.iterator:>8} {lib:>11} {r['wall']:>8.2f} {r['cpu']:>7.1f} "
+                  f"{r['peak']:>9.0f} "
                   f"{runs[0]['base']:>9.0f} {','.join(map(str, runs[0]['reads'])):>11} "
                   f"{np.median([e.max() for e in errors]):>12.2e} "
                   f"{np.median([e.mean() for e in errors]):>13.2e}")
         if "dask" in rows:
             lam, dsk = rows["lamina"], rows["dask"]
             print(f"{'':>2} {'':>8} {'ratio':>11} {lam['wall'] / dsk['wall']:>8.2f} "
-                  f"{lam['peak'] / dsk['peak']:>9.2f}   (lamina float64 / dask)")
+                  f"{lam['cpu'] / dsk['cpu']:>7.2f} {lam['peak'] / dsk['peak']:>9.2f}"
+                  "   (lamina float64 / dask)")
 
 
 def tall_table(args: argparse.Namespace) -> None:
     shape = (args.tall_rows, args.tall_cols)
     print(f"\n## exact tall-and-skinny svd, {shape[0]:,} x {shape[1]} float64, chunks "
           f"{args.tall_chunk:,} rows, {args.threads} threads")
-    print(f"{'lib':>7} {'wall s':>8} {'peak MiB':>9} {'base MiB':>9} {'residual':>10} "
-          f"{'|UtU-I|':>10}")
+    print(f"{'lib':>7} {'wall s':>8} {'cpu s':>7} {'peak MiB':>9} {'base MiB':>9} "
+          f"{'residual':>10} {'|UtU-I|':>10}")
     rows = {}
     for lib in ("lamina", "dask"):
         if lib == "dask" and args.skip_dask:
@@ -207,11 +217,12 @@ def tall_table(args: argparse.Namespace) -> None:
         r = measure("tall", dict(shape=shape, chunk_rows=args.tall_chunk, seed=1, lib=lib,
                                  threads=args.threads), args.blas_threads, args.repeat)
         rows[lib] = r
-        print(f"{lib:>7} {r['wall']:>8.2f} {r['peak']:>9.0f} {r['base']:>9.0f} "
+        print(f"{lib:>7} {r['wall']:>8.2f} {r['cpu']:>7.2f} {r['peak']:>9.0f} {r['base']:>9.0f} "
               f"{r['residual']:>10.1e} {r['ortho']:>10.1e}")
     if "dask" in rows:
-        print(f"{'ratio':>7} {rows['lamina']['wall'] / rows['dask']['wall']:>8.2f} "
-              f"{rows['lamina']['peak'] / rows['dask']['peak']:>9.2f}   (lamina / dask)")
+        lam, dsk = rows["lamina"], rows["dask"]
+        print(f"{'ratio':>7} {lam['wall'] / dsk['wall']:>8.2f} {lam['cpu'] / dsk['cpu']:>7.2f} "
+              f"{lam['peak'] / dsk['peak']:>9.2f}   (lamina / dask)")
 
 
 def rows_table(args: argparse.Namespace) -> None:
