@@ -24,6 +24,7 @@ from __future__ import annotations
 import gc
 import time
 import warnings
+from functools import cached_property
 from typing import Sequence
 
 from lamina.layers.base import Layer
@@ -61,21 +62,30 @@ class _Pass:
 
     def __init__(self, roots: Sequence[Layer], phase: Phase, dispatch: _Dispatch,
                  options: Options, trace: Trace) -> None:
-        self.order = topological(roots)
-        self.dependents = dependents_map(self.order)
-        self.outputs = {r.name for r in roots}
+        self.roots = list(roots)
         self.origin: dict[str, str] = {}
-        self.known = {layer.name for layer in self.order}
         self.memo: dict[str, Layer] = {}
-        self.ctx = Context(phase.name, options, trace, self.dependents, self.outputs, self.origin,
-                           self.memo)
+        self.ctx = Context(phase.name, options, trace, self.readers, {r.name for r in roots},
+                           self.origin, self.memo)
         self.phase = phase
         self.dispatch = dispatch
         self.trace = trace
 
+    @cached_property
+    def order(self) -> list[Layer]:
+        return topological(self.roots)
+
+    @cached_property
+    def _readers(self) -> dict[str, list[Layer]]:
+        return dependents_map(self.order)
+
+    def readers(self) -> dict[str, list[Layer]]:
+        """Who reads each layer of the plan the pass started from (made on first use)."""
+        return self._readers
+
     def derived(self, new: Layer, old: Layer) -> None:
         """Remember that ``new`` stands for ``old`` (for ``ctx.dependents``)."""
-        if new.name not in self.known and new.name not in self.origin:
+        if new.name not in self.origin:
             self.origin[new.name] = self.origin.get(old.name, old.name)
 
     def rewrite(self, node: Layer, memo: dict[str, Layer] | None = None) -> Layer:

@@ -122,12 +122,12 @@ class Context:
     """
 
     def __init__(self, phase: str, options: "Options", trace: "Trace",
-                 dependents: dict[str, list[Layer]], outputs: set[str],
+                 readers: Callable[[], dict[str, list[Layer]]], outputs: set[str],
                  origin: dict[str, str], rewritten: dict[str, Layer] | None = None) -> None:
         self.phase = phase
         self.options = options
         self.trace = trace
-        self._dependents = dependents
+        self._readers = readers
         self._outputs = outputs
         self._origin = origin
         self._rewritten = rewritten if rewritten is not None else {}
@@ -138,11 +138,14 @@ class Context:
         return self._rewritten.get(layer.name, layer)
 
     def _original(self, layer: Layer) -> str:
-        return self._origin.get(layer.name, layer.name)
+        name = layer.name
+        if name in self._outputs or name in self._readers():
+            return name
+        return self._origin.get(name, name)
 
     def dependents(self, layer: Layer) -> tuple[Layer, ...]:
         """Layers that read ``layer``."""
-        return tuple(self._dependents.get(self._original(layer), ()))
+        return tuple(self._readers().get(self._original(layer), ()))
 
     def is_output(self, layer: Layer) -> bool:
         """Whether ``layer`` is one of the results asked for."""
@@ -151,7 +154,7 @@ class Context:
     def n_readers(self, layer: Layer) -> int:
         """Dependents, plus one if the caller also wants ``layer`` itself."""
         name = self._original(layer)
-        return len(self._dependents.get(name, ())) + (name in self._outputs)
+        return len(self._readers().get(name, ())) + (name in self._outputs)
 
     def note(self, node: Layer, message: str) -> None:
         """Record in the trace why the current rule left ``node`` alone."""

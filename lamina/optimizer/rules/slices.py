@@ -31,7 +31,7 @@ from lamina.layers.slicing import BasicSlice
 from lamina.layers.transpose import Transpose
 from lamina.optimizer.rule import Context, Rule
 from lamina.optimizer.rules.indexing import (compose, entries_by_axis, is_expand_only,
-                                             is_identity)
+                                             is_identity, out_entries)
 
 _ELEMENTWISE_FUNCS: set[int] = set()
 _ELEMENTWISE_TYPES: set[type] = {np.ufunc}
@@ -149,15 +149,15 @@ class SliceThroughElementwise(Rule):
         if not is_elementwise(inner) or is_expand_only(node.index, inner.shape):
             return None
         args, axes = [], []
-        out_ndim = node.ndim
+        out_ndim = len(out_entries(node.index))
         for arg, arg_axes in zip(inner.args, inner.arg_axes):
             if not isinstance(arg, Layer):
                 args.append(arg)
                 axes.append(arg_axes)
                 continue
-            sliced = slice_of(arg, _arg_index(node.index, inner, arg))
-            args.append(sliced)
-            axes.append(tuple(range(out_ndim - sliced.ndim, out_ndim)))
+            index = _arg_index(node.index, inner, arg)
+            args.append(slice_of(arg, index))
+            axes.append(tuple(range(out_ndim - len(out_entries(index)), out_ndim)))
         return Blockwise(inner.func, node.chunks, inner.out_dtype, tuple(axes), inner.kwargs,
                          tuple(args), inner.fname)
 
