@@ -23,6 +23,8 @@ EXPRESSIONS = {
                                                  finish=("transpose", "slice")),
     "slice_through_rechunk": array_expressions(ops=("unary", "slice"), min_ndim=1,
                                                finish=("rechunk", "slice")),
+    "slice_through_concatenate": array_expressions(ops=("unary", "slice", "concatenate"),
+                                                   min_ndim=1, finish=("concatenate", "slice")),
     "slice_into_source": array_expressions(ops=("slice",), finish=("slice",), min_ndim=1),
     "blockwise_fusion": array_expressions(),
     "speculative_hints": array_expressions(ops=ELEMENTWISE + ("reduce", "matmul"),

@@ -51,6 +51,8 @@ def test_slices_that_select_everything_disappear(x):
 def test_composed_indices_follow_python_ranges():
     assert compose(((0, 100, 1), (0, 30, 1)), (5, (0, 30, 1))) == (5, (0, 30, 1))
     assert compose(((10, -1, -1),), ((2, 8, 3),)) == ((8, 2, -3),)
+    assert compose(((0, 10, 1),), ((0, 7, 2),)) == ((0, 8, 2),)
+    assert compose(((9, -1, -1),), ((0, 20, 4),)) == ((9, -1, -4),)
     assert compose((None, (0, 5, 1)), (0, 3)) == (3,)
     assert compose((None, (0, 5, 1)), ((1, 1, 1), (0, 5, 1))) is None
 
@@ -198,3 +200,17 @@ def test_random_arrays_keep_the_slice_since_block_values_depend_on_position():
     x = lamina.random.default_rng(3).random((40, 60), chunks=(10, 20))
     y = simplified(x[1:3])
     assert isinstance(y.layer, BasicSlice) and y.layer.x == x.layer
+
+
+def test_a_slice_of_a_concatenation_selects_from_the_parts():
+    a = la.from_array(np.arange(40.0).reshape(10, 4), chunks=(3, 2))
+    b = la.from_array(np.arange(24.0).reshape(6, 4), chunks=(4, 2))
+    both = la.concatenate([a, b])
+    assert simplified(both[3:12]).layer == la.concatenate([a[3:10], b[0:2]]).layer
+    assert simplified(both[12, 1:]).layer == b[2, 1:].layer
+    assert simplified(both[14:1:-4]).layer == la.concatenate([b[4::-4], a[6::-4]]).layer
+    ints = la.from_array(np.arange(8).reshape(2, 4), chunks=2)
+    mixed = la.concatenate([ints, b])[1]
+    assert simplified(mixed).layer == ints[1].astype(np.float64).layer
+    np.testing.assert_array_equal(raw_compute(simplified(both[14:1:-4])),
+                                  raw_compute(both)[14:1:-4])

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 CHEAP_LAYERS = frozenset({"Full", "Arange", "Linspace", "FromArray", "FromBlocks",
@@ -39,7 +39,6 @@ class Options:
     cheap_layers: frozenset[str] = CHEAP_LAYERS
     max_iterations: int = 50
     plugins: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 _LOCK = threading.Lock()

@@ -4,7 +4,7 @@
 |---|---|---|
 | ``cse`` | simplify | ``commutative_order`` |
 | ``cull`` | simplify | ``drop_noops``, ``slice_into_source`` |
-| ``slices`` | simplify | ``slice_fusion``, ``slice_through_elementwise``, ``slice_through_transpose``, ``slice_through_rechunk`` |
+| ``slices`` | simplify | ``slice_fusion``, ``slice_through_elementwise``, ``slice_through_transpose``, ``slice_through_rechunk``, ``slice_through_concatenate`` |
 | ``blockwise`` | fuse | ``blockwise_fusion`` |
 | ``speculative`` | hints | ``speculative_hints`` |
 """

@@ -65,9 +65,19 @@ def compose(inner: Index, outer: Index) -> Index | None:
             out.append(r[entry])
         else:
             s = range(*entry)
-            out.append((r.start + r.step * s.start, r.start + r.step * s.stop, r.step * s.step))
+            out.append(tight(range(r.start + r.step * s.start, r.start + r.step * s.stop,
+                                   r.step * s.step)))
     out.extend(pending[pos:])
     return tuple(out)
+
+
+def tight(r: range) -> tuple[int, int, int]:
+    """The triple of ``r`` with the stop right after its last element (-1 when a
+    negative step runs down to 0), so equal selections give equal triples."""
+    if len(r) == 0:
+        return (r.start, r.start, r.step) if r.start >= 0 else (0, 0, r.step)
+    stop = r.start + len(r) * r.step
+    return (r.start, stop if stop >= 0 else -1, r.step)
 
 
 def to_python(entry: Any) -> Any:

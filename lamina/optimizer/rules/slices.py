@@ -5,6 +5,7 @@
     x.astype(f4)[3]       -> x[3].astype(f4)               (astype is elementwise)
     x.T[3, 4]             -> x[4, 3]                       slice_through_transpose
     x.rechunk(c)[:10]     -> x[:10].rechunk(c')            slice_through_rechunk
+    concatenate([a, b])[i] -> concatenate([a[i'], b[i'']])  slice_through_concatenate
 
 Through elementwise layers the selection follows NumPy broadcasting: an
 argument with length one along an axis keeps its one element there (or
@@ -26,12 +27,13 @@ import numpy as np
 
 from lamina.layers.base import Layer
 from lamina.layers.blockwise import Blockwise
+from lamina.layers.concatenate import Concatenate
 from lamina.layers.rechunk import Rechunk
 from lamina.layers.slicing import BasicSlice
 from lamina.layers.transpose import Transpose
 from lamina.optimizer.rule import Context, Rule
 from lamina.optimizer.rules.indexing import (compose, entries_by_axis, is_expand_only,
-                                             is_identity, out_entries)
+                                             is_identity, out_entries, tight)
 
 _ELEMENTWISE_FUNCS: set[int] = set()
 _ELEMENTWISE_TYPES: set[type] = {np.ufunc}
@@ -205,5 +207,67 @@ class SliceThroughRechunk(Rule):
         return out if out.chunks == node.chunks else Rechunk(out, node.chunks)
 
 
+def _pieces(r: range, bounds: list[int]) -> list[tuple[int, range]]:
+    """The parts of ``r`` inside each ``[bounds[k], bounds[k + 1])``, in the order of ``r``."""
+    out = []
+    n, step = len(r), r.step
+    for k in range(len(bounds) - 1):
+        lo, hi = bounds[k], bounds[k + 1]
+        if step > 0:
+            first, end = -((r.start - lo) // step), -((r.start - hi) // step)
+        else:
+            first, end = (r.start - hi) // -step + 1, (r.start - lo) // -step + 1
+        part = r[max(first, 0):min(max(end, 0), n)]
+        if len(part):
+            out.append((k, part))
+    return out if step > 0 else out[::-1]
+
+
+def _cast(layer: Layer, dtype: np.dtype) -> Layer:
+    """``layer.astype(dtype)`` as the elementwise layer ``astype`` makes."""
+    if layer.dtype == dtype:
+        return layer
+    from lamina.array.elementwise import _cast as cast
+
+    return Blockwise(cast, layer.chunks, dtype, (tuple(range(layer.ndim)),),
+                     (("to", dtype),), (layer,), "astype")
+
+
+class SliceThroughConcatenate(Rule):
+    """``concatenate([a, b])[i]`` -> the selected parts of ``a`` and ``b``, joined."""
+
+    name = "slice_through_concatenate"
+    phase = "simplify"
+    on = ("BasicSlice",)
+    order = 45
+
+    def apply(self, node: Layer, ctx: Context) -> Layer | None:
+        inner = node.x
+        if type(inner) is not Concatenate or is_expand_only(node.index, inner.shape):
+            return None
+        arrays, axis, dtype = inner.arrays, inner.axis, inner.dtype
+        position = [i for i, e in enumerate(node.index) if e is not None][axis]
+        entry = node.index[position]
+        out_axis = sum(1 for e in node.index[:position] if not isinstance(e, int))
+        bounds = [0]
+        for a in arrays:
+            bounds.append(bounds[-1] + a.shape[axis])
+
+        def piece(k: int, local: Any) -> Layer:
+            index = node.index[:position] + (local,) + node.index[position + 1:]
+            return slice_of(arrays[k], index)
+
+        if isinstance(entry, int):
+            k = next(k for k in range(len(arrays)) if entry < bounds[k + 1])
+            return _cast(piece(k, entry - bounds[k]), dtype)
+        parts = [piece(k, tight(range(p.start - bounds[k], p.stop - bounds[k], p.step)))
+                 for k, p in _pieces(range(*entry), bounds)]
+        if not parts:
+            return None
+        if len(parts) == 1:
+            return _cast(parts[0], dtype)
+        return Concatenate(tuple(parts), out_axis, dtype)
+
+
 RULES = [SliceFusion(), SliceThroughElementwise(), SliceThroughTranspose(),
-         SliceThroughRechunk()]
+         SliceThroughRechunk(), SliceThroughConcatenate()]
