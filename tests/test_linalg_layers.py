@@ -5,6 +5,7 @@ dense NumPy products."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -244,3 +245,32 @@ def test_block_kernels_equal_dense_products(seed, scaler):
     np.testing.assert_allclose(w, dense.T @ y, atol=1e-9)
     b = products.block_qt_a(g, y, stats, dtype=np.float64)[0]
     np.testing.assert_allclose(b, y.T @ dense, atol=1e-9)
+
+
+def test_trimming_kernel_passes_values_and_errors_through():
+    from lamina.linalg.memory import trim_heap, trimming_kernel
+
+    trim_heap()
+    assert trimming_kernel(lambda block, inputs: block + len(inputs))(2, [1, 2]) == 4
+
+    def fails(block, inputs):
+        raise ValueError("boom")
+
+    with pytest.raises(ValueError, match="boom"):
+        trimming_kernel(fails)(0, [])
+
+
+def test_single_threaded_blas_restores_the_thread_count():
+    from lamina.linalg import blas
+
+    controls = blas._openblas()
+    if controls is None:
+        pytest.skip("no OpenBLAS in this NumPy")
+    get, _ = controls
+    before = get()
+    with blas.single_threaded_blas():
+        assert get() == 1
+        with blas.single_threaded_blas():
+            assert get() == 1
+        assert get() == 1
+    assert get() == before

@@ -23,6 +23,7 @@ from lamina.layers.base import CSR, Chunks, Kernel, Layer
 from lamina.layers.deps import AxisMap, product_deps
 from lamina.linalg import products
 from lamina.linalg.blas import blas_kernel
+from lamina.linalg.memory import trimming_kernel
 
 
 def _all_of(n: int) -> AxisMap:
@@ -66,7 +67,7 @@ class RowPass(Layer):
             stats = inputs[2 * nj] if has_stats else None
             return products.row_pass(inputs[:nj], inputs[nj:2 * nj], stats, **options)
 
-        return blas_kernel(run)
+        return trimming_kernel(blas_kernel(run))
 
 
 class BlockY(Layer):
@@ -88,7 +89,8 @@ class BlockY(Layer):
 
     def kernel(self) -> Kernel:
         options = dict(dtype=self.compute_dtype, scaler=self.scaler, with_sums=self.with_sums)
-        return blas_kernel(lambda block, inputs: products.block_y(inputs[0], inputs[1], **options))
+        return trimming_kernel(blas_kernel(
+            lambda block, inputs: products.block_y(inputs[0], inputs[1], **options)))
 
 
 class _PerBlock(Layer):
@@ -121,8 +123,8 @@ class BlockW(_PerBlock):
     def kernel(self) -> Kernel:
         dtype = self.compute_dtype
         has_stats = isinstance(self.stats, Layer)
-        return blas_kernel(lambda block, inputs: products.block_w(
-            inputs[0], inputs[1], inputs[2] if has_stats else None, dtype=dtype))
+        return trimming_kernel(blas_kernel(lambda block, inputs: products.block_w(
+            inputs[0], inputs[1], inputs[2] if has_stats else None, dtype=dtype)))
 
 
 class BlockQtA(_PerBlock):
@@ -137,5 +139,5 @@ class BlockQtA(_PerBlock):
     def kernel(self) -> Kernel:
         dtype = self.compute_dtype
         has_stats = isinstance(self.stats, Layer)
-        return blas_kernel(lambda block, inputs: products.block_qt_a(
-            inputs[0], inputs[1], inputs[2] if has_stats else None, dtype=dtype))
+        return trimming_kernel(blas_kernel(lambda block, inputs: products.block_qt_a(
+            inputs[0], inputs[1], inputs[2] if has_stats else None, dtype=dtype)))

@@ -90,12 +90,25 @@ class BlockView:
         return self.value.rows(start, stop) if self.packed else self.value[start:stop]
 
     def slabs(self, dtype: Any) -> Iterator[tuple[int, int, Any]]:
-        """``(start, stop, rows cast to dtype)`` over the block, a few MiB at a time."""
+        """``(start, stop, rows cast to dtype)`` over the block, a few MiB at a time.
+
+        The cast rows share one buffer: a slab is valid until the next one.
+        """
         nrows, ncols = self.shape
-        step = slab_rows(ncols, np.dtype(dtype).itemsize)
+        dtype = np.dtype(dtype)
+        step = slab_rows(ncols, dtype.itemsize)
+        buffer = None
         for start in range(0, nrows, step):
             stop = min(start + step, nrows)
-            yield start, stop, self.rows(start, stop).astype(dtype, copy=False)
+            rows = self.rows(start, stop)
+            if rows.dtype == dtype:
+                yield start, stop, rows
+                continue
+            if buffer is None:
+                buffer = np.empty((min(step, nrows), ncols), dtype=dtype)
+            slab = buffer[:stop - start]
+            np.copyto(slab, rows, casting="unsafe")
+            yield start, stop, slab
 
 
 def slab_rows(ncols: int, itemsize: int) -> int:
