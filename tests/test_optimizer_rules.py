@@ -13,6 +13,8 @@ ELEMENTWISE = ("unary", "binary", "scalar", "shared", "where")
 
 EXPRESSIONS = {
     "commutative_order": array_expressions(ops=("binary", "shared", "scalar", "unary")),
+    "commutative_order_after_fusion": array_expressions(ops=("binary", "shared", "scalar",
+                                                             "unary", "concatenate")),
     "drop_noops": array_expressions(ops=("transpose", "rechunk", "unary"), min_ndim=2,
                                     finish=("transpose", "transpose", "rechunk", "rechunk")),
     "slice_fusion": array_expressions(ops=("slice", "unary"), finish=("slice", "slice"),
@@ -25,6 +27,8 @@ EXPRESSIONS = {
                                                finish=("rechunk", "slice")),
     "slice_through_concatenate": array_expressions(ops=("unary", "slice", "concatenate"),
                                                    min_ndim=1, finish=("concatenate", "slice")),
+    "slice_through_reduction": array_expressions(ops=ELEMENTWISE + ("slice", "rechunk"),
+                                                 min_ndim=2, finish=("reduce", "slice")),
     "slice_into_source": array_expressions(ops=("slice",), finish=("slice",), min_ndim=1),
     "blockwise_fusion": array_expressions(),
     "speculative_hints": array_expressions(ops=ELEMENTWISE + ("reduce", "matmul"),

@@ -17,7 +17,8 @@ from lamina.optimizer.rules.indexing import compose
 from lamina.scheduler.lowering import lower
 from lamina.testing import raw_compute
 
-KEEP_SOURCES = {"slice_into_source", "blockwise_fusion", "speculative_hints"}
+KEEP_SOURCES = {"slice_into_source", "blockwise_fusion", "commutative_order_after_fusion",
+                "speculative_hints"}
 
 
 def simplified(y: la.Array, *also_off: str) -> la.Array:
@@ -214,3 +215,27 @@ def test_a_slice_of_a_concatenation_selects_from_the_parts():
     assert simplified(mixed).layer == ints[1].astype(np.float64).layer
     np.testing.assert_array_equal(raw_compute(simplified(both[14:1:-4])),
                                   raw_compute(both)[14:1:-4])
+
+
+def test_a_slice_of_a_reduction_reduces_only_the_selection(x):
+    assert simplified(x.sum(axis=0)[5]).layer == x[:, 5].sum(axis=0).layer
+    assert simplified(x.mean(axis=1)[3:9]).layer == x[3:9].mean(axis=1).layer
+    kept = x.max(axis=0, keepdims=True)[:, 2:4]
+    assert simplified(kept).layer == x[:, 2:4].max(axis=0, keepdims=True).layer
+    np.testing.assert_array_equal(raw_compute(simplified(x.sum(axis=0)[5])),
+                                  raw_compute(x).sum(axis=0)[5])
+
+
+def test_positional_reductions_are_not_sliced_through(x):
+    y = x.argmax(axis=0)[5]
+    assert simplified(y).layer == y.layer
+
+
+def test_optimizing_an_optimized_plan_changes_nothing():
+    import lamina.random
+
+    a = la.from_array(np.zeros((0, 1, 1)))
+    r = lamina.random.default_rng(0).random((1,), chunks=1)
+    (once,) = lo.optimize((la.concatenate([abs(a), a], axis=1) + r)[:, :, 0])
+    (twice,) = lo.optimize(once)
+    assert twice.layer == once.layer

@@ -1,10 +1,11 @@
 """Phases and the rules registered into them, built-in and third-party.
 
-The default pipeline runs three phases in order::
+The default pipeline runs four phases in order::
 
-    simplify  fixpoint, top-down   slice fusion and pushdown, no-op removal, CSE
-    fuse      once, bottom-up      blockwise fusion
-    hints     once, bottom-up      speculative-dispatch hints
+    simplify   fixpoint, top-down   slice fusion and pushdown, no-op removal, CSE
+    fuse       once, bottom-up      blockwise fusion
+    canonical  once, bottom-up      commutative arguments sorted again after fusion
+    hints      once, bottom-up      speculative-dispatch hints
 
 A package adds rules by naming them (a ``Rule``, a list of rules, or a
 function returning either) under the ``lamina.rules`` entry-point group::
@@ -146,4 +147,5 @@ def _check(r: Rule) -> None:
 
 register_phase(Phase("simplify", "fixpoint", "down", order=100))
 register_phase(Phase("fuse", "once", "up", order=200))
+register_phase(Phase("canonical", "once", "up", order=250))
 register_phase(Phase("hints", "once", "up", order=300))

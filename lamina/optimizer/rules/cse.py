@@ -61,4 +61,16 @@ class CommutativeOrder(Rule):
                                arg_axes=(node.arg_axes[1], node.arg_axes[0]))
 
 
-RULES = [CommutativeOrder()]
+class CommutativeOrderAfterFusion(CommutativeOrder):
+    """Sort commutative arguments again by the names fusion gave them.
+
+    Fusion renames the inputs of layers it does not absorb, so the order
+    chosen in the simplify phase may no longer be sorted; sorting again
+    keeps a second optimization of an optimized plan from changing it.
+    """
+
+    name = "commutative_order_after_fusion"
+    phase = "canonical"
+
+
+RULES = [CommutativeOrder(), CommutativeOrderAfterFusion()]

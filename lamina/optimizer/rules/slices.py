@@ -6,6 +6,7 @@
     x.T[3, 4]             -> x[4, 3]                       slice_through_transpose
     x.rechunk(c)[:10]     -> x[:10].rechunk(c')            slice_through_rechunk
     concatenate([a, b])[i] -> concatenate([a[i'], b[i'']])  slice_through_concatenate
+    x.sum(axis=0)[5]      -> x[:, 5].sum(axis=0)           slice_through_reduction
 
 Through elementwise layers the selection follows NumPy broadcasting: an
 argument with length one along an axis keeps its one element there (or
@@ -269,5 +270,49 @@ class SliceThroughConcatenate(Rule):
         return Concatenate(tuple(parts), out_axis, dtype)
 
 
+class SliceThroughReduction(Rule):
+    """``x.sum(axis=0)[i]`` -> ``x[:, i].sum(axis=0)``: reduce only what is selected.
+
+    The rule matches the whole reduction tree (aggregate, its combine
+    levels, the block step) and rebuilds it over the selection with the
+    same groups along the reduced axes, so values stay bit for bit equal.
+    Reductions that return positions (argmin, argmax) are left alone.
+    """
+
+    name = "slice_through_reduction"
+    phase = "simplify"
+    on = ("BasicSlice",)
+    order = 48
+
+    def apply(self, node: Layer, ctx: Context) -> Layer | None:
+        from lamina.layers.reductions import (OPERATIONS, ReduceAggregate, ReduceChunk,
+                                              ReduceCombine, reduction)
+
+        agg = node.x
+        if type(agg) is not ReduceAggregate or OPERATIONS[agg.op].positional \
+                or None in node.index or is_expand_only(node.index, agg.shape):
+            return None
+        below, split = agg.x, None
+        while type(below) is ReduceCombine:
+            below, split = below.x, below.split_every
+        if type(below) is not ReduceChunk:
+            return None
+        x, axes = below.x, tuple(agg.axes)
+        entries = iter(node.index)
+        index: list[Any] = []
+        for k in range(x.ndim):
+            if k in axes:
+                if agg.keepdims and next(entries) != (0, 1, 1):
+                    return None
+                index.append((0, x.shape[k], 1))
+            else:
+                index.append(next(entries))
+        new_axes = tuple(k - sum(isinstance(e, int) for e in index[:k]) for k in axes)
+        if split is None:
+            split = tuple(max(x.numblocks[k], 2) for k in axes)
+        return reduction(slice_of(x, tuple(index)), agg.op, new_axes, below.acc_dtype,
+                         agg.out_dtype, agg.keepdims, split, agg.options)
+
+
 RULES = [SliceFusion(), SliceThroughElementwise(), SliceThroughTranspose(),
-         SliceThroughRechunk(), SliceThroughConcatenate()]
+         SliceThroughRechunk(), SliceThroughConcatenate(), SliceThroughReduction()]
