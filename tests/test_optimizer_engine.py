@@ -11,7 +11,6 @@ import pytest
 
 import lamina.array as la
 import lamina.optimizer as lo
-from lamina.layers.base import Layer
 from lamina.layers.blockwise import Blockwise
 from lamina.optimizer.engine import run_phase, run_phases
 from lamina.optimizer.graph import topological, with_dependencies

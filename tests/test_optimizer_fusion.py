@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 
 import numpy as np
-import pytest
 from hypothesis import given, settings
 
 import lamina
@@ -56,7 +55,8 @@ def test_a_broadcast_input_is_not_computed_again_for_every_block():
     plan = lo.optimize_plan([(x + np.sin(row)).layer])
     (fused,) = [l for l in topological(plan.layers) if isinstance(l, lo.Fused)
                 and l.root.fname == "add"]
-    assert [d.label() for d in fused.dependencies] == ["Fused[Blockwise[sin], RandomBlocks[random]]"]
+    assert [d.label() for d in fused.dependencies] == [
+        "Fused[Blockwise[sin], RandomBlocks[random]]"]
     assert any("read by 4 blocks" in n.message for n in plan.trace.notes)
 
 

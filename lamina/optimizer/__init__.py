@@ -25,8 +25,8 @@ from lamina.optimizer.rule import Context, Rule, rule
 from lamina.optimizer.visualize import visualize
 
 __all__ = [
-    "Context", "Explanation", "Fused", "OptimizerError", "Options", "Phase", "Plan", "Rule", "all_rules",
-    "explain", "get_rule", "load_plugins", "optimize", "optimize_layers", "optimize_plan", "options",
-    "phases", "register", "register_phase", "rule", "run_phase", "run_phases", "set_options",
-    "unregister", "visualize",
+    "Context", "Explanation", "Fused", "OptimizerError", "Options", "Phase", "Plan", "Rule",
+    "all_rules", "explain", "get_rule", "load_plugins", "optimize", "optimize_layers",
+    "optimize_plan", "options", "phases", "register", "register_phase", "rule", "run_phase",
+    "run_phases", "set_options", "unregister", "visualize",
 ]

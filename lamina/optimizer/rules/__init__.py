@@ -1,12 +1,12 @@
-"""The built-in rules, one family per module, registered on import.
+"""The built-in rules, one family per module, registered on import::
 
-| module | phase | rules |
-|---|---|---|
-| ``cse`` | simplify, canonical | ``commutative_order``, ``commutative_order_after_fusion`` |
-| ``cull`` | simplify | ``drop_noops``, ``slice_into_source`` |
-| ``slices`` | simplify | ``slice_fusion``, ``slice_through_elementwise``, ``slice_through_transpose``, ``slice_through_rechunk``, ``slice_through_concatenate``, ``slice_through_reduction`` |
-| ``blockwise`` | fuse | ``blockwise_fusion`` |
-| ``speculative`` | hints | ``speculative_hints`` |
+    cse          simplify, canonical   commutative_order, commutative_order_after_fusion
+    cull         simplify              drop_noops, slice_into_source
+    slices       simplify              slice_fusion, slice_through_elementwise,
+                                       slice_through_transpose, slice_through_rechunk,
+                                       slice_through_concatenate, slice_through_reduction
+    blockwise    fuse                  blockwise_fusion
+    speculative  hints                 speculative_hints
 """
 
 from lamina.optimizer.registry import register

@@ -13,8 +13,8 @@ inputs that have already absorbed theirs::
 
 An input is absorbed only if nothing else reads it and each of its blocks
 feeds one block (not broadcast), or it is cheap to compute again
-(``options.cheap_layers``: constants, in-memory arrays, slices); otherwise it stays a separate layer whose blocks are computed
-once. A fusion whose projected memory per task (input blocks held, plus
+(``options.cheap_layers``: constants, in-memory arrays, slices); otherwise
+it stays a separate layer whose blocks are computed once. A fusion whose projected memory per task (input blocks held, plus
 the group's working set evaluated input by input) exceeds
 ``options.fuse_memory_limit`` is refused input by input, largest first,
 and the trace says why.
