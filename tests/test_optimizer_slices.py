@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import zarr
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from zarr.storage import MemoryStore, WrapperStore
 
 import lamina.array as la
@@ -12,10 +14,10 @@ import lamina.optimizer as lo
 import lamina.random
 from lamina.layers.slicing import BasicSlice
 from lamina.layers.sources import FromArray, Full, unwrap_array
-from lamina.optimizer.regions import ZarrRegion
+from lamina.optimizer.regions import RandomRegion, ZarrRegion
 from lamina.optimizer.rules.indexing import compose
 from lamina.scheduler.lowering import lower
-from lamina.testing import raw_compute
+from lamina.testing import basic_indices, chunks_for, raw_compute, shapes
 
 KEEP_SOURCES = {"slice_into_source", "blockwise_fusion", "commutative_order_after_fusion",
                 "speculative_hints"}
@@ -133,6 +135,14 @@ def test_a_row_of_a_million_chunk_array_reads_one_block_row_one_task_each():
 def test_random_blocks_are_drawn_only_where_selected_with_the_same_values():
     x = lamina.random.default_rng(7).random((400, 300), chunks=(40, 30))
     whole = raw_compute(x)
+    (row,) = lo.optimize(x[:1000][5])
+    assert isinstance(row.layer, RandomRegion) and lower([row.layer]).n_tasks == 10
+    np.testing.assert_array_equal(raw_compute(row), whole[5])
+
+
+def test_selections_of_random_arrays_fuse_with_what_reads_them():
+    x = lamina.random.default_rng(7).random((400, 300), chunks=(40, 30))
+    whole = raw_compute(x)
     for index in [(5, slice(None, 50)), (slice(100, 150, 7), slice(None, None, -11)),
                   (None, 399, 299)]:
         y = optimized((x * 2)[index])
@@ -197,10 +207,25 @@ def test_zarr_regions_equal_numpy_for_steps_new_axes_and_empty_selections(index)
     np.testing.assert_array_equal(raw_compute(y), data[2:][index])
 
 
-def test_random_arrays_keep_the_slice_since_block_values_depend_on_position():
-    x = lamina.random.default_rng(3).random((40, 60), chunks=(10, 20))
-    y = simplified(x[1:3])
+def test_random_arrays_with_several_draws_per_value_keep_the_slice():
+    x = lamina.random.default_rng(3).standard_normal((40, 60), chunks=(10, 20))
+    (y,) = lo.optimize(x[1:3], disabled_rules={"blockwise_fusion"})
     assert isinstance(y.layer, BasicSlice) and y.layer.x == x.layer
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_a_selection_of_a_random_array_draws_only_its_values_and_equals_the_whole(data):
+    shape = data.draw(shapes(max_ndim=3, min_ndim=1, max_side=9))
+    chunks = data.draw(chunks_for(shape))
+    rng = lamina.random.default_rng(data.draw(st.integers(0, 100)))
+    x = rng.random(shape, chunks=chunks) if data.draw(st.booleans()) else \
+        rng.uniform(-3, 2, size=shape, chunks=chunks)
+    index = data.draw(basic_indices(shape))
+    (y,) = lo.optimize(x[index], disabled_rules={"blockwise_fusion"})
+    expected = raw_compute(x)[index]
+    assert isinstance(y.layer, RandomRegion) or y.layer == x.layer
+    np.testing.assert_array_equal(raw_compute(y), expected)
 
 
 def test_a_slice_of_a_concatenation_selects_from_the_parts():

@@ -1,4 +1,6 @@
-"""``ZarrRegion``: a selection of a zarr array, read block by block.
+"""Sources over a selected region: a zarr array read, a random array drawn.
+
+``ZarrRegion`` is a selection of a zarr array, read block by block.
 
 What ``FromZarr(...)[index]`` becomes once the selection is pushed into
 the source: each block reads only its part of the selected region from
@@ -10,6 +12,8 @@ under those ten elements and nothing else::
 
 ``index`` is a ``BasicSlice`` index (ints, ``(start, stop, step)``
 triples, ``None``); a negative step reads the range forwards and flips it.
+``RandomRegion`` draws only the selected values of a random array whose
+method spends one draw per value (see its docstring).
 """
 
 from __future__ import annotations
@@ -82,5 +86,98 @@ class ZarrRegion(SourceLayer):
             if flip:
                 value = np.flip(value, axis=flip)
             return value[expand] if None in expand else value
+
+        return run
+
+
+class RandomRegion(SourceLayer):
+    """Blocks of ``random_array[index]`` that draw only the selected values.
+
+    For the methods that turn each 64-bit draw into one value, in order
+    (``random`` and ``uniform`` in float64), block ``b`` of the whole
+    array holds draws ``0, 1, ...`` of its bit generator in C order, so a
+    selection inside the block is drawn by advancing the generator to its
+    first element and drawing up to its last: ``x[5]`` of a block of 100
+    rows draws one row, with the values the whole block would have there.
+    """
+
+    _parameters = ("entropy", "spawn_key", "method", "kwargs", "source_chunks", "index",
+                   "in_chunks", "out_dtype")
+
+    def _meta(self) -> tuple[Chunks, np.dtype]:
+        return self.in_chunks, self.out_dtype
+
+    def label(self) -> str:
+        return f"RandomRegion[{self.method}]"
+
+    @cached_property
+    def _plan(self) -> list[tuple[str, Any]]:
+        from lamina.layers.slicing import block_of, slice_axis
+
+        plan: list[tuple[str, Any]] = []
+        axis = 0
+        for entry in self.index:
+            if entry is None:
+                plan.append(("new", None))
+                continue
+            sizes = self.source_chunks[axis]
+            if isinstance(entry, tuple):
+                plan.append(("slice", slice_axis(sizes, *entry)))
+            else:
+                block = int(block_of(sizes, np.array([entry]))[0])
+                plan.append(("int", (block, entry - int(offsets(sizes)[block]))))
+            axis += 1
+        return plan
+
+    def selection(self, block: int) -> tuple[tuple[int, ...], list[range]]:
+        """The source block an output block lies in, and its positions there per axis."""
+        idx = self.block_index(block)
+        source: list[int] = []
+        positions: list[range] = []
+        out_axis = 0
+        for kind, value in self._plan:
+            if kind == "new":
+                out_axis += 1
+            elif kind == "int":
+                source.append(value[0])
+                positions.append(range(value[1], value[1] + 1))
+            else:
+                i = idx[out_axis]
+                b = int(value.in_blocks[i])
+                source.append(b)
+                start = int(value.local_start[i])
+                positions.append(range(start, start + value.out_chunks[i] * value.step,
+                                       value.step))
+                out_axis += 1
+        return tuple(source), positions
+
+    def kernel(self) -> Kernel:
+        entropy, spawn_key, method = self.entropy, tuple(self.spawn_key), self.method
+        kwargs = dict(self.kwargs)
+        chunks, dtype, index = self.source_chunks, self.dtype, self.block_index
+        out_chunks = self.chunks
+        selection = self.selection
+        itemsize = np.dtype(np.float64).itemsize
+
+        def run(block: int, inputs: list) -> Any:
+            shape = tuple(c[i] for c, i in zip(out_chunks, index(block)))
+            source, positions = selection(block)
+            if any(len(r) == 0 for r in positions):
+                return np.empty(shape, dtype=dtype)
+            strides, stride = [], 1
+            for c, b in zip(reversed(chunks), reversed(source)):
+                strides.append(stride)
+                stride *= c[b]
+            strides.reverse()
+            start = sum(r[0] * st for r, st in zip(positions, strides))
+            low = sum(min(r[0], r[-1]) * st for r, st in zip(positions, strides))
+            high = sum(max(r[0], r[-1]) * st for r, st in zip(positions, strides))
+            bits = np.random.PCG64(np.random.SeedSequence(entropy, spawn_key=spawn_key + source))
+            bits.advance(low)
+            draws = getattr(np.random.Generator(bits), method)(size=high - low + 1, **kwargs)
+            picked = np.lib.stride_tricks.as_strided(
+                draws[start - low:], tuple(len(r) for r in positions),
+                tuple(r.step * st * itemsize for r, st in zip(positions, strides)))
+            return np.array(picked, dtype=dtype).reshape(shape)
 
         return run

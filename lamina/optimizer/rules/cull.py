@@ -8,10 +8,14 @@ selection had::
     from_array(a)[2:4]                            -> from_array(a[2:4])   (a view)
     zarr_array[5, :10]                            -> ZarrRegion: reads only that region
     arange(100)[10:20]                            -> arange(10, 20)       (integers)
+    rng.random((n, m), chunks=100)[5]             -> RandomRegion: draws one row per block
 
-Random arrays stay as they are: a block's values depend on its position
-in the whole array, so a selection of them is culled by the lowering (only
-the blocks it needs are drawn) and fused with the slice. No-op layers are
+A random block's values depend on the block's position in the whole
+array, so a selection keeps the block grid of the whole array: only the
+blocks it touches are drawn (the lowering culls the others), and for the
+methods that spend one draw per value only the selected values are drawn,
+the generator advanced past the others. Other random arrays keep the
+slice, which fuses with the block it reads. No-op layers are
 dropped: a transpose that keeps the order, two transposes in a row, a
 rechunk to the same chunks, and two rechunks in a row.
 """
@@ -26,9 +30,13 @@ from lamina.layers.slicing import BasicSlice
 from lamina.layers.sources import Arange, FromArray, Full, unwrap_array, wrap_array
 from lamina.layers.transpose import Transpose
 from lamina.layers.zarr_io import FromZarr
-from lamina.optimizer.regions import ZarrRegion
+from lamina.layers.random import RandomBlocks
+from lamina.optimizer.regions import RandomRegion, ZarrRegion
 from lamina.optimizer.rule import Context, Rule
 from lamina.optimizer.rules.indexing import compose, to_python
+
+
+ONE_DRAW_PER_VALUE = frozenset({"random", "uniform"})
 
 
 def _is_memory_array(value: object) -> bool:
@@ -64,7 +72,22 @@ class SliceIntoSource(Rule):
                               composed, node.chunks, src.out_dtype)
         if kind is Arange:
             return _arange_region(src, node)
+        if kind is RandomBlocks and _one_draw_per_value(src):
+            return RandomRegion(src.entropy, src.spawn_key, src.method, src.kwargs, src.chunks,
+                                index, node.chunks, src.out_dtype)
+        if kind is RandomRegion:
+            composed = compose(src.index, index)
+            if composed is None:
+                return None
+            return RandomRegion(src.entropy, src.spawn_key, src.method, src.kwargs,
+                                src.source_chunks, composed, node.chunks, src.out_dtype)
         return None
+
+
+def _one_draw_per_value(src: RandomBlocks) -> bool:
+    """Whether each value of ``src`` is made from one 64-bit draw, in C order."""
+    dtype = np.dtype(dict(src.kwargs).get("dtype", src.dtype))
+    return src.method in ONE_DRAW_PER_VALUE and src.dtype == dtype == np.float64
 
 
 def _arange_region(src: Arange, node: BasicSlice) -> Layer | None:
