@@ -187,6 +187,23 @@ def test_the_optimizer_switched_off_returns_the_same_layers():
     assert lo.optimize_layers([y.layer]) != [y.layer]
 
 
+def test_a_failing_rule_leaves_a_computation_unoptimized_with_a_warning():
+    @lo.rule("always_fails", phase="simplify", on="Blockwise")
+    def always_fails(node, ctx):
+        raise ZeroDivisionError("bug in a rule")
+
+    x = la.ones((4,), chunks=2)
+    y = (x + 1).layer
+    lo.register(always_fails)
+    try:
+        with pytest.warns(RuntimeWarning, match="ZeroDivisionError: bug in a rule"):
+            assert lo.optimize_layers([y]) == [y]
+        with pytest.raises(ZeroDivisionError):
+            lo.optimize_plan([y])
+    finally:
+        lo.unregister("always_fails")
+
+
 def test_unknown_options_are_refused_with_the_known_names():
     with pytest.raises(TypeError, match="unknown optimizer options.*fuse_memory_limit"):
         lo.set_options(fuse_memory_limt=10)

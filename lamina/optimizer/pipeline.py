@@ -10,6 +10,7 @@ plugins) and the settings in force (``set_options``).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -55,8 +56,18 @@ def optimize_plan(layers: Sequence[Layer], rules: Sequence[Rule] | None = None,
 
 
 def optimize_layers(layers: Sequence[Layer]) -> list[Layer]:
-    """The optimized root layers, in order; the same layers when the optimizer is off."""
-    return list(optimize_plan(layers).layers)
+    """The optimized root layers, in order; the same layers when the optimizer is off.
+
+    This is what a computation calls: should a rule fail (a broken plugin,
+    say), it warns with the error and returns the layers unoptimized, so
+    the computation still runs. ``optimize_plan`` raises instead.
+    """
+    try:
+        return list(optimize_plan(layers).layers)
+    except Exception as exc:
+        warnings.warn(f"the optimizer failed ({type(exc).__name__}: {exc}); computing the "
+                      "plan unoptimized", RuntimeWarning, stacklevel=2)
+        return list(layers)
 
 
 def optimize(*collections: Any, **changes: Any) -> tuple[Any, ...]:
