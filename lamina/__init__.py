@@ -8,6 +8,17 @@
 
 from lamina.array.core import Array
 from lamina.compute import compute, persist
+from lamina.optimizer import explain, optimize, visualize
 
-__all__ = ["Array", "compute", "persist"]
+__all__ = ["Array", "Client", "LocalCluster", "compute", "explain", "optimize", "persist",
+           "visualize"]
+
+
+def __getattr__(name: str):
+    """Load the distributed client on first use, so ``import lamina`` stays light."""
+    if name in ("Client", "LocalCluster"):
+        from lamina import client
+
+        return getattr(client, name)
+    raise AttributeError(f"module 'lamina' has no attribute {name!r}")
 __version__ = "0.1.0"

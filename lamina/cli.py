@@ -152,8 +152,26 @@ def _run_svd(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
+def _add_scheduler(subparsers: Any) -> None:
+    from lamina.distributed_cli import add_scheduler_parser
+
+    add_scheduler_parser(subparsers)
+
+
+def _add_worker(subparsers: Any) -> None:
+    from lamina.distributed_cli import add_worker_parser
+
+    add_worker_parser(subparsers)
+
+
+def _run_distributed(args: Any, out: TextIO, err: TextIO) -> int:
+    return int(args.func(args) or 0)
+
+
 COMMANDS: dict[str, tuple[Callable[[Any], None], Callable[..., int]]] = {
     "svd": (_add_svd, _run_svd),
+    "scheduler": (_add_scheduler, _run_distributed),
+    "worker": (_add_worker, _run_distributed),
 }
 
 

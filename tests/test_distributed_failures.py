@@ -132,7 +132,8 @@ def test_killed_client_process_has_its_work_released(cluster, client):
         time.sleep(60)
     """)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [os.path.dirname(os.path.dirname(os.path.abspath(la.__file__)))] + sys.path))
+        [os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(la.__file__))))]
+        + sys.path))
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, env=env)
     try:
         assert proc.stdout.readline().startswith(b"submitted")

@@ -49,6 +49,8 @@ TRUSTED: dict[str, tuple[str, int]] = {
     "StoreZarr": ("lamina.layers.zarr_io", 1),
     "Held": ("lamina.worker.held", 1),
     "Fused": ("lamina.optimizer.fused", 1),
+    "ZarrRegion": ("lamina.optimizer.regions", 1),
+    "RandomRegion": ("lamina.optimizer.regions", 1),
 }
 
 Signature = dict[str, tuple[int, tuple[str, ...]]]

@@ -34,7 +34,7 @@ class _ByIdentity:
         self._token = tokenize("array-id", id(value), value.shape, str(value.dtype))
 
     def __reduce__(self) -> tuple:
-        return (_ByIdentity, (self.value,))
+        return (type(self), (self.value,))
 
 
 def wrap_array(value: Any) -> Any:

@@ -15,18 +15,21 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from typing import Any, Sequence
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any, Sequence
 
 from lamina.layers.base import Layer
 from lamina.optimizer.graph import topological
 
 RENDERED = ("png", "svg", "pdf")
 
+if TYPE_CHECKING:
+    import networkx as nx
+
 
 def layer_graph(roots: Sequence[Layer]) -> nx.DiGraph:
     """The layers reachable from ``roots`` as a directed graph (input -> reader)."""
+    import networkx as nx
+
     graph = nx.DiGraph()
     outputs = {r.name for r in roots}
     for layer in topological(roots):
