@@ -10,6 +10,7 @@ where the output has many is broadcast: every output block reads its block
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any, Callable
 
 import numpy as np
@@ -28,7 +29,7 @@ class Blockwise(Layer):
     _parameters = ("func", "out_chunks", "out_dtype", "arg_axes", "kwargs", "args", "fname")
     _defaults = {"kwargs": (), "fname": None}
 
-    @property
+    @cached_property
     def dependencies(self) -> tuple[Layer, ...]:
         return tuple(a for a in self.args if isinstance(a, Layer))
 
