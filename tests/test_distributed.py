@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import gc
 import inspect
-import signal
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -22,48 +20,9 @@ from hypothesis import strategies as st
 import lamina
 import lamina.array as la
 from lamina.array.core import Array
-from lamina.client import Client, LocalCluster, active_client
+from lamina.client import Client, active_client
 from lamina.layers.base import Layer
-
-WAIT = 60
-
-
-@pytest.fixture(autouse=True)
-def hard_timeout():
-    def expired(signum, frame):
-        raise TimeoutError("test ran past its 90 s limit")
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(90)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, previous)
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    with LocalCluster(n_workers=2, threads_per_worker=1) as c:
-        yield c
-
-
-@pytest.fixture(scope="module")
-def client(cluster):
-    c = Client(cluster)
-    yield c
-    c.close()
-
-
-def wait_until(predicate, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.05)
-
-
-def idle(client: Client) -> bool:
-    info = client.scheduler_info()
-    return info["runs"] == 0 and all(w["n_keys"] == 0 for w in client.worker_info())
+from distributed_support import WAIT, idle, wait_until
 
 
 # results ---------------------------------------------------------------------------

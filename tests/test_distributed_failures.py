@@ -21,49 +21,9 @@ import pytest
 
 import lamina.array as la
 from lamina.client import Client, LocalCluster, RemoteTraceback
+from distributed_support import WAIT, idle, wait_until
 
-WAIT = 60
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
-
-
-@pytest.fixture(autouse=True)
-def hard_timeout():
-    import signal
-
-    def expired(signum, frame):
-        raise TimeoutError("test ran past its 90 s limit")
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(90)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, previous)
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    with LocalCluster(n_workers=2, threads_per_worker=1) as c:
-        yield c
-
-
-@pytest.fixture(scope="module")
-def client(cluster):
-    c = Client(cluster)
-    yield c
-    c.close()
-
-
-def wait_until(predicate, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.05)
-
-
-def idle(client: Client) -> bool:
-    info = client.scheduler_info()
-    return info["runs"] == 0 and all(w["n_keys"] == 0 for w in client.worker_info())
 
 
 def explode_on_block_seven(block):
