@@ -261,7 +261,7 @@ def test_trimming_kernel_passes_values_and_errors_through():
 
 
 def test_single_threaded_blas_restores_the_thread_count():
-    from lamina.linalg import blas
+    from lamina.scheduler import blas
 
     controls = blas._openblas()
     if controls is None:

@@ -7,6 +7,9 @@ state machine says is no longer needed. Batches grow while tasks are tiny
 (so overhead per task stays around microseconds) and shrink to one task when
 tasks are long (so few large blocks are held at once).
 
+With several threads, BLAS runs single-threaded meanwhile: the threads
+already use every core, and nested BLAS threads only contend.
+
 A task's exception reaches the caller unchanged, with a note naming the
 layer and block; Ctrl-C stops the threads after their current task batch.
 """
@@ -21,6 +24,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from lamina.layers.base import Layer
+from lamina.scheduler.blas import single_threaded_blas
 from lamina.scheduler._execute import release, run_batch
 from lamina.scheduler._state import GraphState
 from lamina.scheduler.lowering import TaskTable, lower
@@ -91,6 +95,14 @@ def run_table(table: TaskTable, nthreads: int | None = None,
               on_progress: Callable[[int, int], None] | None = None) -> list[Any]:
     """Run every task of ``table``; return the store (outputs kept)."""
     nthreads = max(int(nthreads or default_threads()), 1)
+    if nthreads > 1:
+        with single_threaded_blas():
+            return _run_threads(table, nthreads, on_progress)
+    return _run_threads(table, nthreads, on_progress)
+
+
+def _run_threads(table: TaskTable, nthreads: int,
+                 on_progress: Callable[[int, int], None] | None) -> list[Any]:
     run = _Run(table, nthreads, on_progress)
     threads = [threading.Thread(target=run.worker, name=f"lamina-runner-{i}", daemon=True)
                for i in range(nthreads)]
