@@ -28,6 +28,7 @@ from lamina.layers.chunks import offsets
 from lamina.layers.concatenate import Concatenate
 from lamina.layers.reshape import Reshape
 from lamina.layers.transpose import Transpose
+from block_reference import block_ids
 
 SETTINGS = settings(max_examples=50, deadline=None)
 DTYPES = [np.bool_, np.int8, np.int64, np.uint16, np.float32, np.float64, np.complex64]
@@ -49,17 +50,6 @@ def chunked(draw, min_ndim=0, max_ndim=3, max_side=8, dtype=np.int64):
                                 max_size=max_ndim)))
     a = np.arange(int(np.prod(shape))).astype(dtype).reshape(shape)
     return a, la.from_array(a, chunks=draw(chunks_for(shape)))
-
-
-def block_ids(chunks):
-    """An array of the chunks' shape holding each element's flat block id."""
-    ids = np.zeros([sum(c) for c in chunks], dtype=np.int64)
-    for axis, sizes in enumerate(chunks):
-        along = np.repeat(np.arange(len(sizes)), sizes)
-        shape = [1] * len(chunks)
-        shape[axis] = len(along)
-        ids = ids * len(sizes) + along.reshape(shape)
-    return ids
 
 
 def regions(layer):

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 import lamina.array as la
 from lamina.layers.chunks import offsets
 from lamina.layers.rechunk import Rechunk
+from block_reference import block_ids
 
 SETTINGS = settings(max_examples=60, deadline=None)
 
@@ -33,17 +34,6 @@ def rechunk_case(draw, allow_empty=False):
     new = tuple(draw(partition(n, allow_empty)) for n in shape)
     a = np.arange(int(np.prod(shape)), dtype=np.float64).reshape(shape)
     return a, la.from_array(a, chunks=old), new
-
-
-def block_ids(chunks):
-    """An array of the chunks' shape holding each element's flat block id."""
-    ids = np.zeros([sum(c) for c in chunks], dtype=np.int64)
-    for axis, sizes in enumerate(chunks):
-        along = np.repeat(np.arange(len(sizes)), sizes)
-        shape = [1] * len(chunks)
-        shape[axis] = len(along)
-        ids = ids * len(sizes) + along.reshape(shape)
-    return ids
 
 
 @SETTINGS

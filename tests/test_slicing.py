@@ -12,6 +12,7 @@ from hypothesis.extra.numpy import basic_indices
 import lamina.array as la
 from lamina.layers.chunks import offsets
 from lamina.layers.slicing import BasicSlice, TakeAxis
+from block_reference import block_ids
 
 SETTINGS = settings(max_examples=50, deadline=None)
 
@@ -29,17 +30,6 @@ def chunked(draw, min_ndim=0, max_ndim=3, max_side=9):
         chunks.append(tuple(b - a for a, b in zip(bounds[:-1], bounds[1:])) or (0,))
     a = np.arange(int(np.prod(shape)), dtype=np.int64).reshape(shape)
     return a, la.from_array(a, chunks=tuple(chunks))
-
-
-def block_ids(chunks: tuple[tuple[int, ...], ...]) -> np.ndarray:
-    """An array of the chunks' shape holding each element's flat block id."""
-    ids = np.zeros([sum(c) for c in chunks], dtype=np.int64)
-    for axis, sizes in enumerate(chunks):
-        along = np.repeat(np.arange(len(sizes)), sizes)
-        shape = [1] * len(chunks)
-        shape[axis] = len(along)
-        ids = ids * len(sizes) + along.reshape(shape)
-    return ids
 
 
 def check_deps_by_brute_force(layer, out_ids: np.ndarray) -> None:

@@ -81,6 +81,31 @@ def block_of(sizes: tuple[int, ...], positions: np.ndarray) -> np.ndarray:
     return np.searchsorted(offsets(sizes), positions, side="right").astype(np.int64) - 1
 
 
+def slice_plan(chunks: Chunks, index: tuple) -> list[tuple[str, Any]]:
+    """Per index entry over blocks ``chunks``: ("int", (block, local)),
+    ("slice", AxisSlice) or ("new", None)."""
+    plan: list[tuple[str, Any]] = []
+    axis = 0
+    for entry in index:
+        if entry is None:
+            plan.append(("new", None))
+            continue
+        if axis >= len(chunks):
+            axis += 1
+            continue
+        sizes = chunks[axis]
+        if isinstance(entry, tuple):
+            plan.append(("slice", slice_axis(sizes, *entry)))
+        else:
+            block = int(block_of(sizes, np.array([entry]))[0])
+            plan.append(("int", (block, entry - int(offsets(sizes)[block]))))
+        axis += 1
+    if axis != len(chunks):
+        raise ValueError(f"index {index} covers {axis} axes of an array with "
+                         f"{len(chunks)}: give one entry per axis (ints, triples or None)")
+    return plan
+
+
 class BasicSlice(Layer):
     """``x[index]`` for ints, range triples and None (see the module docstring)."""
 
@@ -88,24 +113,7 @@ class BasicSlice(Layer):
 
     @cached_property
     def _plan(self) -> list[tuple[str, Any]]:
-        """Per entry: ("int", (block, local)), ("slice", AxisSlice) or ("new", None)."""
-        plan: list[tuple[str, Any]] = []
-        axis = 0
-        for entry in self.index:
-            if entry is None:
-                plan.append(("new", None))
-                continue
-            sizes = self.x.chunks[axis]
-            if isinstance(entry, tuple):
-                plan.append(("slice", slice_axis(sizes, *entry)))
-            else:
-                block = int(block_of(sizes, np.array([entry]))[0])
-                plan.append(("int", (block, entry - int(offsets(sizes)[block]))))
-            axis += 1
-        if axis != self.x.ndim:
-            raise ValueError(f"index {self.index} covers {axis} axes of an array with "
-                             f"{self.x.ndim}: give one entry per axis (ints, triples or None)")
-        return plan
+        return slice_plan(self.x.chunks, self.index)
 
     def _meta(self) -> tuple[Chunks, np.dtype]:
         chunks = []

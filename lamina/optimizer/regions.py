@@ -112,22 +112,9 @@ class RandomRegion(SourceLayer):
 
     @cached_property
     def _plan(self) -> list[tuple[str, Any]]:
-        from lamina.layers.slicing import block_of, slice_axis
+        from lamina.layers.slicing import slice_plan
 
-        plan: list[tuple[str, Any]] = []
-        axis = 0
-        for entry in self.index:
-            if entry is None:
-                plan.append(("new", None))
-                continue
-            sizes = self.source_chunks[axis]
-            if isinstance(entry, tuple):
-                plan.append(("slice", slice_axis(sizes, *entry)))
-            else:
-                block = int(block_of(sizes, np.array([entry]))[0])
-                plan.append(("int", (block, entry - int(offsets(sizes)[block]))))
-            axis += 1
-        return plan
+        return slice_plan(self.source_chunks, self.index)
 
     def selection(self, block: int) -> tuple[tuple[int, ...], list[range]]:
         """The source block an output block lies in, and its positions there per axis."""
