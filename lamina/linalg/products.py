@@ -156,27 +156,27 @@ def block_y(payload: Any, z: Any, *, dtype: Any, scaler: str | None, with_sums: 
     return _accumulate_rows(view, z, dtype, None)[None]
 
 
+def _scaled_rows(m: Any, stats: Any, dtype: np.dtype) -> tuple[Any, Any]:
+    """Fold the row scaling into ``m``: (rows divided by scale, mean correction)."""
+    m = np.asarray(m, dtype=dtype)
+    if stats is None:
+        return m, None
+    st = np.asarray(stats, dtype=dtype)
+    m = m / st[:, 1:]
+    return m, st[:, 0] @ m
+
+
 def block_w(payload: Any, y: Any, stats: Any, *, dtype: Any) -> Any:
     """``Â_ijᵀ Y_i`` for one block, shape (1, n_j, l)."""
     dtype = np.dtype(dtype)
-    y = np.asarray(y, dtype=dtype)
-    corr = None
-    if stats is not None:
-        st = np.asarray(stats, dtype=dtype)
-        y = y / st[:, 1:]
-        corr = st[:, 0] @ y
+    y, corr = _scaled_rows(y, stats, dtype)
     return _transposed_product(open_block(payload), y, corr, dtype)[None]
 
 
 def block_qt_a(payload: Any, q: Any, stats: Any, *, dtype: Any) -> Any:
     """``Q_iᵀ Â_ij`` for one block, shape (1, l, n_j)."""
     dtype = np.dtype(dtype)
-    q = np.asarray(q, dtype=dtype)
-    corr = None
-    if stats is not None:
-        st = np.asarray(stats, dtype=dtype)
-        q = q / st[:, 1:]
-        corr = st[:, 0] @ q
+    q, corr = _scaled_rows(q, stats, dtype)
     view = open_block(payload)
     b = np.zeros((q.shape[1], view.shape[1]), dtype=dtype)
     tmp = np.empty_like(b)
