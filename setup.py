@@ -1,4 +1,4 @@
-"""Build hook: compile the scheduler's Cython modules."""
+"""Build hook: compile the Cython modules (scheduler state machine and loop, 2-bit codes)."""
 
 from Cython.Build import cythonize
 from setuptools import Extension, setup
@@ -6,6 +6,7 @@ from setuptools import Extension, setup
 extensions = [
     Extension("lamina.scheduler._state", ["lamina/scheduler/_state.pyx"]),
     Extension("lamina.scheduler._execute", ["lamina/scheduler/_execute.pyx"]),
+    Extension("lamina.linalg._bits", ["lamina/linalg/_bits.pyx"]),
 ]
 
 setup(ext_modules=cythonize(extensions, language_level=3))

@@ -9,8 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lamina.linalg import pack_2bit, unpack_2bit
-from lamina.linalg.packing import packed_width
-from lamina.linalg.payload import Packed2Bit, try_pack
+from lamina.linalg.packing import (pack_rows_vectorized, packed_width, unpack_2bit_into,
+                                   unpack_rows_vectorized)
+from lamina.linalg.payload import BlockView, Packed2Bit, try_pack
 
 SETTINGS = settings(max_examples=60, deadline=None)
 
@@ -46,7 +47,7 @@ def test_layout_matches_the_blog_compress(rows, groups, seed):
     np.testing.assert_array_equal(pack_2bit(x), blog_compress(x))
 
 
-def test_large_block_round_trip_uses_slabs_correctly():
+def test_large_block_round_trip():
     x = np.random.default_rng(0).integers(0, 4, size=(3001, 997), dtype=np.uint8)
     np.testing.assert_array_equal(unpack_2bit(pack_2bit(x), 997), x)
 
@@ -55,6 +56,44 @@ def test_non_contiguous_input_packs_its_values():
     x = np.random.default_rng(1).integers(0, 4, size=(8, 16), dtype=np.uint8)
     view = x[::2, 1::2]
     np.testing.assert_array_equal(unpack_2bit(pack_2bit(view), view.shape[1]), view)
+
+
+@SETTINGS
+@given(rows=st.integers(0, 7), width=st.integers(1, 23), seed=st.integers(0, 2**32 - 1))
+def test_whole_array_formulation_equals_the_compiled_loops(rows, width, seed):
+    """The CuPy path's arithmetic, run on NumPy, gives the compiled loops' bytes."""
+    x = np.random.default_rng(seed).integers(0, 4, size=(rows, width), dtype=np.uint8)
+    packed = pack_2bit(x)
+    np.testing.assert_array_equal(pack_rows_vectorized(np, x), packed)
+    np.testing.assert_array_equal(unpack_rows_vectorized(np, packed, width), x)
+
+
+@SETTINGS
+@given(rows=st.integers(1, 7), width=st.integers(1, 23),
+       dtype=st.sampled_from([np.float32, np.float64, np.uint8, np.int16]),
+       seed=st.integers(0, 2**32 - 1))
+def test_unpack_into_a_buffer_of_any_dtype_gives_the_codes(rows, width, dtype, seed):
+    x = np.random.default_rng(seed).integers(0, 4, size=(rows, width), dtype=np.uint8)
+    out = np.full((rows, width), 99, dtype=dtype)
+    assert unpack_2bit_into(pack_2bit(x), out) is out
+    np.testing.assert_array_equal(out, x.astype(dtype))
+
+
+def test_unpack_into_a_strided_buffer_fills_the_view():
+    x = np.random.default_rng(4).integers(0, 4, size=(5, 9), dtype=np.uint8)
+    base = np.zeros((5, 18))
+    unpack_2bit_into(pack_2bit(x), base[:, ::2])
+    np.testing.assert_array_equal(base[:, ::2], x)
+    assert not base[:, 1::2].any()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_slabs_of_a_packed_block_are_the_cast_codes(dtype):
+    x = np.random.default_rng(5).integers(0, 3, size=(1500, 1001), dtype=np.uint8)
+    view = BlockView(try_pack(x))
+    got = np.concatenate([slab.copy() for _, _, slab in view.slabs(dtype)])
+    assert got.dtype == dtype
+    np.testing.assert_array_equal(got, x)
 
 
 def test_padding_bits_are_zero():

@@ -9,7 +9,9 @@ held or persisted genotype block by four::
 Value ``k`` of each group of four sits in bits ``2k, 2k + 1`` of its byte
 (the layout of the bit-twiddling ``compress`` in the "Large SVDs" post);
 any width works: the last byte of a row is padded with zeros. The functions
-use the array module of their input, so CuPy arrays stay on the device.
+use the array module of their input, so CuPy arrays stay on the device;
+NumPy arrays go through compiled loops (``_bits``), one pass over the bytes.
+``unpack_2bit_into(packed, out)`` decodes straight into a float buffer.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-SLAB_VALUES = 2**20
+from lamina.linalg import _bits
 
 
 def array_module(x: Any) -> Any:
@@ -57,20 +59,21 @@ def pack_2bit(x: Any, check: bool = True) -> Any:
                 "filter or recode them first"
             )
     width = x.shape[-1]
-    nbytes = packed_width(width)
     rows = x.reshape(math.prod(x.shape[:-1]), width)
-    out = xp.empty((rows.shape[0], nbytes), dtype=np.uint8)
-    for start, stop in _slabs(xp, rows.shape[0], width):
-        out[start:stop] = _pack_rows(xp, rows[start:stop], width, nbytes)
-    return out.reshape(x.shape[:-1] + (nbytes,))
-
-
-def _pack_rows(xp: Any, rows: Any, width: int, nbytes: int) -> Any:
-    if width % 4 == 0 and rows.dtype.itemsize == 1 and rows.flags.c_contiguous:
-        padded = rows.view(np.uint8)
+    if xp is np:
+        out = np.empty((rows.shape[0], packed_width(width)), dtype=np.uint8)
+        _bits.pack_rows(np.ascontiguousarray(rows, dtype=np.uint8), out)
     else:
-        padded = xp.zeros((rows.shape[0], nbytes * 4), dtype=np.uint8)
-        padded[:, :width] = rows
+        out = pack_rows_vectorized(xp, rows)
+    return out.reshape(x.shape[:-1] + (out.shape[1],))
+
+
+def pack_rows_vectorized(xp: Any, rows: Any) -> Any:
+    """``pack_2bit`` of 2-D ``rows`` in whole-array operations (the CuPy path)."""
+    width = rows.shape[1]
+    nbytes = packed_width(width)
+    padded = xp.zeros((rows.shape[0], nbytes * 4), dtype=np.uint8)
+    padded[:, :width] = rows
     words = padded.view(_word_dtype()).astype(np.uint32, copy=False)
     # bytes b0..b3 of a word: b1 joins b0 at bits 2-3, b3 joins b2 at bits 18-19,
     # then the b2|b3 nibble moves down to bits 4-7
@@ -94,23 +97,41 @@ def unpack_2bit(packed: Any, width: int) -> Any:
             "packed with"
         )
     rows = packed.reshape(math.prod(packed.shape[:-1]), packed.shape[-1])
-    out = xp.empty((rows.shape[0], width), dtype=np.uint8)
-    for start, stop in _slabs(xp, rows.shape[0], width):
-        words = rows[start:stop].astype(np.uint32)
-        words |= words << 12
-        words |= words << 6
-        words &= 0x03030303
-        values = xp.ascontiguousarray(words.astype(_word_dtype(), copy=False)).view(np.uint8)
-        out[start:stop] = values[:, :width]
+    if xp is np:
+        out = np.empty((rows.shape[0], width), dtype=np.uint8)
+        _bits.unpack_rows(np.ascontiguousarray(rows), out)
+    else:
+        out = unpack_rows_vectorized(xp, rows, width)
     return out.reshape(packed.shape[:-1] + (width,))
 
 
-def _slabs(xp: Any, nrows: int, width: int) -> list[tuple[int, int]]:
-    """Row ranges of about ``SLAB_VALUES`` values (one range on a GPU)."""
-    step = nrows if xp is not np else max(1, SLAB_VALUES // max(width, 1))
-    return [(s, min(s + step, nrows)) for s in range(0, max(nrows, 1), max(step, 1))]
+def unpack_rows_vectorized(xp: Any, rows: Any, width: int) -> Any:
+    """``unpack_2bit`` of 2-D ``rows`` in whole-array operations (the CuPy path)."""
+    words = rows.astype(np.uint32)
+    words |= words << 12
+    words |= words << 6
+    words &= 0x03030303
+    values = xp.ascontiguousarray(words.astype(_word_dtype(), copy=False)).view(np.uint8)
+    return xp.ascontiguousarray(values[:, :width])
 
 
 def _word_dtype() -> Any:
     """A little-endian 32-bit word, so byte ``k`` of a word is value ``k``."""
     return np.uint32 if sys.byteorder == "little" else np.dtype("<u4")
+
+
+def unpack_2bit_into(packed: Any, out: Any) -> Any:
+    """Decode 2-D ``packed`` rows into ``out`` (``out.shape[1]`` values a row), any dtype.
+
+    A pass kernel casts its slab to float32/float64 this way in one step;
+    ``out`` must be C-contiguous with as many rows as ``packed``.
+    """
+    if array_module(packed) is np and out.flags.c_contiguous:
+        if out.dtype in (np.float32, np.float64):
+            _bits.unpack_real(np.ascontiguousarray(packed), out)
+            return out
+        if out.dtype == np.uint8:
+            _bits.unpack_rows(np.ascontiguousarray(packed), out)
+            return out
+    out[...] = unpack_2bit(packed, out.shape[1])
+    return out

@@ -21,7 +21,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from lamina.linalg.packing import array_module, pack_2bit, unpack_2bit
+from lamina.linalg.packing import array_module, pack_2bit, unpack_2bit, unpack_2bit_into
 
 SLAB_BYTES = 4 * 2**20
 
@@ -86,9 +86,6 @@ class BlockView:
         self.value = value
         self.shape = tuple(value.shape)
 
-    def rows(self, start: int, stop: int) -> Any:
-        return self.value.rows(start, stop) if self.packed else self.value[start:stop]
-
     def slabs(self, dtype: Any) -> Iterator[tuple[int, int, Any]]:
         """``(start, stop, rows cast to dtype)`` over the block, a few MiB at a time.
 
@@ -100,15 +97,17 @@ class BlockView:
         buffer = None
         for start in range(0, nrows, step):
             stop = min(start + step, nrows)
-            rows = self.rows(start, stop)
-            if rows.dtype == dtype:
-                yield start, stop, rows
-                continue
-            if buffer is None:
+            if buffer is None and (self.packed or self.value.dtype != dtype):
                 buffer = np.empty((min(step, nrows), ncols), dtype=dtype)
-            slab = buffer[:stop - start]
-            np.copyto(slab, rows, casting="unsafe")
-            yield start, stop, slab
+            if self.packed:
+                yield start, stop, unpack_2bit_into(self.value.data[start:stop],
+                                                    buffer[:stop - start])
+            elif self.value.dtype == dtype:
+                yield start, stop, self.value[start:stop]
+            else:
+                slab = buffer[:stop - start]
+                np.copyto(slab, self.value[start:stop], casting="unsafe")
+                yield start, stop, slab
 
 
 def slab_rows(ncols: int, itemsize: int) -> int:
