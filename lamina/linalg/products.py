@@ -2,7 +2,9 @@
 
 Every function reads its input block slab by slab (a few MiB cast to the
 compute dtype at a time), so a uint8 block is never converted whole, and
-applies the optional row scaling implicitly (see ``scaling``).
+applies the optional row scaling implicitly (see ``scaling``). A product
+of small integers (codes times a sign sketch, or times ``Y`` before any
+scaling) runs in float32 where that is exact (see ``exact``).
 
 * ``row_pass``: one row block ``A_i`` (all its column blocks) gives
   ``Y_i = Â_i Z`` and, from the same read, the partial ``Â_iᵀ Y_i``.
@@ -17,7 +19,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from lamina.linalg.payload import BlockView, keep, open_block
+from lamina.linalg.exact import code_bound, product_dtype
+from lamina.linalg.payload import BlockView, keep, open_block, slab_rows
 from lamina.linalg.scaling import check_codes, row_stats
 
 
@@ -99,7 +102,9 @@ class _Rows:
 def _accumulate_rows(view: BlockView, z: Any, dtype: np.dtype, p: Any) -> Any:
     if p is None:
         p = np.zeros((view.shape[0], z.shape[1]), dtype=dtype)
-    for start, stop, slab in view.slabs(dtype):
+    exact = product_dtype(code_bound(view), view.shape[1], z, dtype)
+    z = z.astype(exact, copy=False)
+    for start, stop, slab in view.slabs(exact):
         p[start:stop] += slab @ z
     return p
 
@@ -111,8 +116,11 @@ def _transposed_product(view: BlockView, yt: Any, corr: Any, dtype: np.dtype) ->
     accumulator is cheaper to update per slab than its transpose.
     """
     wt = np.zeros((yt.shape[1], view.shape[1]), dtype=dtype)
-    tmp = np.empty_like(wt)
-    for start, stop, slab in view.slabs(dtype):
+    inner = slab_rows(view.shape[1], np.dtype(np.float32).itemsize)
+    exact = product_dtype(code_bound(view), inner, yt, dtype)
+    yt = yt.astype(exact, copy=False)
+    tmp = np.empty_like(wt, dtype=exact)
+    for start, stop, slab in view.slabs(exact):
         np.matmul(yt[start:stop].T, slab, out=tmp)
         wt += tmp
     if corr is not None:
@@ -124,24 +132,50 @@ def _one_sweep(view: BlockView, plan: _Rows) -> tuple[Any, Any, Any]:
     """Row block of one column block: Y rows and Aᵀ Y from each slab, cast once."""
     if plan.scaler is not None and not view.packed:
         check_codes(view.value)
-    dtype, z = plan.dtype, plan.zaug[0]
+    dtype, bound = plan.dtype, code_bound(view)
+    first = product_dtype(bound, view.shape[1], plan.zaug[0], dtype)
+    z = plan.zaug[0].astype(first, copy=False)
     y = np.empty((view.shape[0], plan.l), dtype=dtype)
     stats = np.empty((view.shape[0], 2), dtype=dtype) if plan.scaler else None
     wt = np.zeros((plan.l, view.shape[1]), dtype=dtype)
-    tmp = np.empty_like(wt)
+    second = _SlabCasts()
     corr = np.zeros(plan.l, dtype=dtype) if plan.scaler else None
-    for start, stop, slab in view.slabs(dtype):
-        ys, st = plan.finish_y(slab @ z, start)
+    for start, stop, slab in view.slabs(first):
+        ys, st = plan.finish_y((slab @ z).astype(dtype, copy=False), start)
         y[start:stop] = ys
         yt, c = plan.w_factors(ys, st)
-        np.matmul(yt.T, slab, out=tmp)
-        wt += tmp
+        exact = product_dtype(bound, stop - start, yt, dtype)
+        wt += second.matmul(yt.T.astype(exact), second.cast(slab, exact))
         if st is not None:
             stats[start:stop] = st
             corr += c
     if corr is not None:
         wt -= corr[:, None]
     return y, wt.T, stats
+
+
+class _SlabCasts:
+    """Buffers for a slab cast to a second dtype and for one product per dtype."""
+
+    def __init__(self) -> None:
+        self.buffers: dict = {}
+
+    def cast(self, slab: Any, dtype: np.dtype) -> Any:
+        if slab.dtype == dtype:
+            return slab
+        out = self._buffer(("cast", dtype, slab.shape[1]), slab.shape, dtype)
+        np.copyto(out, slab)
+        return out
+
+    def matmul(self, a: Any, b: Any) -> Any:
+        out = self._buffer(("product", b.dtype), (a.shape[0], b.shape[1]), b.dtype)
+        return np.matmul(a, b, out=out)
+
+    def _buffer(self, key: tuple, shape: tuple, dtype: np.dtype) -> Any:
+        buf = self.buffers.get(key)
+        if buf is None or buf.shape[0] < shape[0]:
+            buf = self.buffers[key] = np.empty(shape, dtype=dtype)
+        return buf[:shape[0]]
 
 
 def block_y(payload: Any, z: Any, *, dtype: Any, scaler: str | None, with_sums: bool) -> Any:

@@ -36,8 +36,14 @@ When a row block is too wide to hold (``passes.ROW_HOLD_BYTES``), the
 passes are split in two and ``q`` iterations cost ``2q + 2`` reads.
 
 **Randomness.** ``Ω`` is drawn whole from ``numpy.random.default_rng(seed)``
-(columns x l, float64, cast to the compute dtype), so one seed gives the
-same result for any chunking of ``a``.
+(columns x l, cast to the compute dtype), so one seed gives the same
+result for any chunking of ``a``. It is Gaussian for float inputs and a
+matrix of random signs (Rademacher) for integer inputs: the range finder
+works as well with either (both are sub-Gaussian test matrices; see
+Martinsson and Tropp 2020, "Randomized numerical linear algebra:
+foundations and algorithms"), and with signs the first
+products of integer codes are exact in float32 (``exact``), which halves
+their cost in float64.
 """
 
 from __future__ import annotations
@@ -101,9 +107,17 @@ def sample_size(shape: tuple[int, int], k: int, n_oversamples: int) -> int:
     return int(min(k + n_oversamples, m, n))
 
 
-def sketch_matrix(ncols: int, size: int, seed: Any, dtype: Any) -> np.ndarray:
-    """Gaussian ``Ω`` (ncols x size) from ``seed``, the same for every chunking."""
+def sketch_matrix(ncols: int, size: int, seed: Any, dtype: Any,
+                  signs: bool = False) -> np.ndarray:
+    """``Ω`` (ncols x size) from ``seed``, the same for every chunking.
+
+    Gaussian, or random signs ±1 when ``signs`` (for integer inputs: then
+    ``A Ω`` is a product of small integers, exact in float32).
+    """
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    if signs:
+        omega = rng.integers(0, 2, size=(ncols, size), dtype=np.int8)
+        return (2 * omega - 1).astype(dtype)
     return rng.standard_normal((ncols, size)).astype(dtype, copy=False)
 
 
@@ -190,7 +204,7 @@ def randomized_svd(a: Any, k: int, n_power_iter: int = 0, n_oversamples: int = 1
     dtype = compute_dtype(a.dtype, dtype)
     size = sample_size(a.shape, k, n_oversamples)
     runner = PassRunner(a, dtype, scaler, single_read, split_every, nthreads, progress)
-    omega = sketch_matrix(a.shape[1], size, seed, dtype)
+    omega = sketch_matrix(a.shape[1], size, seed, dtype, signs=a.dtype.kind in "biu")
     with single_threaded_blas():
         q, b, from_last, condition = _range(runner, omega, n_power_iter, iterator, True)
         ub, s, vt = np.linalg.svd(b, full_matrices=False)
@@ -240,7 +254,7 @@ def compression_matrix(a: Any, q: int, iterator: str = "power", n_power_iter: in
     dtype = compute_dtype(a.dtype, dtype)
     size = sample_size(a.shape, q, n_oversamples)
     runner = PassRunner(a, dtype, check_scaler(options.pop("scaler", None)), **options)
-    omega = sketch_matrix(a.shape[1], size, seed, dtype)
+    omega = sketch_matrix(a.shape[1], size, seed, dtype, signs=a.dtype.kind in "biu")
     with single_threaded_blas():
         blocks = _range(runner, omega, n_power_iter, iterator, False)[0]
     basis = np.concatenate(blocks, axis=0).T
