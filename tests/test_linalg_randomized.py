@@ -269,6 +269,34 @@ def test_float32_compute_from_uint8_input(iterator):
     np.testing.assert_allclose(r32.s, r64.s, rtol=1e-4)
 
 
+def test_integer_input_sketch_is_as_accurate_as_a_gaussian_one():
+    """Integer inputs get a sign sketch (exact float32 products); float inputs a Gaussian."""
+    from lamina.linalg import genotype_matrix
+
+    g = genotype_matrix((600, 200), chunks=(100, 50), seed=3).compute()
+    exact = np.linalg.svd(g.astype(np.float64), compute_uv=False)
+    errors = {}
+    for name, data in (("signs", g), ("gaussian", g.astype(np.float64))):
+        x = la.from_array(data, chunks=(100, 50))
+        errors[name] = np.median([relative_error(randomized_svd(x, 4, n_power_iter=1,
+                                                                seed=seed).s, exact, 4)
+                                  for seed in range(7)])
+    assert errors["signs"] <= 1.5 * errors["gaussian"]
+    assert errors["signs"] < 0.03
+
+
+def test_integer_low_rank_matrix_is_recovered_to_float64_precision():
+    rng = np.random.default_rng(8)
+    r_true = 6
+    a = (rng.integers(0, 2, (M, r_true)) @ rng.integers(0, 2, (r_true, N))).astype(np.uint8)
+    exact = np.linalg.svd(a.astype(np.float64), compute_uv=False)[:r_true]
+    for q in (0, 1):
+        result = randomized_svd(la.from_array(a, chunks=(100, 50)), r_true, n_power_iter=q,
+                                n_oversamples=2, seed=0)
+        np.testing.assert_allclose(result.s, exact, rtol=1e-12)
+        np.testing.assert_allclose(result.u * result.s @ result.v, a, atol=1e-10)
+
+
 def test_float32_input_computes_in_float32():
     a = SPECTRA["slow"][0].astype(np.float32)
     assert svd_compressed(la.from_array(a, chunks=(100, 50)), 3, seed=0, compute=True)[1].dtype \
