@@ -53,6 +53,7 @@ TARGET_SECONDS_IN_FLIGHT = 0.02
 MIN_PER_THREAD = 2
 MAX_PER_THREAD = 4096
 INITIAL_SECONDS_PER_TASK = 1e-3
+PROGRESS_SECONDS = 0.1
 
 
 class WorkerState:
@@ -102,6 +103,8 @@ class Run:
         self.borrows: set[int] = set()
         self.submitted = time.time()
         self.first_task = 0.0
+        self.progress = False
+        self.progress_sent = 0.0
 
 
 class Finished:
@@ -221,6 +224,12 @@ class Scheduler:
         self._release(run, freed)
         if run.state.complete:
             self._complete(run)
+        elif run.progress:
+            now = time.monotonic()
+            if now - run.progress_sent >= PROGRESS_SECONDS:
+                run.progress_sent = now
+                run.client.out.send({"op": "progress", "ref": run.ref, "run": run.id,
+                                     "done": run.state.n_done, "total": run.table.n_tasks})
 
     def _remove_worker(self, ws: WorkerState) -> None:
         self.workers.pop(ws.wid, None)
@@ -297,6 +306,7 @@ class Scheduler:
             if cs.cid not in self.clients:
                 return
             run = Run(next(self._ids), cs, ref, table, msg["graph"], self.next_key)
+            run.progress = bool(msg.get("progress", False))
             self.next_key += table.n_tasks
             held = self._borrow_held(run)
         except Exception as exc:
