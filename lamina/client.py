@@ -206,9 +206,10 @@ class Client:
     def compute_collections(self, *collections: Any, optimize: bool = True,
                             on_progress: Progress | None = None) -> tuple[Any, ...]:
         """What ``lamina.compute`` returns, computed on this cluster."""
-        layers = [c.layer for c in collections if isinstance(c, Array)]
-        values = iter(self.gather(self._submit(layers, "assemble", optimize, on_progress))
-                      if layers else [])
+        arrays = [c for c in collections if isinstance(c, Array)]
+        futures = self.compute(*arrays, optimize=optimize, on_progress=on_progress) \
+            if arrays else []
+        values = iter(self.gather([futures] if isinstance(futures, Future) else futures))
         return tuple(next(values) if isinstance(c, Array) else c for c in collections)
 
     def persist_collections(self, *collections: Any, optimize: bool = True) -> tuple[Any, ...]:
