@@ -116,16 +116,18 @@ def _add_svd(sub: Any) -> None:
     p.add_argument("--no-progress", action="store_true", help="do not draw the progress bar")
 
 
+CONNECT_SECONDS = 10.0
 WORKER_WAIT_SECONDS = 30.0
 
 
 def _connect(address: str, err: TextIO) -> Any:
     """A ``Client`` of the scheduler at ``address`` with at least one worker, or None
-    (after saying why on ``err``)."""
+    (after saying why on ``err``). Waits a while for both, so that they may be
+    started together with this command."""
     from lamina.client import Client
 
     try:
-        client = Client(address)
+        client = Client(address, timeout=CONNECT_SECONDS)
     except OSError as exc:
         err.write(f"lamina svd: could not connect to the scheduler at {address} ({exc}): "
                   "check the address, or start one with `lamina scheduler`\n")

@@ -40,7 +40,7 @@ import numpy as np
 
 from lamina.array.core import Array
 from lamina.comm.batched import BatchedSend, unbatch
-from lamina.comm.core import CommClosedError, connect, framed_nbytes
+from lamina.comm.core import CommClosedError, connect_when_up, framed_nbytes
 from lamina.comm.pool import ConnectionPool
 from lamina.comm.wire import Blob, Packed, WireError, dumps
 from lamina.layers.base import Layer
@@ -52,6 +52,7 @@ from lamina.worker.held import Held
 _ACTIVE: list["Client"] = []
 
 Progress = Callable[[int, int], None]
+HANDSHAKE_MARGIN = 10.0
 
 
 def active_client() -> "Client | None":
@@ -133,7 +134,10 @@ class _LoopThread:
 
 
 class Client:
-    """A connection to a lamina scheduler (an address or a ``LocalCluster``)."""
+    """A connection to a lamina scheduler (an address or a ``LocalCluster``).
+
+    Waits up to ``timeout`` seconds for the scheduler to accept the connection.
+    """
 
     def __init__(self, address: "str | LocalCluster", timeout: float = 10.0) -> None:
         if isinstance(address, LocalCluster):
@@ -145,13 +149,14 @@ class Client:
         self._closed = False
         self._io = _LoopThread()
         try:
-            self._io.run(self._start(), timeout)
+            self._io.run(self._start(timeout), timeout + HANDSHAKE_MARGIN)
         except BaseException:
             self._io.stop()
             raise
 
-    async def _start(self) -> None:
-        self.comm = await connect(self.address, {"role": "client"}, load_blobs=False)
+    async def _start(self, timeout: float) -> None:
+        self.comm = await connect_when_up(self.address, {"role": "client"}, load_blobs=False,
+                                          timeout=timeout)
         hello = self.comm.peer_info
         self.scheduler_id = hello["id"]
         self._trusted = trust_of(hello.get("registry", {}))

@@ -96,7 +96,8 @@ def test_relative_zarr_path_on_a_cluster_equals_the_embedded_run(cluster, tmp_pa
                                rtol=1e-4)
 
 
-def test_unreachable_scheduler_is_reported():
+def test_unreachable_scheduler_is_reported(monkeypatch):
+    monkeypatch.setattr(cli, "CONNECT_SECONDS", 0.5)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         address = f"tcp://127.0.0.1:{probe.getsockname()[1]}"

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import gc
 import inspect
+import os
+import socket
+import subprocess
 import sys
 import threading
 import time
@@ -214,3 +217,34 @@ def test_an_error_in_the_progress_callback_fails_the_computation(client):
     with pytest.raises(KeyError, match="progress bar broke"):
         client.compute(x.sum(), on_progress=broken).result(WAIT)
     wait_until(lambda: idle(client))
+
+
+# startup ---------------------------------------------------------------------------
+def test_worker_and_client_wait_for_a_scheduler_started_after_them():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    root = os.path.dirname(os.path.dirname(os.path.abspath(lamina.__file__)))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([root, *sys.path]))
+
+    def start(*args: str) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-m", "lamina.distributed_cli", *args,
+                                 "--exit-with-parent"], env=env, stdout=subprocess.DEVNULL)
+
+    worker = start("worker", address)
+    connected: list = []
+    waiting = threading.Thread(target=lambda: connected.append(Client(address, timeout=WAIT)))
+    waiting.start()
+    time.sleep(1.0)
+    scheduler = start("scheduler", "--port", str(port))
+    try:
+        waiting.join(WAIT)
+        (client,) = connected
+        with client:
+            assert client.wait_for_workers(1, timeout=WAIT) == 1
+            assert client.compute(la.arange(10, chunks=5).sum()).result(WAIT) == 45
+    finally:
+        for proc in (worker, scheduler):
+            proc.terminate()
+            proc.wait(10)
