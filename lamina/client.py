@@ -106,7 +106,6 @@ class _Submission:
         self.mode = mode
         self.on_progress = on_progress
         self.run = -1
-        self.n_tasks = 0
 
 
 class _LoopThread:
@@ -189,7 +188,7 @@ class Client:
             return []
         futures = self.compute(*arrays, optimize=optimize, assemble=False,
                                on_progress=on_progress)
-        return self.gather([futures] if isinstance(futures, Future) else futures, timeout)
+        return self.gather(_as_list(futures), timeout)
 
     def persist(self, *collections: Array, optimize: bool = True,
                 timeout: float | None = None) -> Any:
@@ -212,10 +211,12 @@ class Client:
                             on_progress: Progress | None = None) -> tuple[Any, ...]:
         """What ``lamina.compute`` returns, computed on this cluster."""
         arrays = [c for c in collections if isinstance(c, Array)]
-        futures = self.compute(*arrays, optimize=optimize, on_progress=on_progress) \
-            if arrays else []
-        values = iter(self.gather([futures] if isinstance(futures, Future) else futures))
-        return tuple(next(values) if isinstance(c, Array) else c for c in collections)
+        values: list[Any] = []
+        if arrays:
+            futures = self.compute(*arrays, optimize=optimize, on_progress=on_progress)
+            values = self.gather(_as_list(futures))
+        computed = iter(values)
+        return tuple(next(computed) if isinstance(c, Array) else c for c in collections)
 
     def persist_collections(self, *collections: Any, optimize: bool = True) -> tuple[Any, ...]:
         """What ``lamina.persist`` returns, held on this cluster."""
@@ -263,15 +264,14 @@ class Client:
         sub = self._submissions.get(msg.get("ref"))
         if op == "accepted" and sub is not None:
             sub.run = int(msg["run"])
-            sub.n_tasks = int(msg["n_tasks"])
             for f in sub.futures:
-                f.n_tasks = sub.n_tasks
+                f.n_tasks = int(msg["n_tasks"])
                 f.timings["accepted"] = time.time()
         elif op == "progress" and sub is not None:
             self._progress(sub, int(msg["done"]), int(msg["total"]))
         elif op == "run_done" and sub is not None:
             n = int(msg["n_tasks"])
-            self._progress(sub, n, n)
+            self._progress(sub, n, n, finished=True)
             asyncio.ensure_future(self._finish(sub, msg))
         elif op == "run_erred" and sub is not None:
             self._submissions.pop(msg["ref"], None)
@@ -284,8 +284,9 @@ class Client:
             if waiter is not None and not waiter.done():
                 waiter.set_result(msg)
 
-    def _progress(self, sub: _Submission, done: int, total: int) -> None:
-        """Call the submission's progress callback; an error in it fails the run."""
+    def _progress(self, sub: _Submission, done: int, total: int, finished: bool = False) -> None:
+        """Call the submission's progress callback; an error in it fails the futures
+        (and cancels the run unless it has ``finished``)."""
         if sub.on_progress is None or any(f.done() for f in sub.futures):
             return
         try:
@@ -295,13 +296,16 @@ class Client:
                 if not f.done():
                     f._future.set_exception(exc)
             ref = next((r for r, s in self._submissions.items() if s is sub), None)
-            if ref is not None:
+            if ref is not None and not finished:
                 self._submissions.pop(ref, None)
                 self.out.send({"op": "cancel", "ref": ref})
 
     async def _finish(self, sub: _Submission, msg: dict) -> None:
         self._submissions.pop(msg["ref"], None)
         rid = int(msg["run"])
+        if all(f.done() for f in sub.futures):
+            self.out.send({"op": "release", "run": rid})
+            return
         for f in sub.futures:
             f.timings.update(submitted=msg["submitted"], first_task=msg["first_task"],
                              done=time.time())
@@ -451,6 +455,10 @@ def _arrays(collections: Sequence[Any]) -> list[Array]:
             raise TypeError(f"Client computes lamina Arrays, got {type(c).__name__}: "
                             "wrap data with lamina.array.from_array first")
     return list(collections)
+
+
+def _as_list(futures: "Future | list[Future]") -> list[Future]:
+    return [futures] if isinstance(futures, Future) else futures
 
 
 def _assembled(layer: Layer, blocks: list[Any]) -> Any:

@@ -219,6 +219,16 @@ def test_an_error_in_the_progress_callback_fails_the_computation(client):
     wait_until(lambda: idle(client))
 
 
+def test_an_error_in_the_last_progress_call_still_releases_the_results(client):
+    def broken_at_the_end(done, total):
+        if done == total:
+            raise KeyError("progress bar broke at the end")
+
+    with pytest.raises(KeyError, match="at the end"):
+        client.compute(la.arange(40, chunks=4) + 1, on_progress=broken_at_the_end).result(WAIT)
+    wait_until(lambda: idle(client) and client.scheduler_info()["finished"] == 0)
+
+
 # startup ---------------------------------------------------------------------------
 def test_worker_and_client_wait_for_a_scheduler_started_after_them():
     with socket.socket() as probe:

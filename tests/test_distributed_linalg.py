@@ -10,6 +10,9 @@ worker dying mid-SVD fails it with a clear error instead of hanging.
 
 from __future__ import annotations
 
+import functools
+import os
+import signal
 import sys
 import time
 
@@ -184,26 +187,38 @@ def test_progress_of_each_pass_reaches_the_caller(cluster):
         assert done == total > 0
 
 
-def slow_block(block):
+def slow_block_or_die_on_cue(block: np.ndarray, cue: str) -> np.ndarray:
+    """Sleep a little; if the file ``cue`` exists, take it and kill this worker process."""
     time.sleep(0.02)
+    try:
+        os.unlink(cue)
+    except FileNotFoundError:
+        return block
+    os.kill(os.getpid(), signal.SIGKILL)
     return block
 
 
-def test_a_worker_dying_mid_svd_fails_it_with_a_clear_error():
+def test_a_worker_dying_mid_svd_fails_it_with_a_clear_error(tmp_path):
     data = decaying(400, 40, seed=8)
-    x = la.map_blocks(slow_block, la.from_array(data, chunks=(5, 20)), dtype="f8")
+    cue = str(tmp_path / "die")
+    dying = functools.partial(slow_block_or_die_on_cue, cue=cue)
+    x = la.map_blocks(dying, la.from_array(data, chunks=(5, 20)), dtype="f8")
+    armed: list[str] = []
+
+    def die_in_pass_two(label: str, done: int, total: int) -> None:
+        if label.startswith("pass 2") and not armed:
+            armed.append(label)
+            open(cue, "w").close()
+
     with LocalCluster(n_workers=2, threads_per_worker=1) as small, Client(small) as client:
-        victim = small.worker_processes[0]
-
-        def kill_in_pass_two(label: str, done: int, total: int) -> None:
-            if label.startswith("pass 2") and 0 < done < total and victim.poll() is None:
-                victim.kill()
-
         start = time.monotonic()
-        with pytest.raises(RuntimeError, match="left the cluster"):
-            ll.randomized_svd(x, 3, n_power_iter=2, seed=0, progress=kill_in_pass_two)
+        with pytest.raises(RuntimeError, match="left the cluster while it held data"):
+            ll.randomized_svd(x, 3, n_power_iter=2, seed=0, progress=die_in_pass_two)
         assert time.monotonic() - start < WAIT
-        assert victim.poll() is not None
+        assert armed and not os.path.exists(cue)
+        wait_until(lambda: any(p.poll() is not None for p in small.worker_processes))
+        codes = [p.poll() for p in small.worker_processes]
+        assert codes.count(-signal.SIGKILL) == 1 and codes.count(None) == 1
         wait_until(lambda: len(client.scheduler_info()["workers"]) == 1)
         wait_until(lambda: idle(client))
         result = ll.randomized_svd(la.from_array(data, chunks=(100, 40)), 3, seed=0)
