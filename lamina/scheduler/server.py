@@ -14,7 +14,9 @@ inputs, tasks without inputs are spread over workers in contiguous ranges
 (neighbours are usually reduced together), and a worker only gets as many
 as keep it busy for a few tens of milliseconds, so root tasks are released
 as workers have room and memory stays bounded. Workers answer with batched
-completion reports; values no task needs any more are released. A run
+completion reports; values no task needs any more are released, and a
+client that asked for progress gets the run's count of finished tasks at
+most every ``PROGRESS_SECONDS``. A run
 that fails sends the original exception (an opaque blob here) to its
 client; a client that disconnects has its runs cancelled and its data
 released; a worker that leaves fails the runs that had data on it.
