@@ -7,11 +7,11 @@
 """
 
 from lamina.array.core import Array
-from lamina.compute import compute, persist
+from lamina.compute import compute, compute_blocks, persist
 from lamina.optimizer import explain, optimize, visualize
 
-__all__ = ["Array", "Client", "LocalCluster", "compute", "explain", "optimize", "persist",
-           "visualize"]
+__all__ = ["Array", "Client", "LocalCluster", "compute", "compute_blocks", "explain", "optimize",
+           "persist", "visualize"]
 
 
 def __getattr__(name: str):

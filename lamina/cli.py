@@ -3,15 +3,19 @@
     lamina svd INPUT.zarr -k 10 --power-iter 2 --out result.npz
     lamina svd --demo 200000x20000 --chunks 20000,5000 -k 10
     lamina svd --demo 20000x5000 --scaler patterson --dtype float32
+    lamina svd --demo 200000x20000 -k 10 --scheduler tcp://scheduler-host:8786
 
 Each subcommand lives in a ``_add_<name>`` / ``_run_<name>`` pair; a new
 one registers itself in ``COMMANDS``. Computations run on the embedded
-runner; ``--scheduler ADDRESS`` is reserved for the distributed runtime.
+runner, or with ``--scheduler ADDRESS`` on a lamina cluster (the same
+passes, the same result for the same seed).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import resource
 import sys
 import threading
@@ -103,39 +107,81 @@ def _add_svd(sub: Any) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the random sketch (default 0)")
     p.add_argument("--demo-seed", type=int, default=0, help="seed of the demo matrix")
     p.add_argument("--populations", type=int, default=4, help="populations in the demo matrix")
-    p.add_argument("--threads", type=int, default=None, help="runner threads (default: all cores)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="embedded runner threads (default: all cores)")
     p.add_argument("--out", metavar="FILE.npz", help="save u, s, v to this file")
     p.add_argument("--scheduler", metavar="ADDRESS",
-                   help="run on a lamina cluster (needs the distributed runtime)")
+                   help="run on the lamina cluster whose scheduler is at ADDRESS "
+                        "(tcp://host:port); a zarr input must be readable by its workers")
     p.add_argument("--no-progress", action="store_true", help="do not draw the progress bar")
+
+
+CONNECT_SECONDS = 10.0
+WORKER_WAIT_SECONDS = 30.0
+
+
+def _connect(address: str, err: TextIO) -> Any:
+    """A ``Client`` of the scheduler at ``address`` with at least one worker, or None
+    (after saying why on ``err``). Waits a while for both, so that they may be
+    started together with this command."""
+    from lamina.client import Client
+
+    try:
+        client = Client(address, timeout=CONNECT_SECONDS)
+    except OSError as exc:
+        err.write(f"lamina svd: could not connect to the scheduler at {address} ({exc}): "
+                  "check the address, or start one with `lamina scheduler`\n")
+        return None
+    try:
+        client.wait_for_workers(1, timeout=WORKER_WAIT_SECONDS)
+    except (OSError, RuntimeError) as exc:
+        client.close()
+        err.write(f"lamina svd: {exc}\n")
+        return None
+    return client
 
 
 def _run_svd(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     import lamina.linalg as ll
 
-    if args.scheduler:
-        err.write(f"lamina svd: --scheduler {args.scheduler}: the distributed runtime is not "
-                  "available yet; run without --scheduler to use the embedded runner\n")
-        return 2
     if args.demo:
         a = ll.genotype_matrix(args.demo, chunks=args.chunks or (20_000, 5_000),
                                seed=args.demo_seed, n_populations=args.populations)
         what = f"demo genotypes {a.shape[0]}x{a.shape[1]} uint8"
     else:
-        a = ll.open_zarr(args.input, chunks=args.chunks)
+        local = args.scheduler and "://" not in args.input
+        path = os.path.abspath(args.input) if local else args.input
+        a = ll.open_zarr(path, chunks=args.chunks)
         if a.ndim != 2:
             err.write(f"lamina svd: {args.input} holds a {a.ndim}-D array; svd needs 2-D\n")
             return 2
         what = f"{args.input} {a.shape[0]}x{a.shape[1]} {a.dtype}"
     out.write(f"input      {what}, chunks {a.chunksize[0]}x{a.chunksize[1]} "
               f"({a.numblocks[0]}x{a.numblocks[1]} blocks)\n")
+    client = None
+    if args.scheduler:
+        client = _connect(args.scheduler, err)
+        if client is None:
+            return 2
+        workers = list(client.scheduler_info()["workers"].values())
+        plural = "" if len(workers) == 1 else "s"
+        out.write(f"cluster    {args.scheduler}, {len(workers)} worker{plural}, "
+                  f"{sum(w['nthreads'] for w in workers)} threads\n")
     bar = None if args.no_progress else ProgressBar(err)
     start = time.perf_counter()
     try:
-        result = ll.randomized_svd(a, args.k, n_power_iter=args.power_iter,
-                                   n_oversamples=args.oversamples, iterator=args.iterator,
-                                   seed=args.seed, dtype=args.dtype, scaler=args.scaler,
-                                   nthreads=args.threads, progress=bar)
+        with client if client is not None else contextlib.nullcontext():
+            result = ll.randomized_svd(a, args.k, n_power_iter=args.power_iter,
+                                       n_oversamples=args.oversamples, iterator=args.iterator,
+                                       seed=args.seed, dtype=args.dtype, scaler=args.scaler,
+                                       nthreads=args.threads, progress=bar)
+    except (RuntimeError, ConnectionError) as exc:
+        if client is None:
+            raise
+        if bar is not None:
+            bar.close()
+        err.write(f"lamina svd: the computation on {args.scheduler} failed: {exc}\n")
+        return 1
     finally:
         if bar is not None:
             bar.close()
@@ -143,7 +189,8 @@ def _run_svd(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     mode = "one read per pass" if result.single_read else "split passes"
     out.write(f"wall time  {wall:.2f} s\n")
     out.write(f"passes     {result.passes} over the input ({mode}, q={args.power_iter})\n")
-    out.write(f"peak RSS   {peak_rss_bytes() / 2**20:.0f} MiB\n")
+    where = " (this process; the workers' memory is their own)" if client is not None else ""
+    out.write(f"peak RSS   {peak_rss_bytes() / 2**20:.0f} MiB{where}\n")
     out.write("singular values " + " ".join(f"{v:.6g}" for v in result.s) + "\n")
     if args.out:
         np.savez(args.out, u=result.u, s=result.s, v=result.v)

@@ -12,6 +12,7 @@
         client.gather([client.compute(y.sum()), client.compute(y.max())])
         with client:
             (y * 2).sum().compute()                    # any .compute() goes to the cluster
+        client.compute_blocks(x[:2000] + 1)            # [[block 0, block 1, ...]], not assembled
 
 A client optimizes the expression, encodes it (kilobytes, whatever the
 number of chunks: layer types the scheduler trusts travel as their
@@ -33,13 +34,13 @@ import sys
 import threading
 import time
 import weakref
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from lamina.array.core import Array
 from lamina.comm.batched import BatchedSend, unbatch
-from lamina.comm.core import CommClosedError, connect, framed_nbytes
+from lamina.comm.core import CommClosedError, connect_when_up, framed_nbytes
 from lamina.comm.pool import ConnectionPool
 from lamina.comm.wire import Blob, Packed, WireError, dumps
 from lamina.layers.base import Layer
@@ -49,6 +50,9 @@ from lamina.scheduler.runner import assemble
 from lamina.worker.held import Held
 
 _ACTIVE: list["Client"] = []
+
+Progress = Callable[[int, int], None]
+HANDSHAKE_MARGIN = 10.0
 
 
 def active_client() -> "Client | None":
@@ -92,10 +96,15 @@ class Future:
 
 
 class _Submission:
-    def __init__(self, layers: list[Layer], futures: list[Future], persist: bool) -> None:
+    """One submitted run; ``mode`` says what its futures resolve to: "assemble"
+    (arrays), "blocks" (lists of blocks) or "persist" (held arrays)."""
+
+    def __init__(self, layers: list[Layer], futures: list[Future], mode: str,
+                 on_progress: Progress | None) -> None:
         self.layers = layers
         self.futures = futures
-        self.persist = persist
+        self.mode = mode
+        self.on_progress = on_progress
         self.run = -1
 
 
@@ -124,7 +133,10 @@ class _LoopThread:
 
 
 class Client:
-    """A connection to a lamina scheduler (an address or a ``LocalCluster``)."""
+    """A connection to a lamina scheduler (an address or a ``LocalCluster``).
+
+    Waits up to ``timeout`` seconds for the scheduler to accept the connection.
+    """
 
     def __init__(self, address: "str | LocalCluster", timeout: float = 10.0) -> None:
         if isinstance(address, LocalCluster):
@@ -136,13 +148,14 @@ class Client:
         self._closed = False
         self._io = _LoopThread()
         try:
-            self._io.run(self._start(), timeout)
+            self._io.run(self._start(timeout), timeout + HANDSHAKE_MARGIN)
         except BaseException:
             self._io.stop()
             raise
 
-    async def _start(self) -> None:
-        self.comm = await connect(self.address, {"role": "client"}, load_blobs=False)
+    async def _start(self, timeout: float) -> None:
+        self.comm = await connect_when_up(self.address, {"role": "client"}, load_blobs=False,
+                                          timeout=timeout)
         hello = self.comm.peer_info
         self.scheduler_id = hello["id"]
         self._trusted = trust_of(hello.get("registry", {}))
@@ -152,10 +165,30 @@ class Client:
         self._reader = asyncio.ensure_future(self._read())
 
     # submitting ---------------------------------------------------------------
-    def compute(self, *collections: Array, optimize: bool = True) -> Any:
-        """Start computing; a ``Future`` per collection (one, or a list for several)."""
-        futures = self._submit(_arrays(collections), persist=False, optimize=optimize)
+    def compute(self, *collections: Array, optimize: bool = True, assemble: bool = True,
+                on_progress: Progress | None = None) -> Any:
+        """Start computing; a ``Future`` per collection (one, or a list for several).
+
+        With ``assemble=False`` a future's result is the list of the
+        collection's blocks in flat (C) block order instead of one array.
+        ``on_progress(done, total)`` is called (on the client's I/O thread)
+        as tasks finish, at most ten times a second and once at the end.
+        """
+        futures = self._submit([a.layer for a in _arrays(collections)],
+                               "assemble" if assemble else "blocks", optimize, on_progress)
         return futures[0] if len(collections) == 1 else futures
+
+    def compute_blocks(self, *collections: "Array | Layer", optimize: bool = True,
+                       on_progress: Progress | None = None,
+                       timeout: float | None = None) -> list[list[Any]]:
+        """What ``lamina.compute_blocks`` returns, computed on this cluster: per
+        array (or layer), its blocks in flat (C) block order. Waits for them."""
+        arrays = [c if isinstance(c, Array) else Array(c) for c in collections]
+        if not arrays:
+            return []
+        futures = self.compute(*arrays, optimize=optimize, assemble=False,
+                               on_progress=on_progress)
+        return self.gather(_as_list(futures), timeout)
 
     def persist(self, *collections: Array, optimize: bool = True,
                 timeout: float | None = None) -> Any:
@@ -164,7 +197,7 @@ class Client:
         Waits until the blocks are computed. A held array is released when the
         last reference to it goes away (or when this client closes).
         """
-        futures = self._submit(_arrays(collections), persist=True, optimize=optimize)
+        futures = self._submit([a.layer for a in _arrays(collections)], "persist", optimize)
         held = [f.result(timeout) for f in futures]
         return held[0] if len(collections) == 1 else held
 
@@ -174,31 +207,39 @@ class Client:
             return futures.result(timeout)
         return [f.result(timeout) for f in futures]
 
-    def compute_collections(self, *collections: Any) -> tuple[Any, ...]:
+    def compute_collections(self, *collections: Any, optimize: bool = True,
+                            on_progress: Progress | None = None) -> tuple[Any, ...]:
         """What ``lamina.compute`` returns, computed on this cluster."""
         arrays = [c for c in collections if isinstance(c, Array)]
-        values = iter(self.gather(self._submit(arrays, False, True)) if arrays else [])
-        return tuple(next(values) if isinstance(c, Array) else c for c in collections)
+        values: list[Any] = []
+        if arrays:
+            futures = self.compute(*arrays, optimize=optimize, on_progress=on_progress)
+            values = self.gather(_as_list(futures))
+        computed = iter(values)
+        return tuple(next(computed) if isinstance(c, Array) else c for c in collections)
 
-    def persist_collections(self, *collections: Any) -> tuple[Any, ...]:
+    def persist_collections(self, *collections: Any, optimize: bool = True) -> tuple[Any, ...]:
         """What ``lamina.persist`` returns, held on this cluster."""
-        arrays = [c for c in collections if isinstance(c, Array)]
-        held = iter(self.gather(self._submit(arrays, True, True)) if arrays else [])
+        layers = [c.layer for c in collections if isinstance(c, Array)]
+        held = iter(self.gather(self._submit(layers, "persist", optimize)) if layers else [])
         return tuple(next(held) if isinstance(c, Array) else c for c in collections)
 
-    def _submit(self, arrays: list[Array], persist: bool, optimize: bool) -> list[Future]:
+    def _submit(self, layers: list[Layer], mode: str, optimize: bool,
+                on_progress: Progress | None = None) -> list[Future]:
         if self._closed:
             raise RuntimeError("this Client is closed: create a new one")
         now = time.time()
-        layers = _optimized([a.layer for a in arrays]) if optimize else [a.layer for a in arrays]
+        if optimize:
+            layers = _optimized(layers)
         frames = dumps({"roots": tuple(layers)}, trusted=self._trusted)
-        futures = [Future() for _ in arrays]
+        futures = [Future() for _ in layers]
         for f in futures:
             f.timings["compute"] = now
             f.graph_nbytes = framed_nbytes(frames)
         ref = next(self._refs)
-        self._submissions[ref] = _Submission(layers, futures, persist)
-        self._io.call(self._send, {"op": "submit", "ref": ref, "graph": Packed(frames)})
+        self._submissions[ref] = _Submission(layers, futures, mode, on_progress)
+        self._io.call(self._send, {"op": "submit", "ref": ref, "graph": Packed(frames),
+                                   "progress": on_progress is not None})
         return futures
 
     def _send(self, msg: dict) -> None:
@@ -226,7 +267,11 @@ class Client:
             for f in sub.futures:
                 f.n_tasks = int(msg["n_tasks"])
                 f.timings["accepted"] = time.time()
+        elif op == "progress" and sub is not None:
+            self._progress(sub, int(msg["done"]), int(msg["total"]))
         elif op == "run_done" and sub is not None:
+            n = int(msg["n_tasks"])
+            self._progress(sub, n, n, finished=True)
             asyncio.ensure_future(self._finish(sub, msg))
         elif op == "run_erred" and sub is not None:
             self._submissions.pop(msg["ref"], None)
@@ -239,29 +284,54 @@ class Client:
             if waiter is not None and not waiter.done():
                 waiter.set_result(msg)
 
+    def _progress(self, sub: _Submission, done: int, total: int, finished: bool = False) -> None:
+        """Call the submission's progress callback; an error in it fails the futures
+        (and cancels the run unless it has ``finished``)."""
+        if sub.on_progress is None or any(f.done() for f in sub.futures):
+            return
+        try:
+            sub.on_progress(done, total)
+        except Exception as exc:
+            for f in sub.futures:
+                if not f.done():
+                    f._future.set_exception(exc)
+            ref = next((r for r, s in self._submissions.items() if s is sub), None)
+            if ref is not None and not finished:
+                self._submissions.pop(ref, None)
+                self.out.send({"op": "cancel", "ref": ref})
+
     async def _finish(self, sub: _Submission, msg: dict) -> None:
         self._submissions.pop(msg["ref"], None)
         rid = int(msg["run"])
+        if all(f.done() for f in sub.futures):
+            self.out.send({"op": "release", "run": rid})
+            return
         for f in sub.futures:
             f.timings.update(submitted=msg["submitted"], first_task=msg["first_task"],
                              done=time.time())
         try:
-            if sub.persist:
+            if sub.mode == "persist":
                 results: list[Any] = self._hold(sub, rid)
             else:
-                results = await self._gather(sub.layers, msg)
+                results = await self._gather_blocks(msg)
+                if sub.mode == "assemble":
+                    results = [_assembled(layer, blocks)
+                               for layer, blocks in zip(sub.layers, results)]
         except BaseException as exc:
             for f in sub.futures:
-                f._future.set_exception(exc)
+                if not f.done():
+                    f._future.set_exception(exc)
             return
         finally:
-            if not sub.persist:
+            if sub.mode != "persist":
                 self.out.send({"op": "release", "run": rid})
         for f, value in zip(sub.futures, results):
             f.timings["gathered"] = time.time()
-            f._future.set_result(value)
+            if not f.done():
+                f._future.set_result(value)
 
-    async def _gather(self, layers: list[Layer], msg: dict) -> list[Any]:
+    async def _gather_blocks(self, msg: dict) -> list[list[Any]]:
+        """Each output's blocks, fetched from the workers holding them."""
         outputs, addresses = msg["outputs"], msg["workers"]
         keys = np.concatenate([k for k, _ in outputs])
         where = np.concatenate([w for _, w in outputs])
@@ -277,11 +347,7 @@ class Client:
                 raise RuntimeError(f"worker {_address(addresses, w)} lost results "
                                    f"{reply['missing'][:5]} before they were gathered")
             values.update(zip(k.tolist(), reply["values"]))
-        out = []
-        for layer, (k, _) in zip(layers, outputs):
-            value = assemble(layer, [values[key] for key in k.tolist()])
-            out.append(value[()] if layer.ndim == 0 else value)
-        return out
+        return [[values[key] for key in k.tolist()] for k, _ in outputs]
 
     def _hold(self, sub: _Submission, rid: int) -> list[Array]:
         out = []
@@ -312,6 +378,23 @@ class Client:
                 waiter.set_exception(exc)
 
     # inspection ---------------------------------------------------------------------
+    def wait_for_workers(self, n_workers: int = 1, timeout: float = 30.0) -> int:
+        """Wait until at least ``n_workers`` workers are connected; return how many are.
+
+        Raises ``TimeoutError`` naming the scheduler when they do not come.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            count = len(self.scheduler_info(timeout)["workers"])
+            if count >= n_workers:
+                return count
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"{count} of {n_workers} workers connected to the scheduler at "
+                    f"{self.address} after {timeout:g} s: start workers with "
+                    f"`lamina worker {self.address}`")
+            time.sleep(0.1)
+
     def scheduler_info(self, timeout: float = 10.0) -> dict[str, Any]:
         """Workers, active runs and kept results, as the scheduler sees them."""
         async def ask() -> dict:
@@ -372,6 +455,15 @@ def _arrays(collections: Sequence[Any]) -> list[Array]:
             raise TypeError(f"Client computes lamina Arrays, got {type(c).__name__}: "
                             "wrap data with lamina.array.from_array first")
     return list(collections)
+
+
+def _as_list(futures: "Future | list[Future]") -> list[Future]:
+    return [futures] if isinstance(futures, Future) else futures
+
+
+def _assembled(layer: Layer, blocks: list[Any]) -> Any:
+    value = assemble(layer, blocks)
+    return value[()] if layer.ndim == 0 else value
 
 
 def _optimized(layers: list[Layer]) -> list[Layer]:

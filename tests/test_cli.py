@@ -1,9 +1,11 @@
 """The ``lamina svd`` command: demo and zarr inputs, the saved result, the
-report (time, passes, peak memory), the progress bar and the errors."""
+report (time, passes, peak memory), the progress bar, the same runs on a
+``LocalCluster`` with ``--scheduler``, and the errors."""
 
 from __future__ import annotations
 
 import io
+import socket
 import subprocess
 import sys
 
@@ -11,7 +13,9 @@ import numpy as np
 import pytest
 import zarr
 
+from lamina import cli
 from lamina.cli import ProgressBar, build_parser, main
+from lamina.client import LocalCluster
 from lamina.linalg import genotype_matrix, patterson_reference
 
 
@@ -58,10 +62,59 @@ def test_float32_and_thread_options():
     assert "passes     1" in out
 
 
-def test_scheduler_address_gives_a_clear_error():
-    code, out, err = run("svd", "--demo", "100x100", "--scheduler", "tcp://10.0.0.1:8786")
+def test_demo_on_a_cluster_equals_the_embedded_run(cluster, tmp_path):
+    argv = ["svd", "--demo", "600x200", "--chunks", "150,100", "-k", "3", "--power-iter", "2",
+            "--no-progress"]
+    code, out, err = run(*argv, "--out", str(tmp_path / "here.npz"))
+    assert code == 0, err
+    code, out, err = run(*argv, "--out", str(tmp_path / "there.npz"),
+                         "--scheduler", cluster.scheduler_address)
+    assert code == 0, err
+    assert f"cluster    {cluster.scheduler_address}, 2 workers, 2 threads" in out
+    assert "passes     3 over the input" in out
+    here, there = np.load(tmp_path / "here.npz"), np.load(tmp_path / "there.npz")
+    for name in "usv":
+        np.testing.assert_allclose(there[name], here[name], rtol=1e-12, atol=1e-12)
+    g = genotype_matrix((600, 200), chunks=(150, 100)).compute().astype(float)
+    np.testing.assert_allclose(there["s"], np.linalg.svd(g, compute_uv=False)[:3], rtol=1e-3)
+
+
+def test_relative_zarr_path_on_a_cluster_equals_the_embedded_run(cluster, tmp_path,
+                                                                 monkeypatch):
+    g = genotype_matrix((300, 90), chunks=(100, 90), seed=4).compute()
+    zarr.create_array(str(tmp_path / "g.zarr"), data=g, chunks=(100, 45))
+    monkeypatch.chdir(tmp_path)
+    argv = ["svd", "g.zarr", "-k", "2", "--power-iter", "4", "--scaler", "patterson"]
+    code, out, err = run(*argv, "--out", "here.npz")
+    assert code == 0, err
+    code, out, err = run(*argv, "--out", "there.npz", "--scheduler", cluster.scheduler_address)
+    assert code == 0, err
+    assert "(3x2 blocks)" in out and "pass 1" in err and "pass 5" in err
+    s = np.load("there.npz")["s"]
+    np.testing.assert_allclose(s, np.load("here.npz")["s"], rtol=1e-12)
+    np.testing.assert_allclose(s, np.linalg.svd(patterson_reference(g), compute_uv=False)[:2],
+                               rtol=1e-4)
+
+
+def test_unreachable_scheduler_is_reported(monkeypatch):
+    monkeypatch.setattr(cli, "CONNECT_SECONDS", 0.5)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        address = f"tcp://127.0.0.1:{probe.getsockname()[1]}"
+    code, out, err = run("svd", "--demo", "100x100", "--scheduler", address)
     assert code == 2
-    assert "distributed runtime is not available yet" in err
+    assert f"could not connect to the scheduler at {address}" in err
+    assert "lamina scheduler" in err
+
+
+def test_scheduler_without_workers_is_reported(monkeypatch):
+    monkeypatch.setattr(cli, "WORKER_WAIT_SECONDS", 0.3)
+    with LocalCluster(n_workers=0) as empty:
+        code, out, err = run("svd", "--demo", "100x100", "--scheduler", empty.scheduler_address,
+                             "--no-progress")
+    assert code == 2
+    assert "0 of 1 workers connected" in err
+    assert f"lamina worker {empty.scheduler_address}" in err
 
 
 def test_missing_input_file(tmp_path):

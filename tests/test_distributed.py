@@ -10,8 +10,14 @@ from __future__ import annotations
 
 import gc
 import inspect
+import os
+import socket
+import subprocess
+import sys
 import threading
+import time
 
+import cloudpickle
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -23,6 +29,8 @@ from lamina.array.core import Array
 from lamina.client import Client, active_client
 from lamina.layers.base import Layer
 from distributed_support import WAIT, idle, wait_until
+
+cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 
 # results ---------------------------------------------------------------------------
@@ -93,10 +101,6 @@ def test_persisted_blocks_are_reused_and_released(client):
 
 
 def test_untrusted_layer_types_run_from_their_lowered_tasks(client):
-    import cloudpickle
-    import sys
-
-    cloudpickle.register_pickle_by_value(sys.modules[__name__])
     data = np.arange(24.0).reshape(4, 6)
     x = la.from_array(data, chunks=(2, 3))
     y = Array(Negated((x + 1).layer)).sum(axis=0)
@@ -161,3 +165,96 @@ def test_compute_inside_with_client_runs_on_the_cluster(cluster):
         x = la.from_array(np.arange(100.0), chunks=10)
         assert (x + 1).sum().compute() == (np.arange(100.0) + 1).sum()
         assert c.scheduler_info()["tasks_done"] > before
+
+
+# blocks, not assembled ------------------------------------------------------------
+def test_compute_blocks_on_the_cluster_equals_the_embedded_blocks(client):
+    data = np.random.default_rng(2).random((9, 8))
+    x = la.from_array(data, chunks=(3, 4))
+    expected = lamina.compute_blocks(x * 2, x.sum(axis=0))
+    got = client.compute_blocks(x * 2, x.sum(axis=0), timeout=WAIT)
+    assert [len(b) for b in got] == [6, 2]
+    for want, have in zip(expected, got):
+        for a, b in zip(want, have):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_compute_blocks_inside_with_client_runs_on_the_cluster(cluster):
+    with Client(cluster) as c:
+        before = c.scheduler_info()["tasks_done"]
+        (blocks,) = lamina.compute_blocks(la.arange(30, chunks=10) + 1)
+        assert c.scheduler_info()["tasks_done"] >= before + 3
+    np.testing.assert_array_equal(np.concatenate(blocks), np.arange(30) + 1)
+
+
+def test_future_without_assembly_gives_the_list_of_blocks(client):
+    future = client.compute(la.arange(10, chunks=4) * 3, assemble=False)
+    blocks = future.result(WAIT)
+    assert [b.tolist() for b in blocks] == [[0, 3, 6, 9], [12, 15, 18, 21], [24, 27]]
+
+
+def sleep_a_little(block):
+    time.sleep(0.02)
+    return block
+
+
+def test_progress_reaches_the_client_while_the_run_goes_on(client):
+    seen = []
+    x = la.map_blocks(sleep_a_little, la.arange(200, chunks=2), dtype="i8")
+    future = client.compute(x.sum(), on_progress=lambda d, t: seen.append((d, t)))
+    assert future.result(WAIT) == np.arange(200).sum()
+    total = future.n_tasks
+    assert len(seen) >= 3 and seen[-1] == (total, total)
+    assert any(0 < d < total for d, _ in seen)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+
+def test_an_error_in_the_progress_callback_fails_the_computation(client):
+    def broken(done, total):
+        raise KeyError("progress bar broke")
+
+    x = la.map_blocks(sleep_a_little, la.arange(60, chunks=2), dtype="i8")
+    with pytest.raises(KeyError, match="progress bar broke"):
+        client.compute(x.sum(), on_progress=broken).result(WAIT)
+    wait_until(lambda: idle(client))
+
+
+def test_an_error_in_the_last_progress_call_still_releases_the_results(client):
+    def broken_at_the_end(done, total):
+        if done == total:
+            raise KeyError("progress bar broke at the end")
+
+    with pytest.raises(KeyError, match="at the end"):
+        client.compute(la.arange(40, chunks=4) + 1, on_progress=broken_at_the_end).result(WAIT)
+    wait_until(lambda: idle(client) and client.scheduler_info()["finished"] == 0)
+
+
+# startup ---------------------------------------------------------------------------
+def test_worker_and_client_wait_for_a_scheduler_started_after_them():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    root = os.path.dirname(os.path.dirname(os.path.abspath(lamina.__file__)))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([root, *sys.path]))
+
+    def start(*args: str) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-m", "lamina.distributed_cli", *args,
+                                 "--exit-with-parent"], env=env, stdout=subprocess.DEVNULL)
+
+    worker = start("worker", address)
+    connected: list = []
+    waiting = threading.Thread(target=lambda: connected.append(Client(address, timeout=WAIT)))
+    waiting.start()
+    time.sleep(1.0)
+    scheduler = start("scheduler", "--port", str(port))
+    try:
+        waiting.join(WAIT)
+        (client,) = connected
+        with client:
+            assert client.wait_for_workers(1, timeout=WAIT) == 1
+            assert client.compute(la.arange(10, chunks=5).sum()).result(WAIT) == 45
+    finally:
+        for proc in (worker, scheduler):
+            proc.terminate()
+            proc.wait(10)

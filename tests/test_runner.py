@@ -96,3 +96,39 @@ def test_compute_returns_non_collections_unchanged():
     value, other = lamina.compute(x, "label")
     assert other == "label"
     np.testing.assert_array_equal(value, np.ones(3))
+
+
+# lamina.compute_blocks --------------------------------------------------------------
+def test_compute_blocks_returns_each_inputs_blocks_in_flat_order():
+    data = np.arange(24.0).reshape(4, 6)
+    x = la.from_array(data, chunks=(2, 3))
+    plus, total = lamina.compute_blocks(x + 1, (x * 2).sum())
+    assert len(plus) == 4
+    for flat, block in enumerate(plus):
+        i, j = divmod(flat, 2)
+        np.testing.assert_array_equal(block, data[2 * i:2 * i + 2, 3 * j:3 * j + 3] + 1)
+    assert float(total[0]) == (data * 2).sum()
+
+
+def test_compute_blocks_takes_layers_and_keeps_tuple_blocks():
+    from lamina.linalg.tsqr_layers import BlockQR
+
+    data = np.random.default_rng(0).random((8, 3))
+    x = la.from_array(data, chunks=(4, 3))
+    (factored,) = lamina.compute_blocks(BlockQR(x.layer, np.dtype("f8")), optimize_graph=False)
+    assert len(factored) == 2
+    for i, (pieces, r) in enumerate(factored):
+        q = pieces[0][0]
+        np.testing.assert_allclose(q @ r, data[4 * i:4 * i + 4], rtol=1e-12)
+
+
+def test_compute_blocks_reports_progress_to_the_last_task():
+    seen = []
+    lamina.compute_blocks(la.arange(100, chunks=10) + 1, nthreads=2,
+                          on_progress=lambda done, total: seen.append((done, total)))
+    assert seen and seen[-1][0] == seen[-1][1] > 0
+
+
+def test_compute_blocks_refuses_what_is_not_an_array_or_layer():
+    with pytest.raises(TypeError, match="Arrays or Layers, got ndarray"):
+        lamina.compute_blocks(np.ones(3))

@@ -1,15 +1,18 @@
 """Every layer type survives the wire: Hypothesis strategies per type.
 
 For random instances of each layer type (built through the public array
-API), the worker-side decode gives the same layers and the same computed
-values, and the scheduler-side decode (no unpickling, function operands
-opaque) gives the same block dependencies and the same task table. A
-walker fails when a layer class in ``lamina.layers`` has no strategy here.
+API, or as ``lamina.linalg`` builds its passes), the worker-side decode
+gives the same layers and the same computed blocks, and the
+scheduler-side decode (no unpickling, function operands opaque) gives the
+same block dependencies and the same task table. A walker fails when a
+layer class in ``lamina.layers``, ``lamina.worker`` or ``lamina.linalg``
+has no strategy here, and when one of them is not in the trusted registry.
 """
 
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import importlib
 import math
 import pkgutil
@@ -18,18 +21,27 @@ import tempfile
 
 import numpy as np
 import pytest
+import zarr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import lamina
 import lamina.array as la
 import lamina.layers
+import lamina.linalg
+import lamina.linalg as ll
 import lamina.random
 from lamina.array.core import Array
 from lamina.comm.wire import dumps, loads
 from lamina.layers.base import Layer
-from lamina.layers.registry import Lowered
+from lamina.layers.registry import Lowered, is_trusted
+from lamina.linalg.combine import DEFAULT_SPLIT_EVERY, Drain, Pick, TreeSum, tree_sum
+from lamina.linalg.compressed import EncodeBlocks, WriteZarr
+from lamina.linalg.pass_layers import BlockQtA, BlockW, BlockY, RowPass
+from lamina.linalg.scaling import row_stats
+from lamina.linalg.sources import HoldPacked, Payloads
 from lamina.scheduler.lowering import lower, topological_layers
+from lamina.scheduler.runner import compute_blocks
 from lamina.worker.held import Held
 
 _TMP = tempfile.mkdtemp(prefix="lamina-wire-")
@@ -51,6 +63,9 @@ def same_value(a, b) -> bool:
         return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b))
     if isinstance(a, dict):
         return a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)
+    if dataclasses.is_dataclass(a):
+        return all(same_value(getattr(a, f.name), getattr(b, f.name))
+                   for f in dataclasses.fields(a))
     if hasattr(a, "__code__"):
         return a.__code__.co_code == b.__code__.co_code
     if hasattr(a, "value") and hasattr(a, "_token"):
@@ -163,8 +178,6 @@ def reduction(draw):
 
 @st.composite
 def from_zarr(draw):
-    import zarr
-
     shape, chunks = draw(shapes_chunks(max_ndim=2))
     path = f"{_TMP}/in-{next(_COUNTER)}.zarr"
     z = zarr.create_array(store=path, shape=shape, chunks=chunks, dtype="f8")
@@ -191,6 +204,191 @@ def fused(draw):
     (layer,) = optimizer.optimize_layers([((x + 1) * 2 - x).layer])
     return layer
 
+
+# linear algebra ------------------------------------------------------------------
+@st.composite
+def genotype_codes(draw, max_value=2):
+    """A small uint8 matrix of codes 0..max_value and a chunking of it."""
+    shape, chunks = draw(shapes_chunks(min_ndim=2, max_ndim=2, min_side=2))
+    seed = draw(st.integers(0, 1000))
+    codes = np.random.default_rng(seed).integers(0, max_value + 1, shape).astype(np.uint8)
+    return codes, chunks
+
+
+@st.composite
+def encoded_sources(draw):
+    """An ``EncodedSource`` layer: generated, compressed in memory, or zarr."""
+    codes, chunks = draw(genotype_codes())
+    kind = draw(st.sampled_from(["generated", "2bit", "blosc", "zarr"]))
+    if kind == "generated":
+        return ll.genotype_matrix(codes.shape, chunks=chunks, seed=draw(st.integers(0, 99)),
+                                  n_populations=draw(st.integers(1, 3))).layer
+    if kind == "zarr":
+        path = f"{_TMP}/codes-{next(_COUNTER)}.zarr"
+        z = zarr.create_array(store=path, shape=codes.shape, chunks=chunks, dtype="u1")
+        z[...] = codes
+        return ll.open_zarr(path).layer
+    return ll.persist_compressed(la.from_array(codes, chunks=chunks), codec=kind).layer
+
+
+@st.composite
+def pass_inputs(draw):
+    """The payload layer a pass reads: plain blocks, 2-bit held, or encoded payloads."""
+    kind = draw(st.sampled_from(["plain", "held packed", "payloads"]))
+    if kind == "payloads":
+        return Payloads(draw(encoded_sources()))
+    codes, chunks = draw(genotype_codes())
+    x = la.from_array(codes, chunks=chunks).layer
+    return HoldPacked(x) if kind == "held packed" else x
+
+
+@st.composite
+def pass_setup(draw):
+    """``(a, z, stats, dtype, scaler)`` as ``PassRunner`` gives them to the pass layers."""
+    a = draw(pass_inputs())
+    ncols = draw(st.integers(1, 3))
+    dtype = np.dtype(draw(st.sampled_from(["f4", "f8"])))
+    scaler = draw(st.sampled_from([None, "center", "patterson"]))
+    rng = np.random.default_rng(draw(st.integers(0, 1000)))
+    z = la.from_array(rng.standard_normal((a.shape[1], ncols)).astype(dtype),
+                      chunks=(a.chunks[1], ncols)).layer
+    stats = None
+    if scaler is not None and draw(st.booleans()):
+        sums = rng.integers(0, 2 * a.shape[1] + 1, a.shape[0]).astype(dtype)
+        stats = la.from_array(row_stats(sums, a.shape[1], scaler, dtype),
+                              chunks=(a.chunks[0], 2)).layer
+    return a, z, stats, dtype, scaler
+
+
+@st.composite
+def row_passes(draw):
+    a, z, stats, dtype, scaler = draw(pass_setup())
+    want_y, want_w = draw(st.sampled_from([(True, False), (False, True), (True, True)]))
+    return RowPass(a, z, stats, dtype, scaler, want_y, want_w, draw(st.booleans()))
+
+
+def first_pick(rp: RowPass) -> Pick:
+    """``Y`` (or the ``Aᵀ Y`` partials) out of a ``RowPass``."""
+    a, ncols = rp.a, rp.z.shape[1]
+    if rp.want_y:
+        return Pick(rp, 0, (a.chunks[0], (ncols,)), rp.compute_dtype)
+    return Pick(rp, 1, ((1,) * a.numblocks[0], (a.shape[1],), (ncols,)), rp.compute_dtype, True)
+
+
+@st.composite
+def single_read_pass(draw):
+    """The roots of one single-read pass, as ``PassRunner._single_read`` builds them."""
+    rp = draw(row_passes())
+    split = draw(st.sampled_from([2, 3, DEFAULT_SPLIT_EVERY]))
+    a, ncols = rp.a, rp.z.shape[1]
+    parts, groups, roots = [], [], {}
+    if rp.want_y:
+        y = Pick(rp, 0, (a.chunks[0], (ncols,)), rp.compute_dtype)
+        if draw(st.booleans()):
+            q, r = ll.tsqr(Array(y), split_every=split)
+            parts.append(q.layer.blocks)
+            roots.update(q=q.layer, r=r.layer)
+        else:
+            parts.append(y)
+            roots["y"] = y
+    if rp.want_w:
+        partials = Pick(rp, 1, ((1,) * a.numblocks[0], (a.shape[1],), (ncols,)),
+                        rp.compute_dtype, True)
+        level0 = TreeSum(partials, 0, split)
+        parts.append(partials)
+        groups.append(level0)
+        roots["w"] = tree_sum(level0, 0, split)
+    if rp.scaler is not None and not isinstance(rp.stats, Layer):
+        roots["stats"] = Pick(rp, 2, (a.chunks[0], (2,)), rp.compute_dtype)
+        parts.append(roots["stats"])
+    return Drain(tuple(parts), tuple(groups), split), roots
+
+
+@st.composite
+def split_pass(draw, kind):
+    """One split pass (``BlockY``, ``BlockW`` or ``BlockQtA``), summed as ``PassRunner`` does."""
+    a, z, stats, dtype, scaler = draw(pass_setup())
+    if kind == "BlockY":
+        layer = BlockY(a, z, dtype, scaler, draw(st.booleans()))
+    else:
+        rows = la.from_array(np.random.default_rng(1).random((a.shape[0], z.shape[1])),
+                             chunks=(a.chunks[0], z.shape[1])).layer
+        layer = (BlockW if kind == "BlockW" else BlockQtA)(a, rows, stats, dtype)
+    return tree_sum(layer, 0, draw(st.integers(2, 3))) if draw(st.booleans()) else layer
+
+
+@st.composite
+def tall_matrices(draw):
+    nrows, ncols = draw(st.integers(2, 14)), draw(st.integers(1, 3))
+    data = np.random.default_rng(draw(st.integers(0, 1000))).standard_normal((nrows, ncols))
+    return la.from_array(data, chunks=(draw(st.integers(1, nrows)), ncols))
+
+
+@st.composite
+def tsqr_graphs(draw):
+    """``q`` (or ``u``) of a TSQR: block QR, stacked QR levels, the factors down the tree."""
+    x = draw(tall_matrices())
+    q, *_ = ll.tsqr(x, split_every=draw(st.integers(2, 3)), compute_svd=draw(st.booleans()))
+    return q.layer
+
+
+@st.composite
+def short_fat(draw, what):
+    """The exact SVD (``u``, with ``ColumnSigns``) or QR (``r``) of a one-row-block array."""
+    nrows = draw(st.integers(1, 3))
+    ncols = draw(st.integers(nrows + 1, 9))
+    data = np.random.default_rng(draw(st.integers(0, 1000))).standard_normal((nrows, ncols))
+    if what == "svd":
+        return ll.svd(la.from_array(data, chunks=(nrows, draw(st.integers(1, ncols)))))[0].layer
+    x = la.from_array(data, chunks=(nrows, draw(st.integers(nrows, ncols - 1))))
+    return ll.qr(x)[1].layer
+
+
+@st.composite
+def encode_blocks(draw):
+    codes, chunks = draw(genotype_codes(max_value=3))
+    codec = draw(st.sampled_from(["2bit", "blosc"]))
+    return EncodeBlocks(la.from_array(codes, chunks=chunks).layer, codec, draw(st.integers(1, 5)))
+
+
+@st.composite
+def write_zarr(draw):
+    codes, chunks = draw(genotype_codes())
+    path = f"{_TMP}/written-{next(_COUNTER)}.zarr"
+    zarr.create_array(store=path, shape=codes.shape, chunks=chunks, dtype="u1")
+    return WriteZarr(la.from_array(codes, chunks=chunks).layer, path)
+
+
+def _only(name: str) -> st.SearchStrategy:
+    """Encoded sources of one type."""
+    return encoded_sources().filter(lambda layer: type(layer).__name__ == name)
+
+
+LINALG_STRATEGIES = {
+    "RowPass": row_passes(),
+    "Pick": row_passes().map(first_pick),
+    "TreeSum": single_read_pass().filter(lambda p: "w" in p[1]).map(lambda p: p[1]["w"]),
+    "Drain": single_read_pass().map(lambda p: p[0]),
+    "BlockY": split_pass("BlockY"),
+    "BlockW": split_pass("BlockW"),
+    "BlockQtA": split_pass("BlockQtA"),
+    "BlockQR": tsqr_graphs(),
+    "StackQR": tsqr_graphs(),
+    "TopFactor": tsqr_graphs(),
+    "ChildFactor": tsqr_graphs(),
+    "ApplyFactor": tsqr_graphs(),
+    "ColumnSigns": short_fat("svd"),
+    "_FirstBlockQR": short_fat("qr"),
+    "_ShortFatR": short_fat("qr"),
+    "GenotypeBlocks": _only("GenotypeBlocks"),
+    "EncodedBlocks": _only("EncodedBlocks"),
+    "ZarrBlocks": _only("ZarrBlocks"),
+    "Payloads": encoded_sources().map(Payloads),
+    "HoldPacked": genotype_codes(max_value=4).map(
+        lambda c: HoldPacked(la.from_array(c[0], chunks=c[1]).layer)),
+    "EncodeBlocks": encode_blocks(),
+    "WriteZarr": write_zarr(),
+}
 
 LAYER_STRATEGIES = {
     "FromArray": arrays().map(lambda x: (x + 0).layer),
@@ -220,6 +418,7 @@ LAYER_STRATEGIES = {
     "StoreZarr": store_zarr(),
     "Held": held,
     "Fused": fused(),
+    **LINALG_STRATEGIES,
 }
 # tests ---------------------------------------------------------------------------
 def check_round_trip(root: Layer) -> None:
@@ -234,6 +433,7 @@ def check_round_trip(root: Layer) -> None:
     for layer in originals:
         w, s = workers[layer.name], scheds[layer.name]
         assert type(w) is type(layer)
+        assert type(s) is (type(layer) if is_trusted(type(layer)) else Lowered)
         assert same_value(w.operands, layer.operands)
         assert w.chunks == s.chunks == layer.chunks and w.dtype == s.dtype == layer.dtype
         blocks = np.arange(layer.nblocks, dtype=np.int64)
@@ -248,7 +448,9 @@ def check_round_trip(root: Layer) -> None:
     np.testing.assert_array_equal(table.dep_indptr, sched_table.dep_indptr)
     np.testing.assert_array_equal(table.dep_indices, sched_table.dep_indices)
     if not isinstance(root, Held):
-        np.testing.assert_array_equal(Array(worker_root).compute(), Array(root).compute())
+        (got,), (expected,) = compute_blocks([worker_root], 1), compute_blocks([root], 1)
+        assert len(got) == len(expected) == root.nblocks
+        assert all(same_value(g, e) for g, e in zip(got, expected))
 
 
 def test_held_block_lists_pickle_as_themselves():
@@ -275,16 +477,18 @@ def test_every_layer_type_round_trips(name):
 
 
 def _lamina_layer_classes() -> set[type]:
-    for info in pkgutil.walk_packages(lamina.layers.__path__, "lamina.layers."):
-        importlib.import_module(info.name)
+    """Concrete layer classes (they define ``_meta``) of the packages a graph is built from."""
+    for package in (lamina.layers, lamina.linalg):
+        for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+            importlib.import_module(info.name)
     importlib.import_module("lamina.worker.held")
     out, stack = set(), [Layer]
     while stack:
         cls = stack.pop()
         for sub in cls.__subclasses__():
             stack.append(sub)
-            if "_parameters" in sub.__dict__ and sub.__module__.startswith(
-                    ("lamina.layers.", "lamina.worker.")):
+            if sub._meta is not Layer._meta and sub.__module__.startswith(
+                    ("lamina.layers.", "lamina.worker.", "lamina.linalg.")):
                 out.add(sub)
     return out
 
@@ -293,5 +497,12 @@ def test_every_layer_class_has_a_round_trip_strategy():
     missing = sorted(c.__name__ for c in _lamina_layer_classes()
                      if c.__name__ not in LAYER_STRATEGIES and c is not Lowered)
     assert not missing, f"add wire round-trip strategies for {missing} in tests/test_wire_layers.py"
+
+
+def test_every_layer_class_is_trusted_so_it_travels_as_params():
+    untrusted = sorted(c.__name__ for c in _lamina_layer_classes()
+                       if not is_trusted(c) and c is not Lowered)
+    assert not untrusted, (f"register {untrusted} in lamina/layers/registry.py (TRUSTED): "
+                           "their block_deps need only plain parameters")
 
 

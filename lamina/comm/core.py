@@ -21,6 +21,7 @@ from lamina.comm.wire import WIRE_VERSION, WireError, dumps, frames_nbytes, load
 
 PROTOCOL_VERSION = 1
 HANDSHAKE_TIMEOUT = 10.0
+RETRY_SECONDS = 0.1
 
 
 class CommClosedError(ConnectionError):
@@ -143,6 +144,24 @@ async def connect(address: str, info: dict[str, Any] | None = None, load_blobs: 
         comm = await inproc_connect(where, load_blobs)
     await handshake(comm, info or {}, timeout)
     return comm
+
+
+async def connect_when_up(address: str, info: dict[str, Any] | None = None,
+                          load_blobs: bool = True, timeout: float = 10.0) -> Comm:
+    """``connect``, retried while nothing accepts at ``address`` yet, for up to ``timeout``.
+
+    So a worker or client started together with its scheduler waits for it
+    instead of failing; a peer that answers with the wrong protocol fails at once.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        try:
+            return await connect(address, info, load_blobs, max(deadline - loop.time(), 0.1))
+        except CommClosedError:
+            if loop.time() + RETRY_SECONDS >= deadline:
+                raise
+            await asyncio.sleep(RETRY_SECONDS)
 
 
 async def listen(address: str, handler: Handler, info: dict[str, Any] | None = None,

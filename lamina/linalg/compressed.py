@@ -20,6 +20,7 @@ import numpy as np
 
 from lamina.array.core import Array
 from lamina.array.creation import asarray
+from lamina.compute import compute_blocks
 from lamina.layers.base import CSR, Chunks, Kernel, Layer, one_to_one
 from lamina.layers.chunks import normalize_chunks
 from lamina.layers.sources import hold_blocks
@@ -27,7 +28,6 @@ from lamina.linalg.codecs import BLOSC_CLEVEL, blosc_codec, zarr_blosc_codec
 from lamina.linalg.packing import pack_2bit
 from lamina.linalg.payload import BloscBlock, Packed2Bit
 from lamina.linalg.sources import EncodedBlocks, ZarrBlocks
-from lamina.scheduler.runner import compute_blocks
 
 CODECS = ("2bit", "blosc")
 
@@ -104,7 +104,8 @@ def persist_compressed(a: Any, codec: str = "2bit", store: str | os.PathLike | N
             raise ValueError("a zarr store holds Blosc-compressed blocks: use codec='blosc'")
         write_zarr(a, store, clevel=clevel, nthreads=nthreads)
         return open_zarr(store)
-    (blocks,) = compute_blocks([EncodeBlocks(a.layer, codec, int(clevel))], nthreads=nthreads)
+    (blocks,) = compute_blocks(EncodeBlocks(a.layer, codec, int(clevel)), nthreads=nthreads,
+                               optimize_graph=False)
     return Array(EncodedBlocks(hold_blocks(blocks), a.chunks, a.dtype, codec, a.name))
 
 
@@ -127,7 +128,7 @@ def write_zarr(a: Any, store: str | os.PathLike, clevel: int = BLOSC_CLEVEL,
     url = os.fspath(store)
     zarr.create_array(url, shape=a.shape, chunks=tuple(max(c[0], 1) for c in a.chunks),
                       dtype=a.dtype, compressors=zarr_blosc_codec(clevel), overwrite=True)
-    compute_blocks([WriteZarr(a.layer, url)], nthreads=nthreads)
+    compute_blocks(WriteZarr(a.layer, url), nthreads=nthreads, optimize_graph=False)
 
 
 def open_zarr(store: str | os.PathLike, chunks: Any = None) -> Array:

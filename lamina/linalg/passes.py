@@ -26,6 +26,7 @@ import numpy as np
 import lamina
 from lamina.array.core import Array
 from lamina.array.creation import from_array
+from lamina.compute import compute_blocks
 from lamina.layers.base import Layer
 from lamina.layers.sources import FromBlocks, hold_blocks
 from lamina.linalg.combine import DEFAULT_SPLIT_EVERY, Drain, Pick, TreeSum, tree_sum
@@ -33,7 +34,6 @@ from lamina.linalg.pass_layers import BlockQtA, BlockW, BlockY, RowPass
 from lamina.linalg.scaling import row_stats
 from lamina.linalg.sources import EncodedSource, HoldPacked, Payloads
 from lamina.linalg.tsqr import tsqr
-from lamina.scheduler.runner import compute_blocks
 
 ROW_HOLD_BYTES = 512 * 2**20
 PACK_ROW_BYTES = 64 * 2**20
@@ -176,8 +176,9 @@ class PassRunner:
             parts.append(roots["stats"])
         self.passes += 1
         label = "A·Z" + (" and Aᵀ·(A·Z)" if want_w else "") + (", QR" if factor else "")
-        blocks = compute_blocks([Drain(tuple(parts), tuple(groups), split), *roots.values()],
-                                nthreads=self.nthreads, on_progress=self._callback(label))
+        blocks = compute_blocks(Drain(tuple(parts), tuple(groups), split), *roots.values(),
+                                nthreads=self.nthreads, optimize_graph=False,
+                                on_progress=self._callback(label))
         out = dict(zip(roots, blocks[1:]))
         if first:
             self.stats = np.concatenate(out["stats"], axis=0)

@@ -55,12 +55,12 @@ import numpy as np
 
 from lamina.array.core import Array
 from lamina.array.creation import asarray, from_array
+from lamina.compute import compute_blocks
 from lamina.scheduler.blas import single_threaded_blas
 from lamina.linalg.passes import PassRunner, Progress
 from lamina.linalg.scaling import check_scaler
 from lamina.linalg.signs import row_signs
 from lamina.linalg.tsqr import tsqr
-from lamina.scheduler.runner import compute_blocks
 
 ITERATORS = ("power", "QR")
 
@@ -169,7 +169,7 @@ def _condition(r: np.ndarray) -> float:
 def _small_qr(y: np.ndarray, runner: PassRunner) -> tuple[list, np.ndarray]:
     """TSQR of the in-memory rows x l matrix ``Y``: row blocks of ``Q`` (as ``a``'s) and ``R``."""
     q, r = tsqr(from_array(y, chunks=(runner.a.chunks[0], y.shape[1])))
-    q_blocks, r_blocks = compute_blocks([q.layer, r.layer], nthreads=runner.nthreads)
+    q_blocks, r_blocks = compute_blocks(q, r, nthreads=runner.nthreads, optimize_graph=False)
     return q_blocks, r_blocks[0]
 
 

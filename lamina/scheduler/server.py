@@ -14,7 +14,9 @@ inputs, tasks without inputs are spread over workers in contiguous ranges
 (neighbours are usually reduced together), and a worker only gets as many
 as keep it busy for a few tens of milliseconds, so root tasks are released
 as workers have room and memory stays bounded. Workers answer with batched
-completion reports; values no task needs any more are released. A run
+completion reports; values no task needs any more are released, and a
+client that asked for progress gets the run's count of finished tasks at
+most every ``PROGRESS_SECONDS``. A run
 that fails sends the original exception (an opaque blob here) to its
 client; a client that disconnects has its runs cancelled and its data
 released; a worker that leaves fails the runs that had data on it.
@@ -53,6 +55,7 @@ TARGET_SECONDS_IN_FLIGHT = 0.02
 MIN_PER_THREAD = 2
 MAX_PER_THREAD = 4096
 INITIAL_SECONDS_PER_TASK = 1e-3
+PROGRESS_SECONDS = 0.1
 
 
 class WorkerState:
@@ -102,6 +105,8 @@ class Run:
         self.borrows: set[int] = set()
         self.submitted = time.time()
         self.first_task = 0.0
+        self.progress = False
+        self.progress_sent = 0.0
 
 
 class Finished:
@@ -221,6 +226,12 @@ class Scheduler:
         self._release(run, freed)
         if run.state.complete:
             self._complete(run)
+        elif run.progress:
+            now = time.monotonic()
+            if now - run.progress_sent >= PROGRESS_SECONDS:
+                run.progress_sent = now
+                run.client.out.send({"op": "progress", "ref": run.ref, "run": run.id,
+                                     "done": run.state.n_done, "total": run.table.n_tasks})
 
     def _remove_worker(self, ws: WorkerState) -> None:
         self.workers.pop(ws.wid, None)
@@ -297,6 +308,7 @@ class Scheduler:
             if cs.cid not in self.clients:
                 return
             run = Run(next(self._ids), cs, ref, table, msg["graph"], self.next_key)
+            run.progress = bool(msg.get("progress", False))
             self.next_key += table.n_tasks
             held = self._borrow_held(run)
         except Exception as exc:

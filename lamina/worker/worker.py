@@ -29,13 +29,14 @@ from typing import Any, Callable
 import numpy as np
 
 from lamina.comm.batched import BatchedSend, unbatch
-from lamina.comm.core import Comm, CommClosedError, connect, listen
+from lamina.comm.core import Comm, CommClosedError, connect_when_up, listen
 from lamina.comm.pool import ConnectionPool
 from lamina.comm.wire import Blob, WireError, nodes_of
 from lamina.layers.base import Layer
 from lamina.layers.registry import signature
 
 LONG_TASK_SECONDS = 1e-3
+SCHEDULER_WAIT_SECONDS = 30.0
 INITIAL_SECONDS_PER_TASK = 1e-4
 MAX_CHUNK = 1024
 _MISSING = object()
@@ -103,13 +104,17 @@ class Worker:
 
     # lifecycle -----------------------------------------------------------------
     async def start(self) -> str:
-        """Listen for peers, register with the scheduler; return this worker's address."""
+        """Listen for peers, register with the scheduler; return this worker's address.
+
+        Waits up to ``SCHEDULER_WAIT_SECONDS`` for the scheduler to come up.
+        """
         self.listener = await listen(self.listen_address, self._serve_peer, {"role": "worker"},
                                      load_blobs=True)
         self.address = self.listener.address
         info = {"role": "worker", "address": self.address, "nthreads": self.nthreads,
                 "registry": signature()}
-        self.comm = await connect(self.scheduler_address, info, load_blobs=True)
+        self.comm = await connect_when_up(self.scheduler_address, info, load_blobs=True,
+                                          timeout=SCHEDULER_WAIT_SECONDS)
         self.out = BatchedSend(self.comm)
         self._spawn(self._serve_scheduler())
         return self.address
