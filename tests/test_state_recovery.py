@@ -185,7 +185,7 @@ def test_any_sequence_of_losses_ends_with_every_task_finished_once(deps, plan, r
         changed = [t for t in range(n)
                    if before[t] in (RUNNING, DONE, RELEASED) and after[t] in (WAITING, READY)]
         assert sorted(again) == changed
-        assert set(t for t in ids if before[t] in (RUNNING, DONE)) <= set(again)
+        assert {t for t in ids if before[t] in (RUNNING, DONE)} <= set(again)
         model.forgotten.update(t for t in again if before[t] in (DONE, RELEASED))
 
     for op, k in plan:
