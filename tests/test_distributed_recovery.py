@@ -111,17 +111,20 @@ def test_killed_worker_holding_finished_intermediates_has_them_recomputed():
 
 
 def test_runs_wait_for_a_new_worker_when_the_last_one_leaves():
-    data = np.arange(200.0)
+    gate = os.path.join(tempfile.mkdtemp(), "open")
+    data = np.arange(100.0)
     with LocalCluster(n_workers=1, threads_per_worker=1) as cluster, connected(cluster) as c:
-        future = c.compute(la.map_blocks(slow, la.from_array(data, chunks=2), dtype="f8").sum())
-        wait_until(lambda: sum(w["tasks_run"] for w in c.worker_info()) > 2)
+        future = c.compute(la.map_blocks(Gate(gate), la.from_array(data, chunks=2),
+                                         dtype="f8").sum())
+        wait_until(lambda: len(busy_workers(c)) == 1)
         cluster.worker_processes[0].kill()
         wait_until(lambda: not c.scheduler_info()["workers"])
         assert not future.done()
         assert c.scheduler_info()["runs"] == 1
+        open(gate, "w").close()
         newcomer = start_worker(cluster.scheduler_address)
         try:
-            assert future.result(WAIT) == data.sum()
+            assert future.result(WAIT) == (data + 1).sum()
         finally:
             newcomer.kill()
             newcomer.wait(10)
@@ -138,7 +141,7 @@ def test_task_that_kills_its_worker_fails_the_run_after_three_losses():
         assert "Blockwise[func]" in message and "block (5,)" in message
         assert "more)" not in message
         assert not c.scheduler_info()["workers"]
-        assert all(p.poll() is not None for p in cluster.worker_processes)
+        wait_until(lambda: all(p.poll() is not None for p in cluster.worker_processes))
 
 
 def test_persisted_blocks_lost_with_their_worker_give_a_clear_error():
