@@ -198,7 +198,7 @@ def slow_block_or_die_on_cue(block: np.ndarray, cue: str) -> np.ndarray:
     return block
 
 
-def test_a_worker_dying_mid_svd_fails_it_with_a_clear_error(tmp_path):
+def test_a_worker_dying_mid_svd_is_recovered_and_gives_the_same_result(tmp_path):
     data = decaying(400, 40, seed=8)
     cue = str(tmp_path / "die")
     dying = functools.partial(slow_block_or_die_on_cue, cue=cue)
@@ -210,16 +210,13 @@ def test_a_worker_dying_mid_svd_fails_it_with_a_clear_error(tmp_path):
             armed.append(label)
             open(cue, "w").close()
 
-    with LocalCluster(n_workers=2, threads_per_worker=1) as small, Client(small) as client:
-        start = time.monotonic()
-        with pytest.raises(RuntimeError, match="left the cluster while it held data"):
-            ll.randomized_svd(x, 3, n_power_iter=2, seed=0, progress=die_in_pass_two)
-        assert time.monotonic() - start < WAIT
+    with LocalCluster(n_workers=2, threads_per_worker=1) as small, Client(small):
+        result = ll.randomized_svd(x, 3, n_power_iter=2, seed=0, progress=die_in_pass_two)
         assert armed and not os.path.exists(cue)
-        wait_until(lambda: any(p.poll() is not None for p in small.worker_processes))
         codes = [p.poll() for p in small.worker_processes]
         assert codes.count(-signal.SIGKILL) == 1 and codes.count(None) == 1
-        wait_until(lambda: len(client.scheduler_info()["workers"]) == 1)
-        wait_until(lambda: idle(client))
-        result = ll.randomized_svd(la.from_array(data, chunks=(100, 40)), 3, seed=0)
+    undisturbed = ll.randomized_svd(la.from_array(data, chunks=(5, 20)), 3, n_power_iter=2,
+                                    seed=0)
+    assert result.passes == 3
+    np.testing.assert_allclose(result.s, undisturbed.s, rtol=1e-10)
     np.testing.assert_allclose(result.s, numpy_svd(data, 3)[1], rtol=1e-6)

@@ -9,6 +9,7 @@ or failed, and frees what it says is no longer needed::
     ids = state.pop_ready(8)          # highest priority first, now RUNNING
     freed = state.finish(ids)         # ids whose values may be dropped
     erred = state.fail(task_id)       # the task and all its dependents
+    again = state.lose(ids)           # their worker left: ids that must run again
 
 Every table is a NumPy int64/uint8 array; every transition is a C loop.
 """
@@ -268,6 +269,108 @@ cdef class GraphState:
                     stack.append(d)
         return np.asarray(out, dtype=np.int64)
 
+    def lose(self, ids):
+        """Forget the work and results of ``ids`` (their worker left); return what runs again.
+
+        A RUNNING task among ``ids`` goes back to WAITING, or READY when its
+        inputs are all DONE. A DONE one is still needed (an unfinished
+        dependent reads it, or it is kept), so it goes back too, and its
+        READY dependents wait for it again. Any task that must run again
+        needs its inputs: RELEASED ones run again as well, and so on down
+        the graph. Ids that are WAITING, READY, RELEASED or ERRED are left
+        as they are (there is nothing to forget), so a repeated or late
+        report is harmless.
+
+        Counts stay exact afterwards: a waiting task counts its inputs that
+        are not DONE, a value counts its dependents that have not finished.
+        A RUNNING dependent elsewhere is left RUNNING: it either already has
+        the input (and finishes) or reports it missing (and is lost in turn).
+        Returns the ids that must run again (now WAITING or READY).
+        """
+        cdef int64_t[::1] lost = np.ascontiguousarray(ids, dtype=np.int64)
+        cdef int64_t n = self.n_tasks
+        self._check_ids(lost)
+        # mark: 1 = runs again, 2 = waits again for a result that went back
+        mark_arr = np.zeros(n, dtype=np.uint8)
+        again_arr = np.empty(n, dtype=np.int64)
+        recount_arr = np.empty(n, dtype=np.int64)
+        cdef uint8_t[::1] mark = mark_arr
+        cdef int64_t[::1] again = again_arr
+        cdef int64_t[::1] recount = recount_arr
+        cdef int64_t n_again = 0, n_recount = 0, head = 0, i, k, t, p, c
+        cdef uint8_t s
+        cdef bint demoted = False
+        with nogil:
+            for i in range(lost.shape[0]):
+                t = lost[i]
+                s = self._state[t]
+                if (s == S_RUNNING or s == S_DONE) and not mark[t]:
+                    mark[t] = 1
+                    again[n_again] = t
+                    n_again += 1
+            while head < n_again:
+                t = again[head]
+                head += 1
+                s = self._state[t]
+                if s == S_DONE or s == S_RELEASED:
+                    for k in range(self.dep_ptr[t], self.dep_ptr[t + 1]):
+                        self.holders[self.dep_idx[k]] += 1
+                    for k in range(self.dpt_ptr[t], self.dpt_ptr[t + 1]):
+                        c = self.dpt_idx[k]
+                        if not mark[c] and (self._state[c] == S_WAITING
+                                            or self._state[c] == S_READY):
+                            mark[c] = 2
+                            recount[n_recount] = c
+                            n_recount += 1
+                for k in range(self.dep_ptr[t], self.dep_ptr[t + 1]):
+                    p = self.dep_idx[k]
+                    if self._state[p] == S_RELEASED and not mark[p]:
+                        mark[p] = 1
+                        again[n_again] = p
+                        n_again += 1
+            for i in range(n_again):
+                t = again[i]
+                s = self._state[t]
+                if s == S_RUNNING:
+                    self.n_running -= 1
+                else:
+                    self.n_done -= 1
+                    if s == S_RELEASED:
+                        self.n_released -= 1
+                self._state[t] = S_WAITING
+            for i in range(n_recount):
+                t = recount[i]
+                if self._state[t] == S_READY:
+                    self._state[t] = S_WAITING
+                    demoted = True
+            if demoted:
+                k = 0
+                for i in range(self.n_ready):
+                    if self._state[self.heap[i]] == S_READY:
+                        self.heap[k] = self.heap[i]
+                        k += 1
+                self.n_ready = 0
+                for i in range(k):
+                    t = self.heap[i]
+                    self._push(t)
+            for i in range(n_again + n_recount):
+                t = again[i] if i < n_again else recount[i - n_again]
+                c = 0
+                for k in range(self.dep_ptr[t], self.dep_ptr[t + 1]):
+                    if self._state[self.dep_idx[k]] != S_DONE:
+                        c += 1
+                self.waiting[t] = c
+                if c == 0:
+                    self._push(t)
+        return again_arr[:n_again].copy()
+
+    cdef int _check_ids(self, int64_t[::1] ids) except -1:
+        cdef int64_t i
+        for i in range(ids.shape[0]):
+            if ids[i] < 0 or ids[i] >= self.n_tasks:
+                raise ValueError(f"task id {ids[i]} is not in [0, {self.n_tasks})")
+        return 0
+
     cdef void _remove_ready(self, int64_t t):
         cdef int64_t i, j = 0, n = self.n_ready
         keep = []
@@ -288,6 +391,31 @@ cdef class GraphState:
     def complete(self):
         """True when every task is DONE or RELEASED."""
         return self.n_done == self.n_tasks
+
+    def states_of(self, ids):
+        """The states of ``ids``, as a uint8 array."""
+        cdef int64_t[::1] sel = np.ascontiguousarray(ids, dtype=np.int64)
+        self._check_ids(sel)
+        out_arr = np.empty(sel.shape[0], dtype=np.uint8)
+        cdef uint8_t[::1] out = out_arr
+        cdef int64_t i
+        for i in range(sel.shape[0]):
+            out[i] = self._state[sel[i]]
+        return out_arr
+
+    def counts(self):
+        """Copies of the per-task counts: (unfinished inputs, unfinished dependents).
+
+        The first is exact for WAITING and READY tasks, the second for every
+        task not ERRED; a value is freed when its second count reaches zero.
+        """
+        return np.asarray(self.waiting).copy(), np.asarray(self.holders).copy()
+
+    def dependents_left(self, ids):
+        """For each of ``ids``, how many of its dependents have not finished."""
+        cdef int64_t[::1] sel = np.ascontiguousarray(ids, dtype=np.int64)
+        self._check_ids(sel)
+        return np.asarray(self.holders)[np.asarray(sel)].copy()
 
     def state_of(self, int64_t task):
         return self._state[task]

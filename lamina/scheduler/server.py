@@ -19,7 +19,15 @@ client that asked for progress gets the run's count of finished tasks at
 most every ``PROGRESS_SECONDS``. A run
 that fails sends the original exception (an opaque blob here) to its
 client; a client that disconnects has its runs cancelled and its data
-released; a worker that leaves fails the runs that had data on it.
+released.
+
+A worker that leaves takes its queued tasks and its results with it; every
+run goes on: the state machine's ``lose`` sends those tasks, and any
+released input they need, back to waiting, and they run again on the
+workers left (or on the next one to connect). A task that was on
+``max_task_losses`` workers as they left stops its run with an error naming
+it; a persisted block that is gone cannot be computed again, so a run
+still reading one fails and says to persist again.
 
 Every piece of data on a worker has a global integer key: a run's tasks
 own keys ``key_base .. key_base + n_tasks - 1``. The outputs of a finished
@@ -56,6 +64,8 @@ MIN_PER_THREAD = 2
 MAX_PER_THREAD = 4096
 INITIAL_SECONDS_PER_TASK = 1e-3
 PROGRESS_SECONDS = 0.1
+MAX_TASK_LOSSES = 3
+MAX_FETCH_FAILURES = 10
 
 
 class WorkerState:
@@ -69,6 +79,14 @@ class WorkerState:
         self.in_flight = 0
         self.seconds_per_task = INITIAL_SECONDS_PER_TASK
         self.runs: set[int] = set()
+        self.alone = False
+
+    def send(self, msg: dict) -> None:
+        """Queue ``msg``; a closed connection is left to this worker's reader to notice."""
+        try:
+            self.out.send(msg)
+        except CommClosedError:
+            pass
 
     @property
     def target(self) -> int:
@@ -83,6 +101,13 @@ class ClientState:
         self.out = out
         self.runs: set[int] = set()
         self.finished: set[int] = set()
+
+    def send(self, msg: dict) -> None:
+        """Queue ``msg``; a closed connection is left to this client's reader to notice."""
+        try:
+            self.out.send(msg)
+        except CommClosedError:
+            pass
 
 
 class Run:
@@ -107,6 +132,15 @@ class Run:
         self.first_task = 0.0
         self.progress = False
         self.progress_sent = 0.0
+        self.losses = np.zeros(n, dtype=np.uint8)
+        self.misses = np.zeros(n, dtype=np.uint8)
+        self.suspects = False
+        self.parked: list[int] = []
+
+    def expected(self, ws: WorkerState, tasks: np.ndarray) -> np.ndarray:
+        """The ``tasks`` that are RUNNING on ``ws``: a report about any other is stale."""
+        states = self.state.states_of(tasks)
+        return tasks[(states == RUNNING) & (self.where[tasks] == ws.wid)]
 
 
 class Finished:
@@ -122,10 +156,17 @@ class Finished:
 
 
 class Scheduler:
-    """The network server around the compiled state machine."""
+    """The network server around the compiled state machine.
 
-    def __init__(self) -> None:
+    ``max_task_losses``: how many departing workers a task may be running
+    on before its run fails (a task that crashes its worker would otherwise
+    take every worker down in turn).
+    """
+
+    def __init__(self, max_task_losses: int = MAX_TASK_LOSSES) -> None:
         self.id = uuid.uuid4().hex
+        self.max_task_losses = max(int(max_task_losses), 1)
+        self.tasks_recomputed = 0
         self.workers: dict[int, WorkerState] = {}
         self.clients: dict[int, ClientState] = {}
         self.runs: dict[int, Run] = {}
@@ -176,7 +217,7 @@ class Scheduler:
         ws = WorkerState(wid, str(info["address"]), int(info.get("nthreads", 1)),
                          BatchedSend(comm))
         self.workers[wid] = ws
-        ws.out.send({"op": "welcome", "wid": wid})
+        ws.send({"op": "welcome", "wid": wid})
         self._broadcast_workers()
         self._schedule()
         try:
@@ -197,31 +238,35 @@ class Scheduler:
     def _broadcast_workers(self) -> None:
         addresses = {ws.wid: ws.address for ws in self.workers.values()}
         for ws in self.workers.values():
-            ws.out.send({"op": "workers", "addresses": addresses})
+            ws.send({"op": "workers", "addresses": addresses})
 
     def _worker_message(self, ws: WorkerState, msg: dict) -> None:
         op = msg.get("op")
         if op == "done":
             self._task_done(ws, msg)
+        elif op == "missing":
+            self._inputs_missing(ws, msg)
         elif op == "erred":
             run = self.runs.get(msg["run"])
-            if run is not None:
+            task = np.array([msg["task"]], dtype=np.int64)
+            if run is not None and len(run.expected(ws, task)):
                 self._fail_run(run, msg["exception"], msg.get("traceback", ""),
-                               _describe(run, int(msg["task"])))
+                               _describe(run, int(task[0])))
 
     def _task_done(self, ws: WorkerState, msg: dict) -> None:
         run = self.runs.get(msg["run"])
         if run is None:
             return
-        tasks = np.array(msg["tasks"], dtype=np.int64)
-        n = len(tasks)
-        ws.in_flight -= n
+        reported = np.array(msg["tasks"], dtype=np.int64)
+        tasks = run.expected(ws, reported)
+        n = len(reported)
+        ws.in_flight -= len(tasks)
         elapsed = float(msg.get("elapsed", 0.0))
         if n and elapsed > 0:
             ws.seconds_per_task = 0.5 * ws.seconds_per_task + 0.5 * elapsed / n
         if not run.first_task and msg.get("started"):
             run.first_task = float(msg["started"])
-        self.tasks_done += n
+        self.tasks_done += len(tasks)
         freed = run.state.finish(tasks)
         self._release(run, freed)
         if run.state.complete:
@@ -233,19 +278,75 @@ class Scheduler:
                 run.client.out.send({"op": "progress", "ref": run.ref, "run": run.id,
                                      "done": run.state.n_done, "total": run.table.n_tasks})
 
+    def _inputs_missing(self, ws: WorkerState, msg: dict) -> None:
+        """A worker could not fetch a batch's inputs: run those tasks again later."""
+        run = self.runs.get(msg["run"])
+        if run is None:
+            return
+        tasks = run.expected(ws, np.array(msg["tasks"], dtype=np.int64))
+        if not len(tasks):
+            return
+        ws.in_flight -= len(tasks)
+        run.misses[tasks] = np.minimum(run.misses[tasks].astype(np.int64) + 1, 255)
+        stuck = tasks[run.misses[tasks] >= MAX_FETCH_FAILURES]
+        if len(stuck):
+            self._fail_run(run, Blob.dump(RuntimeError(
+                f"worker {ws.address} could not fetch the inputs of {_describe(run, stuck[0])} "
+                f"{MAX_FETCH_FAILURES} times (last: {msg.get('reason', 'unknown')}): check "
+                "that the workers can reach each other's addresses")), "", "")
+            return
+        again = run.state.lose(tasks)
+        run.where[again] = -1
+
     def _remove_worker(self, ws: WorkerState) -> None:
+        """Forget a worker that left; every run goes on without it."""
         self.workers.pop(ws.wid, None)
         for run in list(self.runs.values()):
-            if ws.wid in run.sent_to and bool(np.any(run.where == ws.wid)):
-                self._fail_run(run, Blob.dump(RuntimeError(
-                    f"worker {ws.address} left the cluster while it held data of this "
-                    "computation: compute it again")), "", "")
+            run.sent_to.discard(ws.wid)
+            self._recover(run, ws)
         for rec in self.finished.values():
             if any(bool(np.any(where == ws.wid)) for _, where, _ in rec.outputs):
                 rec.lost = True
         if self.workers:
             self._broadcast_workers()
-            self._schedule()
+        self._schedule()
+
+    def _recover(self, run: Run, ws: WorkerState) -> None:
+        """Send what ``run`` had on the departed ``ws`` back to be computed again."""
+        on = np.flatnonzero(run.where == ws.wid)
+        if not len(on):
+            return
+        borrowed = ~run.owned[on]
+        run.where[on[borrowed]] = -1
+        on = on[~borrowed]
+        running = on[run.state.states_of(on) == RUNNING]
+        if len(running):
+            run.losses[running] = np.minimum(run.losses[running].astype(np.int64) + 1, 255)
+            run.suspects = True
+            worst = running[run.losses[running] >= self.max_task_losses]
+            if len(worst):
+                others = f" (and {len(worst) - 1} more)" if len(worst) > 1 else ""
+                self._fail_run(run, Blob.dump(RuntimeError(
+                    f"{_describe(run, worst[0])}{others} was running on {self.max_task_losses} "
+                    f"workers as they left the cluster, the last {ws.address}: it may be "
+                    "crashing its worker (out of memory, a crash in native code, os._exit). "
+                    "The computation was stopped: fix the task or give the workers more "
+                    "memory, then compute it again")), "", _describe(run, worst[0]))
+                return
+        again = run.state.lose(np.concatenate([on, np.array(run.parked, dtype=np.int64)]))
+        run.parked = []
+        run.where[again] = -1
+        self.tasks_recomputed += len(again)
+        gone = np.flatnonzero(~run.owned & (run.where < 0))
+        if len(gone):
+            needed = gone[run.state.dependents_left(gone) > 0]
+            if len(needed):
+                layer = run.table.layers[int(run.table.task_layer[needed[0]])]
+                self._fail_run(run, Blob.dump(RuntimeError(
+                    f"blocks of persisted run {getattr(layer, 'run', '?')} were lost with worker "
+                    f"{ws.address} before this computation had read them "
+                    f"({_describe(run, needed[0])}, {len(needed)} blocks in all): persist "
+                    "that array again, then compute this again")), "", "")
 
     # clients -------------------------------------------------------------------------
     async def _serve_client(self, comm: Comm) -> None:
@@ -283,7 +384,7 @@ class Scheduler:
                 if run.client is cs and run.ref == msg["ref"]:
                     self._cancel_run(run)
         elif op == "info":
-            cs.out.send({"op": "info", "req": msg.get("req"), **self.info()})
+            cs.send({"op": "info", "req": msg.get("req"), **self.info()})
 
     def info(self) -> dict[str, Any]:
         """Workers, active runs and kept results: a snapshot for clients and tests."""
@@ -296,6 +397,7 @@ class Scheduler:
             "finished": len(self.finished),
             "clients": len(self.clients),
             "tasks_done": self.tasks_done,
+            "tasks_recomputed": self.tasks_recomputed,
         }
 
     # runs ----------------------------------------------------------------------------
@@ -314,16 +416,17 @@ class Scheduler:
         except Exception as exc:
             if run is not None:
                 self._drop_run(run)
-            cs.out.send({"op": "run_erred", "ref": ref, "exception": _blob_of(exc),
-                         "traceback": traceback.format_exc(), "where": "the scheduler"})
+            cs.send({"op": "run_erred", "ref": ref, "exception": _blob_of(exc),
+                     "traceback": traceback.format_exc(), "where": "the scheduler"})
             return
+        keep = table.keep_mask()
         if len(held):
             table.priority[held] = -1
-        run.state = GraphState(table.dep_indptr, table.dep_indices, table.priority,
-                               table.keep_mask())
+            keep[held] = 1
+        run.state = GraphState(table.dep_indptr, table.dep_indices, table.priority, keep)
         self.runs[run.id] = run
         cs.runs.add(run.id)
-        cs.out.send({"op": "accepted", "ref": ref, "run": run.id, "n_tasks": table.n_tasks})
+        cs.send({"op": "accepted", "ref": ref, "run": run.id, "n_tasks": table.n_tasks})
         if len(held):
             ids = run.state.pop_ready(len(held))
             run.state.finish(ids)
@@ -366,7 +469,7 @@ class Scheduler:
         self.finished[run.id] = rec
         run.client.finished.add(run.id)
         addresses = {ws.wid: ws.address for ws in self.workers.values()}
-        run.client.out.send({
+        run.client.send({
             "op": "run_done", "ref": run.ref, "run": run.id,
             "outputs": [(keys, where) for keys, where, _ in outputs], "workers": addresses,
             "submitted": run.submitted, "first_task": run.first_task, "n_tasks": run.table.n_tasks,
@@ -374,7 +477,7 @@ class Scheduler:
         for wid in run.sent_to:
             ws = self.workers.get(wid)
             if ws is not None:
-                ws.out.send({"op": "forget", "run": run.id})
+                ws.send({"op": "forget", "run": run.id})
                 ws.runs.discard(run.id)
 
     def _drop_run(self, run: Run) -> None:
@@ -388,8 +491,8 @@ class Scheduler:
                     self._release_finished(rid)
 
     def _fail_run(self, run: Run, exception: Any, tb: str, where: str) -> None:
-        run.client.out.send({"op": "run_erred", "ref": run.ref, "run": run.id,
-                             "exception": exception, "traceback": tb, "where": where})
+        run.client.send({"op": "run_erred", "ref": run.ref, "run": run.id,
+                         "exception": exception, "traceback": tb, "where": where})
         self._cancel_run(run)
 
     def _cancel_run(self, run: Run) -> None:
@@ -402,7 +505,7 @@ class Scheduler:
         for wid in run.sent_to:
             ws = self.workers.get(wid)
             if ws is not None:
-                ws.out.send({"op": "cancel", "run": run.id})
+                ws.send({"op": "cancel", "run": run.id})
                 ws.runs.discard(run.id)
         self._drop_run(run)
 
@@ -435,7 +538,7 @@ class Scheduler:
         for wid, a, b in zip(wids.tolist(), starts.tolist(), bounds):
             ws = self.workers.get(wid)
             if ws is not None:
-                ws.out.send({"op": "release", "keys": keys[order[a:b]]})
+                ws.send({"op": "release", "keys": keys[order[a:b]]})
 
     # scheduling ---------------------------------------------------------------------
     def _schedule(self) -> None:
@@ -443,22 +546,58 @@ class Scheduler:
         if not self.workers or not self.runs:
             return
         workers = list(self.workers.values())
-        cap = np.array([ws.target - ws.in_flight for ws in workers], dtype=np.int64)
+        self._place_suspects(workers)
+        cap = np.array([0 if ws.alone else ws.target - ws.in_flight for ws in workers],
+                       dtype=np.int64)
         free = int(np.clip(cap, 0, None).sum())
         runs = [r for r in self.runs.values() if r.state.n_ready]
         if free <= 0 or not runs:
             return
         self._rotate = (self._rotate + 1) % len(runs)
+        parked = False
         for run in runs[self._rotate:] + runs[:self._rotate]:
             if free <= 0:
                 break
             ids = run.state.pop_ready(free)
+            while run.suspects and len(ids):
+                suspect = run.losses[ids] > 0
+                if not suspect.any():
+                    break
+                run.parked.extend(ids[suspect].tolist())
+                parked = True
+                ids = ids[~suspect]
+                if not len(ids):
+                    ids = run.state.pop_ready(free)
             if not len(ids):
                 continue
             choice = self._assign(run, ids, cap, workers)
             cap -= np.bincount(choice, minlength=len(workers))
             free = int(np.clip(cap, 0, None).sum())
             self._dispatch(run, ids, choice, workers)
+        if parked:
+            self._place_suspects(workers)
+
+    def _place_suspects(self, workers: list[WorkerState]) -> None:
+        """Run each task that was on a departed worker alone on an idle worker.
+
+        Then, if that task is what crashes its workers, it is the only one
+        counted against ``max_task_losses``. When no worker is idle, one
+        stops taking new tasks until it is.
+        """
+        waiting = [run for run in self.runs.values() if run.parked]
+        for pos, ws in enumerate(workers):
+            if ws.in_flight > 0:
+                continue
+            ws.alone = False
+            while waiting and not waiting[0].parked:
+                waiting.pop(0)
+            if waiting:
+                run = waiting[0]
+                ws.alone = True
+                self._dispatch(run, np.array([run.parked.pop(0)], dtype=np.int64),
+                               np.array([pos]), workers)
+        if any(run.parked for run in waiting) and not any(ws.alone for ws in workers):
+            min(workers, key=lambda ws: ws.in_flight).alone = True
 
     def _assign(self, run: Run, ids: np.ndarray, cap: np.ndarray,
                 workers: list[WorkerState]) -> np.ndarray:
@@ -468,6 +607,7 @@ class Scheduler:
         if n_workers == 1:
             choice[:] = 0
             return choice
+        open_to_all = np.array([not ws.alone for ws in workers])
         ptr = run.table.dep_indptr
         has = ptr[ids + 1] > ptr[ids]
         if bool(has.any()):
@@ -475,9 +615,11 @@ class Scheduler:
             sub_ptr, deps = take_rows(ptr, run.table.dep_indices, ids[rows_with])
             position = np.full(max(self.workers) + 1, -1, dtype=np.int64)
             for pos, ws in enumerate(workers):
-                position[ws.wid] = pos
+                if not ws.alone:
+                    position[ws.wid] = pos
             holder = run.where[deps]
-            holder = np.where(holder >= 0, position[np.clip(holder, 0, None)], -1)
+            known = (holder >= 0) & (holder < len(position))
+            holder = np.where(known, position[np.where(known, holder, 0)], -1)
             rows = np.repeat(np.arange(len(rows_with)), np.diff(sub_ptr))
             valid = holder >= 0
             counts = np.bincount(rows[valid] * n_workers + holder[valid],
@@ -488,7 +630,7 @@ class Scheduler:
         rest = np.flatnonzero(choice < 0)
         if len(rest):
             room = np.clip(cap - np.bincount(choice[choice >= 0], minlength=n_workers), 0, None)
-            choice[rest] = np.repeat(np.arange(n_workers), _shares(len(rest), room))
+            choice[rest] = np.repeat(np.arange(n_workers), _shares(len(rest), room, open_to_all))
         return choice
 
     def _dispatch(self, run: Run, ids: np.ndarray, choice: np.ndarray,
@@ -503,21 +645,22 @@ class Scheduler:
             if run.id not in ws.runs:
                 ws.runs.add(run.id)
                 run.sent_to.add(ws.wid)
-                ws.out.send({"op": "run", "run": run.id, "graph": run.graph,
-                             "layers": [layer.name for layer in table.layers],
-                             "key_base": run.key_base, "n_tasks": table.n_tasks})
+                ws.send({"op": "run", "run": run.id, "graph": run.graph,
+                         "layers": [layer.name for layer in table.layers],
+                         "key_base": run.key_base, "n_tasks": table.n_tasks})
             dep_ptr, deps = take_rows(table.dep_indptr, table.dep_indices, sel)
-            ws.out.send({"op": "compute", "run": run.id, "tasks": sel,
-                         "layer": table.task_layer[sel], "block": table.task_block[sel],
-                         "dep_ptr": dep_ptr, "dep_keys": run.keys[deps],
-                         "dep_where": run.where[deps]})
+            ws.send({"op": "compute", "run": run.id, "tasks": sel,
+                     "layer": table.task_layer[sel], "block": table.task_block[sel],
+                     "dep_ptr": dep_ptr, "dep_keys": run.keys[deps],
+                     "dep_where": run.where[deps]})
             run.where[sel] = ws.wid
             ws.in_flight += len(sel)
 
 
-def _shares(n: int, room: np.ndarray) -> np.ndarray:
-    """Split ``n`` tasks over workers in proportion to their room (all equal if none)."""
-    weights = room.astype(np.float64) if room.sum() > 0 else np.ones(len(room))
+def _shares(n: int, room: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    """Split ``n`` tasks over workers in proportion to their room (the allowed
+    ones equally if none has room)."""
+    weights = room.astype(np.float64) if room.sum() > 0 else allowed.astype(np.float64)
     exact = n * weights / weights.sum()
     out = np.floor(exact).astype(np.int64)
     short = n - int(out.sum())

@@ -10,9 +10,11 @@ user code, the scheduler never does) and keeps the run's layers in task
 table order. ``compute`` batches then name tasks by (layer, block) with the
 global keys of their inputs and the workers holding them. Inputs held by a
 peer are fetched from it directly, kept for the batch only, and dropped
-after it; results stay under their keys until the scheduler releases
-them. Completions go back in batches with the thread time they took, which
-the scheduler uses to size the next batches.
+after it; when a peer is gone, the batch goes back to the scheduler as
+``missing`` (it reschedules the tasks once the inputs exist again). Results
+stay under their keys until the scheduler releases them. Completions go
+back in batches with the thread time they took, which the scheduler uses
+to size the next batches.
 """
 
 from __future__ import annotations
@@ -40,6 +42,14 @@ SCHEDULER_WAIT_SECONDS = 30.0
 INITIAL_SECONDS_PER_TASK = 1e-4
 MAX_CHUNK = 1024
 _MISSING = object()
+
+
+class InputsUnavailable(Exception):
+    """A peer that should hold a batch's inputs is gone or no longer has them."""
+
+    def __init__(self, wid: int, reason: str) -> None:
+        super().__init__(f"inputs on worker {wid} are unavailable: {reason}")
+        self.wid = wid
 
 
 class WorkerRun:
@@ -210,6 +220,12 @@ class Worker:
         try:
             replies = await asyncio.gather(*(self._fetch(wid, keys)
                                              for wid, keys in by_peer.items()))
+        except InputsUnavailable as exc:
+            if not batch.run.cancelled:
+                self.out.send({"op": "missing", "run": batch.run.id,
+                               "tasks": np.array(batch.tasks, np.int64), "peer": exc.wid,
+                               "reason": str(exc)})
+            return
         except Exception as exc:
             self._report_error(batch.run, batch.tasks[0], exc, None)
             return
@@ -221,11 +237,14 @@ class Worker:
     async def _fetch(self, wid: int, keys: list[int]) -> dict[int, Any]:
         address = self.addresses.get(wid)
         if address is None:
-            raise RuntimeError(f"inputs of this task are on worker {wid}, which left the cluster")
+            raise InputsUnavailable(wid, "it left the cluster")
         unique = list(dict.fromkeys(keys))
-        reply = await self.pool.request(address, {"op": "get_data", "keys": np.array(unique)})
+        try:
+            reply = await self.pool.request(address, {"op": "get_data", "keys": np.array(unique)})
+        except (ConnectionError, asyncio.TimeoutError) as exc:
+            raise InputsUnavailable(wid, f"could not reach {address}: {exc}") from exc
         if reply.get("missing"):
-            raise RuntimeError(f"worker {address} no longer holds inputs {reply['missing'][:5]}")
+            raise InputsUnavailable(wid, f"{address} no longer holds keys {reply['missing'][:5]}")
         return dict(zip(unique, reply["values"]))
 
     def _enqueue(self, batch: Batch) -> None:
