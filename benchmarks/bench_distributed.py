@@ -42,6 +42,7 @@ from lamina.comm.core import framed_nbytes  # noqa: E402
 from lamina.comm.wire import Packed, dumps  # noqa: E402
 from lamina.layers.registry import signature, trust_of  # noqa: E402
 from lamina.scheduler.server import ClientState, Scheduler, WorkerState  # noqa: E402
+from lamina.testing.inbox import Inbox  # noqa: E402
 
 
 def lamina_expression(side: int) -> Any:
@@ -112,28 +113,14 @@ def dask_cluster_run(client: Any, side: int) -> dict[str, float]:
 
 
 # the scheduler alone ---------------------------------------------------------------
-class _Inbox:
-    """Stands in for a connection: keeps what the scheduler sends."""
-
-    def __init__(self) -> None:
-        self.messages: list[dict] = []
-
-    def send(self, msg: dict) -> None:
-        self.messages.append(msg)
-
-    def take(self) -> list[dict]:
-        out, self.messages = self.messages, []
-        return out
-
-
 async def _simulate(side: int, n_workers: int) -> dict[str, float]:
     scheduler = Scheduler()
     workers = []
     for wid in range(1, n_workers + 1):
-        ws = WorkerState(wid, f"inproc://sim-{wid}", 1, _Inbox())
+        ws = WorkerState(wid, f"inproc://sim-{wid}", 1, Inbox())
         scheduler.workers[wid] = ws
         workers.append(ws)
-    client = ClientState(0, _Inbox())
+    client = ClientState(0, Inbox())
     scheduler.clients[0] = client
     frames = dumps({"roots": (lamina_expression(side).layer,)})
     start = time.perf_counter()

@@ -22,22 +22,9 @@ import lamina.array as la
 from lamina.comm.wire import Blob, Packed, dumps
 from lamina.scheduler._state import DONE, RUNNING
 from lamina.scheduler.server import ClientState, Scheduler, WorkerState
+from lamina.testing.inbox import Inbox
 
 MOD = 2**31 - 1
-
-
-class Inbox:
-    """Stands in for a connection: keeps what the scheduler sends."""
-
-    def __init__(self) -> None:
-        self.messages: list[dict] = []
-
-    def send(self, msg: dict) -> None:
-        self.messages.append(msg)
-
-    def take(self) -> list[dict]:
-        out, self.messages = self.messages, []
-        return out
 
 
 class SimWorker:
