@@ -25,13 +25,15 @@ def signs(seed, n, l):
     return sketch_matrix(n, l, seed, np.float64, signs=True)
 
 
-def test_code_bound_comes_from_the_dtype_or_the_packing():
+def test_code_bound_is_the_largest_magnitude_of_integer_codes():
     x = codes(0, 4, 8)
+    x[1, 2] = 2
     assert code_bound(BlockView(try_pack(x))) == 3
-    assert code_bound(BlockView(x)) == 255
-    assert code_bound(BlockView(x.astype(np.int8))) == 128
+    assert code_bound(BlockView(x)) == 2
+    assert code_bound(BlockView(x.astype(np.int8) - 5)) == 5
+    assert code_bound(BlockView(x.astype(np.int64) * 1000)) == 2000
     assert code_bound(BlockView(x.astype(bool))) == 1
-    assert code_bound(BlockView(x.astype(np.int32))) is None
+    assert code_bound(BlockView(np.zeros((0, 3), dtype=np.uint8))) == 0
     assert code_bound(BlockView(x.astype(np.float64))) is None
 
 
@@ -55,9 +57,12 @@ def test_product_dtype_is_float32_only_below_the_exact_bound():
 
 @SETTINGS
 @given(seed=st.integers(0, 2**32 - 1), m=st.integers(1, 300), n=st.integers(1, 60),
-       l=st.integers(1, 6), packed=st.booleans(), top=st.sampled_from([3, 256]))
-def test_sign_sketch_products_equal_float64_bit_for_bit(seed, m, n, l, packed, top):
+       l=st.integers(1, 6), packed=st.booleans(), top=st.sampled_from([3, 256]),
+       wide=st.booleans())
+def test_sign_sketch_products_equal_float64_bit_for_bit(seed, m, n, l, packed, top, wide):
     g = codes(seed, m, n, 4 if packed else top)
+    if wide and not packed:
+        g = g.astype(np.int32) * 1000
     z = signs(seed, n, l)
     payload = try_pack(g) if packed else g
     y, w, _ = products.row_pass([payload], [z], None, dtype=np.float64, scaler=None,
