@@ -53,6 +53,7 @@ _ACTIVE: list["Client"] = []
 
 Progress = Callable[[int, int], None]
 HANDSHAKE_MARGIN = 10.0
+CLOSED_BEFORE_RESULT = "the Client was closed before this result arrived"
 
 
 def active_client() -> "Client | None":
@@ -124,12 +125,27 @@ class _LoopThread:
         if not self.loop.is_closed():
             self.loop.call_soon_threadsafe(fn, *args)
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 5.0) -> None:
+        """Cancel the tasks still pending on the loop and wait for them, then stop
+        and close it, so that no task is destroyed while pending."""
         if self.loop.is_running():
+            try:
+                self.run(self._cancel_pending(timeout), timeout + 1.0)
+            except (concurrent.futures.TimeoutError, RuntimeError):
+                pass
             self.loop.call_soon_threadsafe(self.loop.stop)
-            self.thread.join(5)
-        if not self.loop.is_running():
+            self.thread.join(timeout)
+        if not self.loop.is_running() and not self.loop.is_closed():
             self.loop.close()
+
+    async def _cancel_pending(self, timeout: float) -> None:
+        current = asyncio.current_task()
+        tasks = [t for t in asyncio.all_tasks() if t is not current]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout)
+        await self.loop.shutdown_asyncgens()
 
 
 class Client:
@@ -162,6 +178,7 @@ class Client:
         self.out = BatchedSend(self.comm)
         self.pool = ConnectionPool({"role": "client"})
         self._info_waiters: dict[int, asyncio.Future] = {}
+        self._finishing: set[asyncio.Task] = set()
         self._reader = asyncio.ensure_future(self._read())
 
     # submitting ---------------------------------------------------------------
@@ -272,7 +289,9 @@ class Client:
         elif op == "run_done" and sub is not None:
             n = int(msg["n_tasks"])
             self._progress(sub, n, n, finished=True)
-            asyncio.ensure_future(self._finish(sub, msg))
+            task = asyncio.ensure_future(self._finish(sub, msg))
+            self._finishing.add(task)
+            task.add_done_callback(self._finishing.discard)
         elif op == "run_erred" and sub is not None:
             self._submissions.pop(msg["ref"], None)
             exc = _remote_exception(msg)
@@ -317,13 +336,18 @@ class Client:
                 if sub.mode == "assemble":
                     results = [_assembled(layer, blocks)
                                for layer, blocks in zip(sub.layers, results)]
+        except asyncio.CancelledError:
+            for f in sub.futures:
+                if not f.done():
+                    f._future.set_exception(RuntimeError(CLOSED_BEFORE_RESULT))
+            raise
         except BaseException as exc:
             for f in sub.futures:
                 if not f.done():
                     f._future.set_exception(exc)
             return
         finally:
-            if sub.mode != "persist":
+            if sub.mode != "persist" and not self._closed:
                 self.out.send({"op": "release", "run": rid})
         for f, value in zip(sub.futures, results):
             f.timings["gathered"] = time.time()
@@ -426,17 +450,20 @@ class Client:
             _ACTIVE.remove(self)
 
         async def shut() -> None:
+            tasks = [self._reader, *self._finishing]
+            for task in tasks:
+                task.cancel()
+            await asyncio.wait(tasks, timeout=1.0)
             await self.out.close(timeout=1.0)
             self.comm.abort()
             await self.pool.close()
-            self._reader.cancel()
 
         try:
             self._io.run(shut(), timeout)
         except Exception:
             pass
         self._io.stop()
-        self._fail_all(RuntimeError("the Client was closed before this result arrived"))
+        self._fail_all(RuntimeError(CLOSED_BEFORE_RESULT))
 
     def __enter__(self) -> "Client":
         _ACTIVE.append(self)
@@ -534,6 +561,7 @@ class _Process:
         return self.address
 
     def stop(self, timeout: float = 5.0) -> None:
+        """Terminate the process (kill it after ``timeout``) and close its output pipe."""
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -541,6 +569,9 @@ class _Process:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout)
+        self.reader.join(timeout)
+        if not self.reader.is_alive():
+            self.proc.stdout.close()
 
 
 class LocalCluster:

@@ -1,6 +1,6 @@
 """Command-line entry points of the distributed runtime.
 
-    lamina scheduler [--host 127.0.0.1] [--port 8786]
+    lamina scheduler [--host 127.0.0.1] [--port 8786] [--max-task-losses 3]
     lamina worker tcp://127.0.0.1:8786 [--nthreads 4] [--host 127.0.0.1]
 
 ``add_scheduler_parser`` and ``add_worker_parser`` add these sub-commands
@@ -23,6 +23,9 @@ def add_scheduler_parser(subparsers: Any) -> argparse.ArgumentParser:
                         help="interface to listen on (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8786,
                         help="TCP port (default: 8786; 0 picks a free one)")
+    parser.add_argument("--max-task-losses", type=_at_least_one, default=None, metavar="N",
+                        help="a task running on N workers as they left the cluster fails "
+                        "its run (default: 3)")
     parser.add_argument("--exit-with-parent", action="store_true", help=argparse.SUPPRESS)
     parser.set_defaults(func=_scheduler)
     return parser
@@ -44,10 +47,23 @@ def add_worker_parser(subparsers: Any) -> argparse.ArgumentParser:
     return parser
 
 
+def _at_least_one(text: str) -> int:
+    """An integer of 1 or more, for ``--max-task-losses``."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number of workers, 1 or more, got {text!r}")
+    return value
+
+
 def _scheduler(args: argparse.Namespace) -> int:
     from lamina.scheduler.server import run_scheduler
 
-    return run_scheduler(args.host, args.port, args.exit_with_parent)
+    losses = {} if args.max_task_losses is None else {"max_task_losses": args.max_task_losses}
+    return run_scheduler(args.host, args.port, args.exit_with_parent, **losses)
 
 
 def _worker(args: argparse.Namespace) -> int:

@@ -158,3 +158,34 @@ def test_module_entry_point_runs():
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "singular values" in proc.stdout
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "two"])
+def test_scheduler_refuses_max_task_losses_below_one(value, capsys):
+    from lamina.distributed_cli import main as distributed_main
+
+    with pytest.raises(SystemExit) as info:
+        distributed_main(["scheduler", "--max-task-losses", value])
+    assert info.value.code == 2
+    assert f"--max-task-losses: must be a whole number of workers, 1 or more, got '{value}'" \
+        in capsys.readouterr().err
+
+
+def test_scheduler_passes_max_task_losses_to_the_server(monkeypatch):
+    import lamina.scheduler.server as server
+    from lamina.distributed_cli import main as distributed_main
+
+    made = []
+    monkeypatch.setattr(server, "forbid_unpickling", lambda: None)
+    monkeypatch.setattr(server, "serve_until_stopped", lambda scheduler, *a: made.append(scheduler))
+    monkeypatch.setattr(server.asyncio, "run", lambda value: None)
+    assert distributed_main(["scheduler", "--max-task-losses", "5"]) == 0
+    assert distributed_main(["scheduler"]) == 0
+    assert [s.max_task_losses for s in made] == [5, server.MAX_TASK_LOSSES]
+
+
+def test_scheduler_object_refuses_max_task_losses_below_one():
+    from lamina.scheduler.server import Scheduler
+
+    with pytest.raises(ValueError, match="max_task_losses must be 1 or more, got 0"):
+        Scheduler(max_task_losses=0)

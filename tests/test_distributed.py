@@ -229,6 +229,45 @@ def test_an_error_in_the_last_progress_call_still_releases_the_results(client):
     wait_until(lambda: idle(client) and client.scheduler_info()["finished"] == 0)
 
 
+# closing ---------------------------------------------------------------------------
+CLOSE_CYCLES = """
+import sys, threading
+import lamina, lamina.array as la
+
+address = sys.argv[1]
+for _ in range(3):
+    with lamina.Client(address) as client:                    # closed when idle
+        assert client.compute(la.arange(100, chunks=10).sum()).result(60) == 4950
+    client = lamina.Client(address)                           # closed while gathering
+    finished = threading.Event()
+    future = client.compute(la.ones((3000, 3000), chunks=500) + 1,
+                            on_progress=lambda done, total: done == total and finished.set())
+    assert finished.wait(60)
+    client.close()
+    if not future.done():
+        print("a future was left pending by close")
+    elif future.exception() is not None:
+        assert "closed before this result arrived" in str(future.exception())
+    client = lamina.Client(address)                           # closed while computing
+    future = client.compute(la.ones((3000, 3000), chunks=100).sum())
+    client.close()
+    if not future.done():
+        print("a future was left pending by close")
+print("closed")
+"""
+
+
+def test_closing_a_client_leaves_no_pending_task_behind(cluster):
+    root = os.path.dirname(os.path.dirname(os.path.abspath(lamina.__file__)))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([root, *sys.path]))
+    out = subprocess.run([sys.executable, "-c", CLOSE_CYCLES, cluster.scheduler_address],
+                         capture_output=True, text=True, timeout=WAIT, env=env)
+    assert out.returncode == 0, out.stderr
+    assert "Task was destroyed but it is pending" not in out.stderr
+    assert "Exception ignored" not in out.stderr, out.stderr
+    assert out.stdout.splitlines() == ["closed"]
+
+
 # startup ---------------------------------------------------------------------------
 def test_worker_and_client_wait_for_a_scheduler_started_after_them():
     with socket.socket() as probe:

@@ -7,6 +7,7 @@ gates that hold tasks back open on a file and give up after 30 s.
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -70,12 +71,16 @@ def busy_workers(client: Client) -> list[dict]:
     return [w for w in client.worker_info() if w["busy"]]
 
 
-def start_worker(address: str) -> subprocess.Popen:
+def start_cli(*args: str) -> subprocess.Popen:
+    """``lamina ARGS`` (scheduler or worker) as a child process that exits with this one."""
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(la.__file__))))
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([root] + sys.path))
-    return subprocess.Popen([sys.executable, "-m", "lamina.distributed_cli", "worker", address,
-                             "--nthreads", "1", "--exit-with-parent"],
-                            stdout=subprocess.DEVNULL, env=env)
+    return subprocess.Popen([sys.executable, "-m", "lamina.distributed_cli", *args,
+                             "--exit-with-parent"], stdout=subprocess.DEVNULL, env=env)
+
+
+def start_worker(address: str) -> subprocess.Popen:
+    return start_cli("worker", address, "--nthreads", "1")
 
 
 def test_killed_worker_mid_computation_still_gives_the_numpy_result():
@@ -142,6 +147,27 @@ def test_task_that_kills_its_worker_fails_the_run_after_three_losses():
         assert "more)" not in message
         assert not c.scheduler_info()["workers"]
         wait_until(lambda: all(p.poll() is not None for p in cluster.worker_processes))
+
+
+def test_scheduler_max_task_losses_option_fails_the_run_after_one_loss():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    scheduler = start_cli("scheduler", "--port", str(port), "--max-task-losses", "1")
+    workers = [start_worker(address) for _ in range(2)]
+    try:
+        with Client(address, timeout=WAIT) as c:
+            c.wait_for_workers(2, timeout=WAIT)
+            y = la.map_blocks(KillOnBlock(10.0), la.from_array(np.arange(40.0), chunks=2),
+                              dtype="f8")
+            with pytest.raises(RuntimeError, match="was running on 1 worker as they left"):
+                c.compute(y.sum()).result(WAIT)
+            assert len(c.scheduler_info()["workers"]) == 1
+    finally:
+        for proc in (*workers, scheduler):
+            proc.terminate()
+            proc.wait(10)
 
 
 def test_persisted_blocks_lost_with_their_worker_give_a_clear_error():

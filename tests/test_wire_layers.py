@@ -5,8 +5,9 @@ API, or as ``lamina.linalg`` builds its passes), the worker-side decode
 gives the same layers and the same computed blocks, and the
 scheduler-side decode (no unpickling, function operands opaque) gives the
 same block dependencies and the same task table. A walker fails when a
-layer class in ``lamina.layers``, ``lamina.worker`` or ``lamina.linalg``
-has no strategy here, and when one of them is not in the trusted registry.
+layer class in ``lamina.layers``, ``lamina.worker``, ``lamina.linalg`` or
+``lamina.optimizer`` has no strategy here, and when one of them is not in
+the trusted registry.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import lamina.array as la
 import lamina.layers
 import lamina.linalg
 import lamina.linalg as ll
+import lamina.optimizer
 import lamina.random
 from lamina.array.core import Array
 from lamina.comm.wire import dumps, loads
@@ -195,6 +197,56 @@ def store_zarr(draw):
 held = st.builds(
     lambda n, c: Held("cluster-1", 7, 0, ((c,) * n,), np.dtype("f8")),
     st.integers(1, 5), st.integers(1, 4))
+
+
+@st.composite
+def selections(draw, shape):
+    """A basic index into ``shape``: an int, a slice (maybe reversed) per axis, a new axis."""
+    index: list = []
+    for side in shape:
+        kind = draw(st.sampled_from(["int", "slice", "reverse"]))
+        if kind == "int":
+            index.append(draw(st.integers(0, side - 1)))
+        elif kind == "reverse":
+            index.append(slice(None, None, -draw(st.integers(1, 3))))
+        else:
+            start = draw(st.integers(0, side - 1))
+            index.append(slice(start, draw(st.integers(start + 1, side)),
+                               draw(st.integers(1, 3))))
+    if draw(st.booleans()):
+        index.insert(draw(st.integers(0, len(index))), None)
+    if all(e == slice(None, None, -1) for e in index):
+        index[0] = 0
+    return tuple(index)
+
+
+def optimized_region(x: Array, index: tuple, name: str) -> Layer:
+    """The region source the optimizer makes of ``x[index]``."""
+    (root,) = lamina.optimizer.optimize_layers([x[index].layer])
+    regions = [l for l in topological_layers([root]) if type(l).__name__ == name]
+    assert regions, f"the optimizer made no {name} of {type(x.layer).__name__}[{index}]"
+    return regions[0]
+
+
+@st.composite
+def zarr_region(draw):
+    """``ZarrRegion``: a selection of a zarr array, pushed into its source."""
+    shape, chunks = draw(shapes_chunks(max_ndim=2))
+    path = f"{_TMP}/region-{next(_COUNTER)}.zarr"
+    z = zarr.create_array(store=path, shape=shape, chunks=chunks, dtype="f8")
+    z[...] = np.arange(math.prod(shape), dtype="f8").reshape(shape)
+    return optimized_region(la.from_zarr(path), draw(selections(shape)), "ZarrRegion")
+
+
+@st.composite
+def random_region(draw):
+    """``RandomRegion``: a selection of a random array drawing one value per draw."""
+    shape, chunks = draw(shapes_chunks())
+    rng = lamina.random.default_rng(draw(st.integers(0, 2**32)))
+    method = draw(st.sampled_from(["random", "uniform"]))
+    x = rng.random(shape, chunks=chunks) if method == "random" \
+        else rng.uniform(-1, 1, shape, chunks=chunks)
+    return optimized_region(x, draw(selections(shape)), "RandomRegion")
 
 
 @st.composite
@@ -418,6 +470,8 @@ LAYER_STRATEGIES = {
     "StoreZarr": store_zarr(),
     "Held": held,
     "Fused": fused(),
+    "ZarrRegion": zarr_region(),
+    "RandomRegion": random_region(),
     **LINALG_STRATEGIES,
 }
 # tests ---------------------------------------------------------------------------
@@ -478,7 +532,7 @@ def test_every_layer_type_round_trips(name):
 
 def _lamina_layer_classes() -> set[type]:
     """Concrete layer classes (they define ``_meta``) of the packages a graph is built from."""
-    for package in (lamina.layers, lamina.linalg):
+    for package in (lamina.layers, lamina.linalg, lamina.optimizer):
         for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
             importlib.import_module(info.name)
     importlib.import_module("lamina.worker.held")
@@ -488,7 +542,8 @@ def _lamina_layer_classes() -> set[type]:
         for sub in cls.__subclasses__():
             stack.append(sub)
             if sub._meta is not Layer._meta and sub.__module__.startswith(
-                    ("lamina.layers.", "lamina.worker.", "lamina.linalg.")):
+                    ("lamina.layers.", "lamina.worker.", "lamina.linalg.",
+                     "lamina.optimizer.")):
                 out.add(sub)
     return out
 

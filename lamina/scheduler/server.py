@@ -165,7 +165,11 @@ class Scheduler:
 
     def __init__(self, max_task_losses: int = MAX_TASK_LOSSES) -> None:
         self.id = uuid.uuid4().hex
-        self.max_task_losses = max(int(max_task_losses), 1)
+        if int(max_task_losses) < 1:
+            raise ValueError(f"max_task_losses must be 1 or more, got {max_task_losses}: "
+                             "a task fails its run once it was running on that many "
+                             "departing workers")
+        self.max_task_losses = int(max_task_losses)
         self.tasks_recomputed = 0
         self.workers: dict[int, WorkerState] = {}
         self.clients: dict[int, ClientState] = {}
@@ -328,7 +332,8 @@ class Scheduler:
                 others = f" (and {len(worst) - 1} more)" if len(worst) > 1 else ""
                 self._fail_run(run, Blob.dump(RuntimeError(
                     f"{_describe(run, worst[0])}{others} was running on {self.max_task_losses} "
-                    f"workers as they left the cluster, the last {ws.address}: it may be "
+                    f"worker{'s' if self.max_task_losses > 1 else ''} as they left the "
+                    f"cluster, the last {ws.address}: it may be "
                     "crashing its worker (out of memory, a crash in native code, os._exit). "
                     "The computation was stopped: fix the task or give the workers more "
                     "memory, then compute it again")), "", _describe(run, worst[0]))
@@ -736,14 +741,15 @@ def _parent_watch(stop: asyncio.Event) -> asyncio.Task:
     return asyncio.ensure_future(watch())
 
 
-def run_scheduler(host: str = "127.0.0.1", port: int = 8786,
-                  exit_with_parent: bool = False) -> int:
+def run_scheduler(host: str = "127.0.0.1", port: int = 8786, exit_with_parent: bool = False,
+                  max_task_losses: int = MAX_TASK_LOSSES) -> int:
     """The ``lamina scheduler`` command: serve until interrupted; return 0."""
+    scheduler = Scheduler(max_task_losses=max_task_losses)
     forbid_unpickling()
 
     def ready(address: str) -> None:
         print(f"lamina scheduler listening at {address}", flush=True)
 
-    asyncio.run(serve_until_stopped(Scheduler(), f"tcp://{host}:{port}", ready,
+    asyncio.run(serve_until_stopped(scheduler, f"tcp://{host}:{port}", ready,
                                     exit_with_parent))
     return 0
