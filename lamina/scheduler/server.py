@@ -606,7 +606,8 @@ class Scheduler:
 
     def _assign(self, run: Run, ids: np.ndarray, cap: np.ndarray,
                 workers: list[WorkerState]) -> np.ndarray:
-        """Worker position per task: where most inputs are, else by free room."""
+        """Worker position per task: where most of its inputs are (each weighed by
+        1 / its unfinished readers), else by free room."""
         n_workers = len(workers)
         choice = np.full(len(ids), -1, dtype=np.int64)
         if n_workers == 1:
@@ -627,7 +628,10 @@ class Scheduler:
             holder = np.where(known, position[np.where(known, holder, 0)], -1)
             rows = np.repeat(np.arange(len(rows_with)), np.diff(sub_ptr))
             valid = holder >= 0
-            counts = np.bincount(rows[valid] * n_workers + holder[valid],
+            # an input that many unfinished tasks read is copied to wherever they
+            # run: it says little about where each should go, so it weighs less
+            weight = 1.0 / np.maximum(run.state.dependents_left(deps[valid]), 1)
+            counts = np.bincount(rows[valid] * n_workers + holder[valid], weights=weight,
                                  minlength=len(rows_with) * n_workers).reshape(-1, n_workers)
             best = counts.argmax(axis=1)
             located = counts.max(axis=1) > 0
