@@ -298,18 +298,3 @@ def test_worker_and_client_wait_for_a_scheduler_started_after_them():
             proc.terminate()
             proc.wait(10)
 
-
-def block_pid(x_block: np.ndarray, z_block: np.ndarray) -> np.ndarray:
-    """The id of the worker process that computed this block, one value per row."""
-    return np.full((x_block.shape[0], 1), os.getpid(), dtype=np.int64) + 0 * z_block[:1, :1]
-
-
-def test_an_input_every_task_reads_does_not_pull_all_tasks_to_its_worker(client):
-    # each task reads its own block of x and the one block of z, which all
-    # of them read: placement should follow x, not pile every task onto z's worker
-    x = la.from_array(np.zeros((64, 3)), chunks=(4, 3))
-    z = la.from_array(np.zeros((1, 3)), chunks=(1, 3))
-    pids = client.compute(la.map_blocks(block_pid, x, z, chunks=(x.chunks[0], (1,)),
-                                        dtype=np.int64), optimize=False).result(WAIT)
-    blocks_per_worker = sorted((np.unique(pids[::4], return_counts=True)[1]).tolist())
-    assert len(blocks_per_worker) == 2 and blocks_per_worker[0] >= 4, blocks_per_worker

@@ -15,6 +15,7 @@ import random
 from collections import deque
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -213,3 +214,19 @@ def test_runs_finish_with_the_right_values_whatever_workers_leave(which, n_worke
     assert sorted(sim.results) == list(range(1, len(which) + 1))
     for w in sim.alive.values():
         assert w.ws.in_flight == 0
+
+
+@pytest.mark.parametrize("z_first", [True, False])
+def test_an_input_every_task_reads_does_not_pull_all_tasks_to_its_worker(z_first):
+    """Each task reads its own block of ``x`` and the one block of ``z``: placement
+    follows ``x`` (half on each worker), not ``z``, wherever ``z`` happens to sit."""
+    sim = Sim()
+    sim.join(), sim.join()
+    x = la.from_array(np.zeros((64, 3)), chunks=(4, 3))
+    z = la.from_array(np.zeros((1, 3)), chunks=(1, 3))
+    sim.submit([(z + x if z_first else x + z).layer])
+    (run,) = sim.scheduler.runs.values()
+    while sim.scheduler.runs:
+        sim.run_batch(next(w for w in sim.alive.values() if w.batches))
+    outputs = run.table.outputs[0]
+    assert sorted(np.bincount(run.where[outputs]).tolist()) == [0, 8, 8]

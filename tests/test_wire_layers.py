@@ -213,10 +213,11 @@ def selections(draw, shape):
             start = draw(st.integers(0, side - 1))
             index.append(slice(start, draw(st.integers(start + 1, side)),
                                draw(st.integers(1, 3))))
+    if all(e == slice(None, None, -1) or (isinstance(e, slice) and range(side)[e] == range(side))
+           for e, side in zip(index, shape)):
+        index[0] = 0  # a selection of everything leaves no region to push down
     if draw(st.booleans()):
         index.insert(draw(st.integers(0, len(index))), None)
-    if all(e == slice(None, None, -1) for e in index):
-        index[0] = 0
     return tuple(index)
 
 
