@@ -334,7 +334,7 @@ class Client:
             else:
                 results = await self._gather_blocks(msg)
                 if sub.mode == "assemble":
-                    results = [_assembled(layer, blocks)
+                    results = [assemble(layer, blocks)
                                for layer, blocks in zip(sub.layers, results)]
         except asyncio.CancelledError:
             for f in sub.futures:
@@ -486,11 +486,6 @@ def _arrays(collections: Sequence[Any]) -> list[Array]:
 
 def _as_list(futures: "Future | list[Future]") -> list[Future]:
     return [futures] if isinstance(futures, Future) else futures
-
-
-def _assembled(layer: Layer, blocks: list[Any]) -> Any:
-    value = assemble(layer, blocks)
-    return value[()] if layer.ndim == 0 else value
 
 
 def _optimized(layers: list[Layer]) -> list[Layer]:

@@ -94,11 +94,7 @@ def _compute_arrays(arrays: list[Array], nthreads: int | None, optimize_graph: b
         return []
     layers = _optimized([a.layer for a in arrays], optimize_graph)
     blocks = runner.compute_blocks(layers, nthreads=nthreads, on_progress=on_progress)
-    values = []
-    for layer, layer_blocks in zip(layers, blocks):
-        value = assemble(layer, layer_blocks)
-        values.append(value[()] if layer.ndim == 0 else value)
-    return values
+    return [assemble(layer, layer_blocks) for layer, layer_blocks in zip(layers, blocks)]
 
 
 def persist(*collections: Any, nthreads: int | None = None,

@@ -140,10 +140,10 @@ def compute_blocks(roots: Sequence[Layer], nthreads: int | None = None,
 
 
 def assemble(layer: Layer, blocks: list[Any]) -> Any:
-    """Put a layer's computed blocks together into one array."""
+    """Put a layer's computed blocks together into one array (a scalar for 0-d)."""
     xp = layer.array_module
     if layer.ndim == 0:
-        return xp.asarray(blocks[0])
+        return xp.asarray(blocks[0])[()]
     out = xp.empty(layer.shape, dtype=layer.dtype)
     starts = [np.concatenate([[0], np.cumsum(c)]).tolist() for c in layer.chunks]
     for flat, value in enumerate(blocks):

@@ -129,8 +129,7 @@ def raw_compute(array: Array) -> Any:
     from lamina.scheduler.runner import assemble, compute_blocks
 
     layer = array.layer
-    value = assemble(layer, compute_blocks([layer], nthreads=1)[0])
-    return value[()] if layer.ndim == 0 else value
+    return assemble(layer, compute_blocks([layer], nthreads=1)[0])
 
 
 def _broadcast_partner(draw: Callable, shape: tuple[int, ...]) -> tuple[int, ...]:
