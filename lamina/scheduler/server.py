@@ -68,7 +68,20 @@ MAX_TASK_LOSSES = 3
 MAX_FETCH_FAILURES = 10
 
 
-class WorkerState:
+class _Peer:
+    """A connected worker or client, as the scheduler sees it."""
+
+    out: BatchedSend
+
+    def send(self, msg: dict) -> None:
+        """Queue ``msg``; a closed connection is left to this peer's reader to notice."""
+        try:
+            self.out.send(msg)
+        except CommClosedError:
+            pass
+
+
+class WorkerState(_Peer):
     """What the scheduler knows of one worker."""
 
     def __init__(self, wid: int, address: str, nthreads: int, out: BatchedSend) -> None:
@@ -81,13 +94,6 @@ class WorkerState:
         self.runs: set[int] = set()
         self.alone = False
 
-    def send(self, msg: dict) -> None:
-        """Queue ``msg``; a closed connection is left to this worker's reader to notice."""
-        try:
-            self.out.send(msg)
-        except CommClosedError:
-            pass
-
     @property
     def target(self) -> int:
         """Tasks to keep queued on this worker: about ``TARGET_SECONDS_IN_FLIGHT`` of work."""
@@ -95,19 +101,14 @@ class WorkerState:
         return self.nthreads * int(min(max(per_thread, MIN_PER_THREAD), MAX_PER_THREAD))
 
 
-class ClientState:
+class ClientState(_Peer):
+    """What the scheduler knows of one client."""
+
     def __init__(self, cid: int, out: BatchedSend) -> None:
         self.cid = cid
         self.out = out
         self.runs: set[int] = set()
         self.finished: set[int] = set()
-
-    def send(self, msg: dict) -> None:
-        """Queue ``msg``; a closed connection is left to this client's reader to notice."""
-        try:
-            self.out.send(msg)
-        except CommClosedError:
-            pass
 
 
 class Run:
@@ -279,8 +280,8 @@ class Scheduler:
             now = time.monotonic()
             if now - run.progress_sent >= PROGRESS_SECONDS:
                 run.progress_sent = now
-                run.client.out.send({"op": "progress", "ref": run.ref, "run": run.id,
-                                     "done": run.state.n_done, "total": run.table.n_tasks})
+                run.client.send({"op": "progress", "ref": run.ref, "run": run.id,
+                                 "done": run.state.n_done, "total": run.table.n_tasks})
 
     def _inputs_missing(self, ws: WorkerState, msg: dict) -> None:
         """A worker could not fetch a batch's inputs: run those tasks again later."""
