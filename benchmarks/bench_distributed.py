@@ -40,6 +40,7 @@ import lamina.array as la  # noqa: E402
 from lamina.client import Client, LocalCluster, _optimized  # noqa: E402
 from lamina.comm.core import framed_nbytes  # noqa: E402
 from lamina.comm.wire import Packed, dumps  # noqa: E402
+from lamina.layers.codec import LayerCodec  # noqa: E402
 from lamina.layers.registry import signature, trust_of  # noqa: E402
 from lamina.scheduler.server import ClientState, Scheduler, WorkerState  # noqa: E402
 from lamina.testing.inbox import Inbox  # noqa: E402
@@ -64,7 +65,8 @@ def side_of(chunks: int) -> int:
 # bytes on the wire -------------------------------------------------------------------
 def lamina_graph_bytes(side: int) -> int:
     layers = _optimized([lamina_expression(side).layer])
-    return framed_nbytes(dumps({"roots": tuple(layers)}, trusted=trust_of(signature())))
+    return framed_nbytes(dumps({"roots": tuple(layers)},
+                                extension=LayerCodec(trust_of(signature()))))
 
 
 def dask_sent_bytes(side: int) -> int:
@@ -122,7 +124,7 @@ async def _simulate(side: int, n_workers: int) -> dict[str, float]:
         workers.append(ws)
     client = ClientState(0, Inbox())
     scheduler.clients[0] = client
-    frames = dumps({"roots": (lamina_expression(side).layer,)})
+    frames = dumps({"roots": (lamina_expression(side).layer,)}, extension=LayerCodec())
     start = time.perf_counter()
     await scheduler._submit(client, {"ref": 1, "graph": Packed(frames)})
     planned = time.perf_counter()

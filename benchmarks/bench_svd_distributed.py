@@ -31,6 +31,7 @@ import lamina.linalg as ll  # noqa: E402
 from lamina.client import Client, Future, LocalCluster  # noqa: E402
 from lamina.comm.core import framed_nbytes  # noqa: E402
 from lamina.comm.wire import dumps  # noqa: E402
+from lamina.layers.codec import LayerCodec  # noqa: E402
 
 CASES = [
     ((20_000, 2_000), (2_000, 500)),
@@ -50,9 +51,9 @@ class PassLog:
     def logged(self, *arrays: Any, **kwargs: Any) -> Any:
         futures = self.compute(*arrays, **kwargs)
         first = futures if isinstance(futures, Future) else futures[0]
-        lowered = dumps({"roots": tuple(a.layer for a in arrays)}, trusted=lambda _: False,
-                        warn_above=None)
-        frames = dumps({"roots": tuple(a.layer for a in arrays)})
+        roots = {"roots": tuple(a.layer for a in arrays)}
+        lowered = dumps(roots, extension=LayerCodec(lambda _: False), warn_above=None)
+        frames = dumps(roots, extension=LayerCodec())
         self.rows.append((first.graph_nbytes, framed_nbytes(frames) - len(frames[0]),
                           framed_nbytes(lowered)))
         return futures

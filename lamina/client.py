@@ -44,6 +44,7 @@ from lamina.comm.core import CommClosedError, connect_when_up, framed_nbytes
 from lamina.comm.pool import ConnectionPool
 from lamina.comm.wire import Blob, Packed, WireError, dumps
 from lamina.layers.base import Layer
+from lamina.layers.codec import LayerCodec
 from lamina.layers.registry import trust_of
 from lamina.scheduler.lowering import topological_layers
 from lamina.scheduler.runner import assemble
@@ -248,7 +249,7 @@ class Client:
         now = time.time()
         if optimize:
             layers = _optimized(layers)
-        frames = dumps({"roots": tuple(layers)}, trusted=self._trusted)
+        frames = dumps({"roots": tuple(layers)}, extension=LayerCodec(self._trusted))
         futures = [Future() for _ in layers]
         for f in futures:
             f.timings["compute"] = now

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 import lamina.array as la
 from lamina.comm.wire import Blob, Packed, dumps
+from lamina.layers.codec import LayerCodec
 from lamina.scheduler._state import DONE, RUNNING
 from lamina.scheduler.server import ClientState, Scheduler, WorkerState
 from lamina.testing.inbox import Inbox
@@ -62,7 +63,7 @@ class Sim:
 
     def submit(self, layers: list) -> None:
         ref = len(self.expected) + 1
-        frames = dumps({"roots": tuple(layers)})
+        frames = dumps({"roots": tuple(layers)}, extension=LayerCodec())
         asyncio.run(self.scheduler._submit(self.client, {"ref": ref, "graph": Packed(frames)}))
         run = next(r for r in self.scheduler.runs.values() if r.ref == ref)
         table = run.table

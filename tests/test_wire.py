@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 import lamina.array as la
 from lamina.array.core import Array
 from lamina.comm.core import framed_nbytes
-from lamina.comm.wire import (LOWERED, Blob, LargeGraphWarning, Packed, WireError, dumps, loads,
-                              nodes_of)
+from lamina.comm.wire import Blob, LargeGraphWarning, Packed, WireError, dumps, loads, nodes_of
 from lamina.layers.base import Layer
+from lamina.layers.codec import LOWERED, LayerCodec
 from lamina.layers.registry import Lowered, is_trusted, signature, trust_of
 from lamina.scheduler.lowering import lower, topological_layers
 from lamina.worker.held import Held
@@ -149,11 +149,11 @@ def test_malformed_headers_raise_wire_error(junk):
 def test_large_graph_message_warns_above_10_mb():
     big = la.from_array(np.ones(1_400_000), chunks=100_000)
     with pytest.warns(LargeGraphWarning, match="from_zarr"):
-        dumps({"roots": (big.layer,)})
+        dumps({"roots": (big.layer,)}, extension=LayerCodec())
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         dumps({"data": np.ones(1_400_000)})
-        dumps({"roots": (la.ones(10**9, chunks=1000).layer,)})
+        dumps({"roots": (la.ones(10**9, chunks=1000).layer,)}, extension=LayerCodec())
 
 
 # expressions -------------------------------------------------------------------
@@ -175,9 +175,9 @@ def test_shared_subtrees_are_sent_once():
     data = la.from_array(np.arange(200_000.0), chunks=10_000)
     a = data + 1
     b = (a * a + a) - data
-    frames = dumps({"roots": (b.layer, a.layer)})
+    frames = dumps({"roots": (b.layer, a.layer)}, extension=LayerCodec())
     layers = topological_layers([b.layer])
-    assert len(nodes_of(frames, load_blobs=False)) == len(layers)
+    assert len(nodes_of(frames, load_blobs=False, extension=LayerCodec())) == len(layers)
     assert len(frames) == 2, "the one array is one frame"
 
 
@@ -200,11 +200,11 @@ class Doubling(Layer):
 def test_untrusted_layer_travels_lowered_and_stays_correct():
     x = la.from_array(np.arange(12.0).reshape(3, 4), chunks=2)
     y = Array(Doubling((x + 1).layer, 3)) * 2
-    frames = dumps({"roots": (y.layer,)})
-    sched = loads(frames, load_blobs=False)["roots"][0]
+    frames = dumps({"roots": (y.layer,)}, extension=LayerCodec())
+    sched = loads(frames, load_blobs=False, extension=LayerCodec())["roots"][0]
     kinds = {type(l).__name__ for l in topological_layers([sched])}
     assert "Lowered" in kinds and "Doubling" not in kinds
-    worker = loads(frames)["roots"][0]
+    worker = loads(frames, extension=LayerCodec())["roots"][0]
     np.testing.assert_array_equal(Array(worker).compute(), (np.arange(12.0).reshape(3, 4) + 1) * 6)
     check_round_trip(y.layer)
 
@@ -213,17 +213,17 @@ def test_peer_without_a_type_gets_it_lowered():
     x = la.ones((6, 6), chunks=2) + 1
     remote = dict(signature())
     del remote["Blockwise"]
-    frames = dumps({"roots": (x.layer,)}, trusted=trust_of(remote))
+    frames = dumps({"roots": (x.layer,)}, extension=LayerCodec(trust_of(remote)))
     header = bytes(frames[0])
     assert LOWERED.encode() in header
-    sched = loads(frames, load_blobs=False)["roots"][0]
+    sched = loads(frames, load_blobs=False, extension=LayerCodec())["roots"][0]
     assert isinstance(sched, Lowered)
 
 
 def test_scheduler_side_layers_keep_function_operands_opaque():
     y = la.map_blocks(lambda b: b * 2, la.ones((8, 8), chunks=4), dtype="f8").sum()
-    frames = dumps({"roots": (y.layer,)})
-    sched = loads(frames, load_blobs=False)["roots"][0]
+    frames = dumps({"roots": (y.layer,)}, extension=LayerCodec())
+    sched = loads(frames, load_blobs=False, extension=LayerCodec())["roots"][0]
     funcs = [op for l in topological_layers([sched]) for op in l.operands if isinstance(op, Blob)]
     assert funcs, "the lambda is a blob on the scheduler"
     assert lower([sched]).n_tasks == lower([y.layer]).n_tasks
@@ -233,10 +233,10 @@ def test_scheduler_side_layers_keep_function_operands_opaque():
 def test_bytes_on_the_wire_are_small_and_constant_in_chunks(side):
     x = la.ones((side * 10, side * 10), chunks=10)
     y = ((x + 1) * 2).sum()
-    size = framed_nbytes(dumps({"roots": (y.layer,)}))
+    size = framed_nbytes(dumps({"roots": (y.layer,)}, extension=LayerCodec()))
     assert size <= 10_000
     reference = framed_nbytes(dumps({"roots": ((((la.ones((1000, 1000), chunks=10) + 1) * 2)
-                                                 .sum()).layer,)}))
+                                                 .sum()).layer,)}, extension=LayerCodec()))
     assert abs(size - reference) <= 200, "a few bytes per extra tree level, not per chunk"
 
 
@@ -244,7 +244,7 @@ def test_optimized_expression_stays_compact():
     optimizer = pytest.importorskip("lamina.optimizer")
     x = la.ones((10_000, 10_000), chunks=10)
     (layer,) = optimizer.optimize_layers([((x + 1) * 2).sum().layer])
-    frames = dumps({"roots": (layer,)})
+    frames = dumps({"roots": (layer,)}, extension=LayerCodec())
     assert framed_nbytes(frames) <= 10_000
     assert LOWERED.encode() not in bytes(frames[0])
 

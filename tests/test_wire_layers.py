@@ -36,6 +36,7 @@ import lamina.random
 from lamina.array.core import Array
 from lamina.comm.wire import dumps, loads
 from lamina.layers.base import Layer
+from lamina.layers.codec import LayerCodec
 from lamina.layers.registry import Lowered, is_trusted
 from lamina.linalg.combine import DEFAULT_SPLIT_EVERY, Drain, Pick, TreeSum, tree_sum
 from lamina.linalg.compressed import EncodeBlocks, WriteZarr
@@ -478,9 +479,9 @@ LAYER_STRATEGIES = {
 # tests ---------------------------------------------------------------------------
 def check_round_trip(root: Layer) -> None:
     """Worker side: same layers and values. Scheduler side: same dependencies."""
-    frames = dumps({"roots": (root,)})
-    worker_root = loads(frames)["roots"][0]
-    sched_root = loads(frames, load_blobs=False)["roots"][0]
+    frames = dumps({"roots": (root,)}, extension=LayerCodec())
+    worker_root = loads(frames, extension=LayerCodec())["roots"][0]
+    sched_root = loads(frames, load_blobs=False, extension=LayerCodec())["roots"][0]
     originals = topological_layers([root])
     workers = {l.name: l for l in topological_layers([worker_root])}
     scheds = {l.name: l for l in topological_layers([sched_root])}

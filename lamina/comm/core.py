@@ -47,10 +47,9 @@ class Comm:
         self.bytes_read += framed_nbytes(frames)
         return loads(frames, load_blobs=self.load_blobs)
 
-    async def write(self, msg: Any, trusted: Callable | None = None,
-                    warn_above: int | None = None) -> int:
+    async def write(self, msg: Any, warn_above: int | None = None) -> int:
         """Encode and send ``msg``; return the bytes put on the wire."""
-        frames = dumps(msg, trusted=trusted, warn_above=warn_above)
+        frames = dumps(msg, warn_above=warn_above)
         await self.write_frames(frames)
         n = framed_nbytes(frames)
         self.bytes_written += n

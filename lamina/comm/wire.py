@@ -1,4 +1,4 @@
-"""The wire format: a message is one msgpack header plus raw buffers.
+"""The value codec: a message is one msgpack header plus raw buffers.
 
     frames = dumps({"op": "compute", "tasks": np.arange(5)})
     msg = loads(frames)                   # the array comes back without a copy
@@ -14,32 +14,35 @@ scalars, complex numbers, ranges, Ellipsis and big integers are small
 extension types. A long tuple of integers (block sizes along an axis) is
 run-length encoded, so a million regular chunks cost a few bytes.
 
-Layers travel as a node table: one row ``[type, params, children, token,
-chunks, dtype]`` per distinct layer (shared subtrees once), children
-before parents, a child inside ``params`` being a reference to its row. A
-trusted type (``lamina.layers.registry``) is rebuilt from its params; any
-other type travels *lowered*: its class as a blob and its block
-dependencies as integer arrays, so a scheduler can plan it without running
-its code.
-
 Anything else (user functions, custom objects, exceptions) becomes a
 ``Blob`` of pickled bytes (cloudpickle when installed). A receiver that
 decodes with ``load_blobs=False`` — the scheduler — keeps blobs opaque and
 forwards them byte for byte; workers and clients load them. ``Packed``
 carries an already encoded message inside another one, untouched.
+
+The codec knows no lamina types. An ``Extension`` teaches it others: it
+claims objects while encoding and sends each as a row of the message's
+node table (``nodes``), shared objects once, children before parents; a
+reference to a row is a small extension type. The expression codec
+(``lamina.layers.codec.LayerCodec``) sends layers this way::
+
+    frames = dumps({"roots": (layer,)}, extension=LayerCodec())
+    loads(frames, extension=LayerCodec())["roots"][0]      # the same layer
 """
 
 from __future__ import annotations
 
-import hashlib
 import pickle
 import warnings
-from typing import Any, Callable, Sequence
+from typing import Any, Hashable, Protocol, Sequence
 
 import msgpack
 import numpy as np
 
-from lamina.layers.base import Layer
+from lamina.comm.opaque import Blob, Packed, buffer_nbytes, frames_nbytes
+
+__all__ = ["Blob", "Decoder", "Encoder", "Extension", "LargeGraphWarning", "Packed",
+           "WireError", "dumps", "frames_nbytes", "loads", "nodes_of"]
 
 WIRE_VERSION = 1
 MAGIC = b"LMN"
@@ -62,84 +65,32 @@ EXT_BYTES = 12
 EXT_PACKED = 13
 EXT_RANGE = 14
 
-LOWERED = "~lowered"
-
-try:
-    import cloudpickle as _pickler
-except ImportError:  # pragma: no cover - cloudpickle ships with dask
-    _pickler = pickle
-
 
 class WireError(ValueError):
     """A message could not be encoded or decoded."""
 
 
 class LargeGraphWarning(UserWarning):
-    """A message carrying an expression is larger than ``LARGE_GRAPH_BYTES``."""
+    """A message with a node table is larger than ``LARGE_GRAPH_BYTES``."""
 
 
-class Blob:
-    """Pickled bytes of an object, opaque until ``load()``.
+class Extension(Protocol):
+    """Teaches the codec objects it does not know, sent as node-table rows.
 
-    ``Blob.dump(obj)`` pickles with protocol 5, so NumPy arrays inside the
-    object stay out of band in ``buffers`` (sent as frames, not copied).
+    ``claims(obj)`` is asked of every value the codec cannot encode itself
+    (before it would pickle it). ``encode(obj, encoder)`` adds the rows obj
+    needs with ``encoder.add_row`` (looking in ``encoder.rows`` first, so a
+    shared object is sent once) and returns obj's row index. While
+    decoding, ``decode(fields, decoder)`` is called for each row in order,
+    its fields already decoded (references to earlier rows are the objects
+    built for them); what it returns is what references to that row become.
     """
 
-    __slots__ = ("data", "buffers")
+    def claims(self, obj: Any) -> bool: ...
 
-    def __init__(self, data: bytes, buffers: Sequence[Any] = ()) -> None:
-        self.data = data
-        self.buffers = tuple(buffers)
+    def encode(self, obj: Any, encoder: "Encoder") -> int: ...
 
-    @classmethod
-    def dump(cls, obj: Any) -> "Blob":
-        buffers: list = []
-        data = _pickler.dumps(obj, protocol=5, buffer_callback=buffers.append)
-        return cls(data, [b.raw() for b in buffers])
-
-    def load(self) -> Any:
-        return pickle.loads(self.data, buffers=self.buffers)
-
-    @property
-    def nbytes(self) -> int:
-        return _nbytes(self.data) + sum(_nbytes(b) for b in self.buffers)
-
-    @property
-    def _token(self) -> str:
-        h = hashlib.blake2b(digest_size=16)
-        h.update(self.data)
-        for b in self.buffers:
-            h.update(b)
-        return "blob-" + h.hexdigest()
-
-    def __eq__(self, other: object) -> bool:
-        return (isinstance(other, Blob) and bytes(self.data) == bytes(other.data)
-                and [bytes(b) for b in self.buffers] == [bytes(b) for b in other.buffers])
-
-    def __hash__(self) -> int:
-        return hash(self._token)
-
-    def __repr__(self) -> str:
-        return f"Blob<{self.nbytes} bytes>"
-
-    def __reduce__(self) -> Any:
-        raise TypeError("a Blob is sent by the wire format, never pickled")
-
-
-class Packed:
-    """An encoded message carried inside another one, frames untouched."""
-
-    __slots__ = ("frames",)
-
-    def __init__(self, frames: Sequence[Any]) -> None:
-        self.frames = list(frames)
-
-    @property
-    def nbytes(self) -> int:
-        return frames_nbytes(self.frames)
-
-    def __repr__(self) -> str:
-        return f"Packed<{len(self.frames)} frames, {self.nbytes} bytes>"
+    def decode(self, fields: tuple, decoder: "Decoder") -> Any: ...
 
 
 class _Mark:
@@ -155,40 +106,38 @@ _MARK_EXT = [msgpack.ExtType(EXT_MARK, bytes([m.kind])) for m in _MARKS]
 _ELLIPSIS_EXT = msgpack.ExtType(EXT_ELLIPSIS, b"")
 
 
-def _nbytes(buf: Any) -> int:
-    return buf.nbytes if isinstance(buf, memoryview) else len(buf)
-
-
-def frames_nbytes(frames: Sequence[Any]) -> int:
-    """Total size of a list of frames in bytes."""
-    return sum(_nbytes(f) for f in frames)
-
-
 def _packb(obj: Any) -> bytes:
     return msgpack.packb(obj, use_bin_type=True)
 
 
-def _locally_trusted(layer: Layer) -> bool:
-    from lamina.layers.registry import is_trusted
-
-    return is_trusted(type(layer))
-
-
 # encoding ----------------------------------------------------------------------
-class _Encoder:
-    def __init__(self, trusted: Callable[[Layer], bool]) -> None:
+class Encoder:
+    """One message being encoded: its frames and its node table.
+
+    An extension calls ``walk(value)`` for the encoded form of a value it
+    puts in a row, and ``add_row`` to append a row.
+    """
+
+    def __init__(self, extension: Extension | None = None) -> None:
         self.frames: list[Any] = []
         self.nodes: list[Any] = []
-        self.node_index: dict[str, int] = {}
-        self.trusted = trusted
+        self.rows: dict[Hashable, int] = {}
+        self.extension = extension
         self.memo: dict[int, tuple[Any, Any]] = {}
-        self.closed: dict[str, bool] = {}
 
     def frame(self, buf: Any) -> int:
         self.frames.append(buf)
         return len(self.frames)
 
+    def add_row(self, key: Hashable, fields: list[Any]) -> int:
+        """Append a row of encoded ``fields`` known as ``key``; its index."""
+        index = len(self.nodes)
+        self.nodes.append([_MARK_EXT[3], *fields])
+        self.rows[key] = index
+        return index
+
     def walk(self, obj: Any) -> Any:
+        """The msgpack form of ``obj``, buffers and rows added as needed."""
         t = type(obj)
         if t is str or t is float or t is bool or obj is None:
             return obj
@@ -208,8 +157,6 @@ class _Encoder:
             if len(obj) > INLINE_PICKLE_BYTES:
                 return msgpack.ExtType(EXT_BYTES, _packb(self.frame(obj)))
             return obj
-        if isinstance(obj, Layer):
-            return msgpack.ExtType(EXT_REF, _packb(self.node(obj)))
         if t is Blob:
             return self.blob(obj)
         if t is Packed:
@@ -231,6 +178,8 @@ class _Encoder:
             return msgpack.ExtType(EXT_DTYPE, self.pack(_dtype_plain(obj)))
         if isinstance(obj, np.generic) and not obj.dtype.hasobject:
             return msgpack.ExtType(EXT_SCALAR, self.pack((obj.dtype, obj.tobytes())))
+        if self.extension is not None and self.extension.claims(obj):
+            return msgpack.ExtType(EXT_REF, _packb(self.extension.encode(obj, self)))
         return self.blob(Blob.dump(obj))
 
     def pack(self, obj: Any) -> bytes:
@@ -265,90 +214,12 @@ class _Encoder:
 
     def blob(self, blob: Blob) -> Any:
         data: Any = blob.data
-        if _nbytes(data) > INLINE_PICKLE_BYTES:
+        if buffer_nbytes(data) > INLINE_PICKLE_BYTES:
             data = self.frame(data)
         else:
             data = bytes(data)
         buffers = [self.frame(b) for b in blob.buffers]
         return msgpack.ExtType(EXT_BLOB, _packb((data, buffers)))
-
-    def node(self, layer: Layer) -> int:
-        index = self.node_index.get(layer.name)
-        if index is not None:
-            return index
-        for child in _children_first(layer, self.node_index):
-            self.encode_node(child)
-        return self.node_index[layer.name]
-
-    def as_params(self, layer: Layer) -> bool:
-        """Trusted, and so is every layer under its non-dependency operands
-        (a fused group's members), since its ``block_deps`` walks them."""
-        if not self.trusted(layer):
-            return False
-        deps = {d.name for d in layer.dependencies}
-        return all(self.closed[m.name] for m in _layer_operands(layer) if m.name not in deps)
-
-    def encode_node(self, layer: Layer) -> None:
-        children = [self.node_index[d.name] for d in layer.dependencies]
-        chunks, dtype = self.walk(layer.chunks), self.walk(layer.dtype)
-        params_ok = self.as_params(layer)
-        self.closed[layer.name] = params_ok and all(
-            self.closed[m.name] for m in _layer_operands(layer))
-        if params_ok:
-            params = [self.walk(op) for op in layer.operands]
-            row = [_MARK_EXT[3], type(layer).__name__, params, children, layer.name, chunks, dtype]
-        else:
-            tables = layer.block_deps(np.arange(layer.nblocks, dtype=np.int64))
-            lowered = {
-                "cls": self.blob(Blob.dump(type(layer))),
-                "label": layer.label(),
-                "operands": [self.walk(op) for op in layer.operands],
-                "deps": [(self.walk(np.asarray(p)), self.walk(np.asarray(i)))
-                         for p, i in tables],
-            }
-            row = [_MARK_EXT[3], LOWERED, lowered, children, layer.name, chunks, dtype]
-        self.node_index[layer.name] = len(self.nodes)
-        self.nodes.append(row)
-
-
-def _children_first(root: Layer, done: dict[str, int]) -> list[Layer]:
-    """Layers under ``root`` (itself last) not yet encoded, children first."""
-    order: list[Layer] = []
-    seen: set[str] = set(done)
-    stack: list[tuple[Layer, list[Layer] | None]] = [(root, None)]
-    while stack:
-        layer, pending = stack.pop()
-        if pending is None:
-            if layer.name in seen:
-                continue
-            pending = [d for d in _layer_operands(layer) if d.name not in seen]
-            pending.reverse()
-        if pending:
-            child = pending.pop()
-            stack.append((layer, pending))
-            if child.name not in seen:
-                stack.append((child, None))
-            continue
-        if layer.name not in seen:
-            seen.add(layer.name)
-            order.append(layer)
-    return order
-
-
-def _layer_operands(layer: Layer) -> list[Layer]:
-    """Every layer a layer refers to: its dependencies, then layers in operands."""
-    found = list(layer.dependencies)
-    stack = list(layer.operands)
-    while stack:
-        value = stack.pop()
-        if isinstance(value, Layer):
-            found.append(value)
-        elif type(value) in (tuple, list, set, frozenset):
-            stack.extend(value)
-        elif type(value) is dict:
-            stack.extend(value.keys())
-            stack.extend(value.values())
-    return found
 
 
 def _rle(values: tuple) -> Any:
@@ -372,15 +243,16 @@ def _dtype_plain(dtype: np.dtype) -> Any:
     return [dtype.descr]
 
 
-def dumps(value: Any, trusted: Callable[[Layer], bool] | None = None,
+def dumps(value: Any, extension: Extension | None = None,
           warn_above: int | None = LARGE_GRAPH_BYTES) -> list[Any]:
     """Encode ``value`` into frames: ``[header, *buffers]``.
 
-    ``trusted(layer)`` says whether a layer travels as params (default: its
-    type is in the local trusted registry) or lowered. A message carrying
-    layers and larger than ``warn_above`` bytes raises ``LargeGraphWarning``.
+    ``extension`` encodes the objects it claims as node-table rows (see
+    ``Extension``); without one they are pickled like any other object. A
+    message with a node table larger than ``warn_above`` bytes raises
+    ``LargeGraphWarning``.
     """
-    enc = _Encoder(trusted or _locally_trusted)
+    enc = Encoder(extension)
     body = enc.walk(value)
     header = MAGIC + bytes([WIRE_VERSION]) + _packb([enc.nodes, body])
     frames = [header, *enc.frames]
@@ -397,11 +269,20 @@ def dumps(value: Any, trusted: Callable[[Layer], bool] | None = None,
 
 
 # decoding ----------------------------------------------------------------------
-class _Decoder:
-    def __init__(self, frames: Sequence[Any], load_blobs: bool) -> None:
+class Decoder:
+    """One message being decoded: its frames and the objects of its node table.
+
+    ``rows[i]`` is what row ``i`` decoded to; ``load_blobs`` says whether
+    this receiver unpickles (an extension may build stand-ins when not).
+    """
+
+    def __init__(self, frames: Sequence[Any], load_blobs: bool,
+                 extension: Extension | None = None) -> None:
         self.frames = frames
         self.load_blobs = load_blobs
-        self.nodes: list[Layer] = []
+        self.extension = extension
+        self.rows: list[Any] = []
+        self.value: Any = None
 
     def unpack(self, data: Any) -> Any:
         return msgpack.unpackb(data, raw=False, use_list=False, strict_map_key=False,
@@ -423,9 +304,9 @@ class _Decoder:
             return blob.load() if self.load_blobs else blob
         if code == EXT_REF:
             index = self.unpack(data)
-            if not 0 <= index < len(self.nodes):
-                raise WireError(f"reference to layer row {index} before it was defined")
-            return self.nodes[index]
+            if not 0 <= index < len(self.rows):
+                raise WireError(f"reference to node row {index} before it was defined")
+            return self.rows[index]
         if code == EXT_MARK:
             return _MARKS[data[0]]
         if code == EXT_RLE:
@@ -464,39 +345,17 @@ class _Decoder:
                 return set(items[1:])
             if mark is _FROZENSET:
                 return frozenset(items[1:])
-            layer = self.build_node(items)
-            self.nodes.append(layer)
-            return layer
+            obj = self.node(items[1:])
+            self.rows.append(obj)
+            return obj
         return items
 
-    def build_node(self, row: tuple) -> Layer:
-        from lamina.layers.registry import Lowered, trusted_class
-
-        _, type_name, params, children, token, chunks, dtype = row
-        if type_name == LOWERED:
-            if not self.load_blobs:
-                deps = [self.nodes[i] for i in children]
-                return Lowered.stand_in(params["label"], params["deps"], deps, token,
-                                        chunks, dtype)
-            cls, operands = params["cls"], params["operands"]
-        else:
-            cls, operands = trusted_class(type_name), params
-        return rebuild(cls, operands, token, chunks, dtype)
-
-
-def rebuild(cls: type, operands: Sequence[Any], token: str, chunks: Any, dtype: Any) -> Layer:
-    """A layer from its operands with its token and metadata as sent (no recomputation)."""
-    if not (isinstance(cls, type) and issubclass(cls, Layer)):
-        raise WireError(f"{cls!r} is not a Layer class")
-    operands = tuple(operands)
-    if len(operands) != len(cls._parameters):
-        raise WireError(f"{cls.__name__} takes {len(cls._parameters)} operands, "
-                        f"the message gives {len(operands)}: peers run different versions")
-    layer = cls.__new__(cls)
-    object.__setattr__(layer, "operands", operands)
-    layer.__dict__["_chunks_dtype"] = (tuple(tuple(c) for c in chunks), np.dtype(dtype))
-    object.__setattr__(layer, "_token", token)
-    return layer
+    def node(self, fields: tuple) -> Any:
+        if self.extension is None:
+            raise WireError("the message has a node table (e.g. a layer expression) but was "
+                            "decoded without an extension: decode it with the extension "
+                            "that encoded it (lamina.layers.codec.LayerCodec for layers)")
+        return self.extension.decode(fields, self)
 
 
 def _array_from(buf: Any, dtype: Any, shape: tuple, order: int) -> np.ndarray:
@@ -520,7 +379,7 @@ def _dtype_from(plain: Any) -> np.dtype:
     return np.dtype([tuple(f) for f in plain[0]])
 
 
-def _decode(frames: Sequence[Any], load_blobs: bool) -> tuple[_Decoder, Any]:
+def _decode(frames: Sequence[Any], load_blobs: bool, extension: Extension | None) -> Decoder:
     if not frames:
         raise WireError("empty message")
     header = memoryview(frames[0])
@@ -530,25 +389,28 @@ def _decode(frames: Sequence[Any], load_blobs: bool) -> tuple[_Decoder, Any]:
         raise WireError(
             f"message uses wire version {header[3]}, this lamina reads version "
             f"{WIRE_VERSION}: run the same lamina version on clients, scheduler and workers")
-    decoder = _Decoder(frames, load_blobs)
+    decoder = Decoder(frames, load_blobs, extension)
     try:
-        _, value = decoder.unpack(header[4:])
+        _, decoder.value = decoder.unpack(header[4:])
     except (WireError, pickle.UnpicklingError, ImportError, AttributeError):
         raise
     except (ValueError, TypeError, KeyError, IndexError, msgpack.UnpackException) as exc:
         raise WireError(f"malformed message: {exc}") from exc
-    return decoder, value
+    return decoder
 
 
-def loads(frames: Sequence[Any], load_blobs: bool = True) -> Any:
+def loads(frames: Sequence[Any], load_blobs: bool = True,
+          extension: Extension | None = None) -> Any:
     """Decode frames made by ``dumps``.
 
     With ``load_blobs=False`` pickled objects stay ``Blob``s and nothing is
-    unpickled: the scheduler decodes this way.
+    unpickled: the scheduler decodes this way. A message with a node table
+    needs the ``extension`` that encoded it.
     """
-    return _decode(frames, load_blobs)[1]
+    return _decode(frames, load_blobs, extension).value
 
 
-def nodes_of(frames: Sequence[Any], load_blobs: bool = True) -> list[Layer]:
-    """Every layer in a message's node table, children before parents."""
-    return _decode(frames, load_blobs)[0].nodes
+def nodes_of(frames: Sequence[Any], load_blobs: bool = True,
+             extension: Extension | None = None) -> list[Any]:
+    """Every object of a message's node table, in row order (children first)."""
+    return _decode(frames, load_blobs, extension).rows

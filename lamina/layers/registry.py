@@ -151,11 +151,11 @@ class Lowered(Layer):
     @classmethod
     def stand_in(cls, label: str, deps: Sequence[tuple[np.ndarray, np.ndarray]],
                  dependencies: Sequence[Layer], token: str, chunks: Any, dtype: Any) -> "Lowered":
-        from lamina.comm.wire import WireError, rebuild
+        from lamina.layers.codec import rebuild
 
         if len(deps) != len(dependencies):
-            raise WireError(f"lowered layer {label} has {len(deps)} dependency tables "
-                            f"for {len(dependencies)} dependencies")
+            raise ValueError(f"lowered layer {label} has {len(deps)} dependency tables "
+                             f"for {len(dependencies)} dependencies")
         layer = rebuild(cls, (label, tuple(deps)), token, chunks, dtype)
         layer.__dict__["dependencies"] = tuple(dependencies)
         return layer

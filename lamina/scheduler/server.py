@@ -52,6 +52,7 @@ import numpy as np
 from lamina.comm.batched import BatchedSend, unbatch
 from lamina.comm.core import Comm, CommClosedError, listen
 from lamina.comm.wire import Blob, WireError, loads
+from lamina.layers.codec import LayerCodec
 from lamina.layers.registry import signature, take_rows
 from lamina.scheduler._state import RUNNING, GraphState
 from lamina.scheduler.lowering import TaskTable, lower
@@ -411,7 +412,7 @@ class Scheduler:
         ref = msg["ref"]
         run = None
         try:
-            roots = loads(msg["graph"].frames, load_blobs=False)["roots"]
+            roots = loads(msg["graph"].frames, load_blobs=False, extension=LayerCodec())["roots"]
             table = await asyncio.get_running_loop().run_in_executor(None, lower, list(roots))
             if cs.cid not in self.clients:
                 return

@@ -35,6 +35,7 @@ from lamina.comm.core import Comm, CommClosedError, connect_when_up, listen
 from lamina.comm.pool import ConnectionPool
 from lamina.comm.wire import Blob, WireError, nodes_of
 from lamina.layers.base import Layer
+from lamina.layers.codec import LayerCodec
 from lamina.layers.registry import signature
 
 LONG_TASK_SECONDS = 1e-3
@@ -185,7 +186,8 @@ class Worker:
         run = WorkerRun(int(msg["run"]), int(msg["key_base"]), int(msg["n_tasks"]))
         self.runs[run.id] = run
         try:
-            by_name = {layer.name: layer for layer in nodes_of(msg["graph"].frames)}
+            layers = nodes_of(msg["graph"].frames, extension=LayerCodec())
+            by_name = {layer.name: layer for layer in layers}
             run.layers = [by_name[name] for name in msg["layers"]]
         except Exception as exc:
             run.error = exc
