@@ -1,8 +1,10 @@
 """Messages between clients, the scheduler and workers.
 
-``wire`` encodes values and layer expressions (msgpack header, raw buffer
-frames, opaque pickled blobs); ``core`` defines a connection (``Comm``) and
-the version handshake; ``tcp`` and ``inproc`` are its transports::
+``wire`` encodes values (msgpack header, raw buffer frames, opaque
+pickled blobs from ``opaque``) and takes an extension for the types it
+does not know, such as layers (``lamina.layers.codec``); ``core`` defines
+a connection (``Comm``) and the version handshake; ``tcp`` and ``inproc``
+are its transports::
 
     comm = await connect("tcp://127.0.0.1:8786", {"role": "client"})
     await comm.write({"op": "info"})
