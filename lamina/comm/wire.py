@@ -80,7 +80,8 @@ class Extension(Protocol):
     ``claims(obj)`` is asked of every value the codec cannot encode itself
     (before it would pickle it). ``encode(obj, encoder)`` adds the rows obj
     needs with ``encoder.add_row`` (looking in ``encoder.rows`` first, so a
-    shared object is sent once) and returns obj's row index. While
+    shared object is sent once; a row only refers to rows added before it,
+    as ``encoder.walk(child)`` does) and returns obj's row index. While
     decoding, ``decode(fields, decoder)`` is called for each row in order,
     its fields already decoded (references to earlier rows are the objects
     built for them); what it returns is what references to that row become.
