@@ -40,17 +40,16 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-import signal
-import sys
 import time
 import traceback
 import uuid
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from lamina.comm.batched import BatchedSend, unbatch
 from lamina.comm.core import Comm, CommClosedError, listen
+from lamina.comm.process import forbid_unpickling, run_process
 from lamina.comm.wire import Blob, WireError, loads
 from lamina.layers.registry import signature, take_rows
 from lamina.scheduler._state import RUNNING, GraphState
@@ -701,60 +700,10 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def forbid_unpickling() -> None:
-    """Make this process refuse to unpickle anything, for the rest of its life.
-
-    The scheduler never runs user code, so nothing it receives should ever
-    be unpickled; this audit hook turns a mistake into a loud error.
-    """
-    def hook(event: str, args: tuple) -> None:
-        if event == "pickle.find_class":
-            raise RuntimeError(f"the lamina scheduler never unpickles: refused to load "
-                               f"{args[0]}.{args[1]}")
-
-    sys.addaudithook(hook)
-
-
-async def serve_until_stopped(scheduler: Scheduler, address: str,
-                              on_ready: Callable[[str], None] | None = None,
-                              exit_with_parent: bool = False) -> None:
-    """Run ``scheduler`` at ``address`` until SIGINT/SIGTERM (or the parent exits)."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    bound = await scheduler.start(address)
-    if on_ready is not None:
-        on_ready(bound)
-    parent = _parent_watch(stop) if exit_with_parent else None
-    await stop.wait()
-    if parent is not None:
-        parent.cancel()
-    await scheduler.stop()
-
-
-def _parent_watch(stop: asyncio.Event) -> asyncio.Task:
-    import os
-
-    parent = os.getppid()
-
-    async def watch() -> None:
-        while os.getppid() == parent:
-            await asyncio.sleep(0.5)
-        stop.set()
-
-    return asyncio.ensure_future(watch())
-
-
 def run_scheduler(host: str = "127.0.0.1", port: int = 8786, exit_with_parent: bool = False,
                   max_task_losses: int = MAX_TASK_LOSSES) -> int:
     """The ``lamina scheduler`` command: serve until interrupted; return 0."""
     scheduler = Scheduler(max_task_losses=max_task_losses)
     forbid_unpickling()
-
-    def ready(address: str) -> None:
-        print(f"lamina scheduler listening at {address}", flush=True)
-
-    asyncio.run(serve_until_stopped(scheduler, f"tcp://{host}:{port}", ready,
-                                    exit_with_parent))
-    return 0
+    return run_process("scheduler", lambda: scheduler.start(f"tcp://{host}:{port}"),
+                       scheduler.stop, exit_with_parent)
