@@ -2,7 +2,9 @@
 
 ``wire`` encodes values and layer expressions (msgpack header, raw buffer
 frames, opaque pickled blobs); ``core`` defines a connection (``Comm``) and
-the version handshake; ``tcp`` and ``inproc`` are its transports::
+the version handshake; ``tcp`` and ``inproc`` are its transports;
+``process`` runs a scheduler or worker as a process (signals, parent
+watch, ready line)::
 
     comm = await connect("tcp://127.0.0.1:8786", {"role": "client"})
     await comm.write({"op": "info"})
