@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -27,6 +27,9 @@ from lamina.scheduler import placement
 from lamina.scheduler._state import RUNNING, GraphState
 from lamina.scheduler.lowering import TaskTable
 from lamina.worker.held import Held
+
+if TYPE_CHECKING:
+    from lamina.scheduler.peers import ClientState
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,7 @@ class Run:
     (``owned`` is False for them: they are never released nor recomputed).
     """
 
-    def __init__(self, rid: int, client: Any, ref: int, table: TaskTable,
+    def __init__(self, rid: int, client: ClientState, ref: int, table: TaskTable,
                  graph: Any, key_base: int) -> None:
         n = table.n_tasks
         self.id = rid
@@ -221,7 +224,7 @@ class Run:
 class Finished:
     """Outputs of a finished run, kept on workers until released."""
 
-    def __init__(self, client: Any, outputs: list[tuple[np.ndarray, np.ndarray,
+    def __init__(self, client: ClientState, outputs: list[tuple[np.ndarray, np.ndarray,
                                                         np.ndarray]]) -> None:
         self.client = client
         self.outputs = outputs
