@@ -19,14 +19,11 @@ def add_scheduler_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser = subparsers.add_parser("scheduler", help="run a lamina scheduler",
                                    description="Run a lamina scheduler. It never unpickles "
                                    "or runs user code.")
-    parser.add_argument("--host", default="127.0.0.1",
-                        help="interface to listen on (default: 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8786,
-                        help="TCP port (default: 8786; 0 picks a free one)")
+    _add_process_options(parser, "interface to listen on (default: 127.0.0.1)",
+                         8786, "TCP port (default: 8786; 0 picks a free one)")
     parser.add_argument("--max-task-losses", type=_at_least_one, default=None, metavar="N",
                         help="a task running on N workers as they left the cluster fails "
                         "its run (default: 3)")
-    parser.add_argument("--exit-with-parent", action="store_true", help=argparse.SUPPRESS)
     parser.set_defaults(func=_scheduler)
     return parser
 
@@ -38,13 +35,18 @@ def add_worker_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("address", help="the scheduler, e.g. tcp://127.0.0.1:8786")
     parser.add_argument("--nthreads", type=int, default=1,
                         help="threads running tasks (default: 1)")
-    parser.add_argument("--host", default="127.0.0.1",
-                        help="interface peers reach this worker on (default: 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=0,
-                        help="TCP port for peers (default: 0, a free one)")
-    parser.add_argument("--exit-with-parent", action="store_true", help=argparse.SUPPRESS)
+    _add_process_options(parser, "interface peers reach this worker on (default: 127.0.0.1)",
+                         0, "TCP port for peers (default: 0, a free one)")
     parser.set_defaults(func=_worker)
     return parser
+
+
+def _add_process_options(parser: argparse.ArgumentParser, host_help: str, port: int,
+                         port_help: str) -> None:
+    """``--host``, ``--port`` and the hidden ``--exit-with-parent`` (``comm.process``)."""
+    parser.add_argument("--host", default="127.0.0.1", help=host_help)
+    parser.add_argument("--port", type=int, default=port, help=port_help)
+    parser.add_argument("--exit-with-parent", action="store_true", help=argparse.SUPPRESS)
 
 
 def _at_least_one(text: str) -> int:

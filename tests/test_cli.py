@@ -177,8 +177,8 @@ def test_scheduler_passes_max_task_losses_to_the_server(monkeypatch):
 
     made = []
     monkeypatch.setattr(server, "forbid_unpickling", lambda: None)
-    monkeypatch.setattr(server, "serve_until_stopped", lambda scheduler, *a: made.append(scheduler))
-    monkeypatch.setattr(server.asyncio, "run", lambda value: None)
+    monkeypatch.setattr(server, "run_process",
+                        lambda role, start, stop, *a: made.append(stop.__self__) or 0)
     assert distributed_main(["scheduler", "--max-task-losses", "5"]) == 0
     assert distributed_main(["scheduler"]) == 0
     assert [s.max_task_losses for s in made] == [5, server.MAX_TASK_LOSSES]

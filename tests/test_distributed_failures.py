@@ -145,7 +145,7 @@ def test_scheduler_passes_blobs_through_without_unpickling(cluster, client):
 def test_scheduler_process_refuses_to_unpickle_at_all(cluster):
     probe = textwrap.dedent("""
         import pickle, sys
-        from lamina.scheduler.server import forbid_unpickling
+        from lamina.comm.process import forbid_unpickling
         forbid_unpickling()
         try:
             pickle.loads(pickle.dumps(sys.modules["os"].getcwd))

@@ -4,7 +4,8 @@
 pickled blobs from ``opaque``) and takes an extension for the types it
 does not know, such as layers (``lamina.layers.codec``); ``core`` defines
 a connection (``Comm``) and the version handshake; ``tcp`` and ``inproc``
-are its transports::
+are its transports; ``process`` runs a scheduler or worker as a process
+(signals, parent watch, ready line)::
 
     comm = await connect("tcp://127.0.0.1:8786", {"role": "client"})
     await comm.write({"op": "info"})

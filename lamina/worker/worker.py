@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import signal
 import time
 import traceback
 from collections import deque
@@ -33,6 +32,7 @@ import numpy as np
 from lamina.comm.batched import BatchedSend, unbatch
 from lamina.comm.core import Comm, CommClosedError, connect_when_up, listen
 from lamina.comm.pool import ConnectionPool
+from lamina.comm.process import run_process
 from lamina.comm.wire import Blob, WireError, nodes_of
 from lamina.layers.base import Layer
 from lamina.layers.codec import LayerCodec
@@ -355,36 +355,9 @@ class Worker:
                 "tasks_run": self.tasks_run}
 
 
-async def run_until_stopped(worker: Worker, on_ready: Callable[[str], None] | None = None,
-                            exit_with_parent: bool = False) -> None:
-    """Run ``worker`` until the scheduler goes away or SIGINT/SIGTERM."""
-    import os
-
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, worker._done.set)
-    address = await worker.start()
-    if on_ready is not None:
-        on_ready(address)
-    if exit_with_parent:
-        parent = os.getppid()
-
-        async def watch() -> None:
-            while os.getppid() == parent:
-                await asyncio.sleep(0.5)
-            worker._done.set()
-
-        worker._spawn(watch())
-    await worker.finished()
-    await worker.close()
-
-
 def run_worker(scheduler_address: str, nthreads: int = 1, host: str = "127.0.0.1",
                port: int = 0, exit_with_parent: bool = False) -> int:
     """The ``lamina worker`` command: serve until the scheduler goes away; return 0."""
-    def ready(address: str) -> None:
-        print(f"lamina worker listening at {address} for {scheduler_address}", flush=True)
-
-    asyncio.run(run_until_stopped(Worker(scheduler_address, nthreads, host, port), ready,
-                                  exit_with_parent))
-    return 0
+    worker = Worker(scheduler_address, nthreads, host, port)
+    return run_process("worker", worker.start, worker.close, exit_with_parent,
+                       ended=worker.finished, suffix=f" for {scheduler_address}")
