@@ -25,14 +25,12 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any, Callable, Literal, Sequence
 
-from lamina.array.core import Array
 from lamina.layers.base import Layer
-from lamina.scheduler import runner
 from lamina.scheduler.lowering import topological_layers
-from lamina.scheduler.runner import assemble
 from lamina.worker.held import Held
 
 if TYPE_CHECKING:
+    from lamina.array.core import Array
     from lamina.client import Client, Future
 
 Progress = Callable[[int, int], None]
@@ -72,6 +70,7 @@ def run(layers: Sequence[Layer], mode: Mode = "assemble", *, optimize_graph: boo
     ``on_progress(done, total)`` is called as tasks finish.
     """
     from lamina.client.futures import Future
+    from lamina.scheduler import runner
 
     if not layers:
         return []
@@ -88,6 +87,8 @@ def run(layers: Sequence[Layer], mode: Mode = "assemble", *, optimize_graph: boo
 def values_of(plan: Sequence[Layer], blocks: list[list[Any]], mode: Mode) -> list[Any]:
     """What a computation gives per root from its blocks: the assembled array
     (``"assemble"``) or the blocks themselves (``"blocks"``)."""
+    from lamina.scheduler.runner import assemble
+
     if mode == "assemble":
         return [assemble(layer, layer_blocks) for layer, layer_blocks in zip(plan, blocks)]
     return blocks
@@ -95,6 +96,7 @@ def values_of(plan: Sequence[Layer], blocks: list[list[Any]], mode: Mode) -> lis
 
 def _kept(layer: Layer, blocks: list[Any]) -> Array:
     """``layer`` persisted in this process: an array over its computed blocks."""
+    from lamina.array.core import Array
     from lamina.array.creation import from_blocks_like
 
     return from_blocks_like(Array(layer), blocks)
@@ -102,6 +104,8 @@ def _kept(layer: Layer, blocks: list[Any]) -> Array:
 
 def layers_of(collections: Sequence[Any], caller: str) -> list[Layer]:
     """The root layer of each array (a layer stands for itself)."""
+    from lamina.array.core import Array
+
     layers = []
     for c in collections:
         if not isinstance(c, (Array, Layer)):
@@ -125,13 +129,11 @@ def compute(*collections: Any, nthreads: int | None = None, optimize_graph: bool
     ``on_progress(done, total)`` is called as tasks finish; ``nthreads``
     applies to the embedded runner only.
     """
-    arrays = [c for c in collections if isinstance(c, Array)]
-    futures = run([a.layer for a in arrays], "assemble", optimize_graph=optimize_graph,
-                  client=_active_client(), nthreads=nthreads, on_progress=on_progress)
-    return _each_array_replaced(collections, [f.result() for f in futures])
+    return _each_array_replaced(collections, "assemble", optimize_graph=optimize_graph,
+                                nthreads=nthreads, on_progress=on_progress)
 
 
-def compute_blocks(*collections: Array | Layer, nthreads: int | None = None,
+def compute_blocks(*collections: "Array | Layer", nthreads: int | None = None,
                    optimize_graph: bool = True,
                    on_progress: Progress | None = None) -> list[list[Any]]:
     """Compute the blocks of several arrays (or layers) together, without assembling them.
@@ -157,13 +159,14 @@ def persist(*collections: Any, nthreads: int | None = None,
     Inside ``with lamina.Client(...)`` the blocks stay on that cluster's
     workers; otherwise in this process.
     """
+    return _each_array_replaced(collections, "persist", optimize_graph=optimize_graph,
+                                nthreads=nthreads)
+
+
+def _each_array_replaced(collections: Sequence[Any], mode: Mode, **how: Any) -> tuple[Any, ...]:
+    """``collections`` with each array replaced by what ``run`` gives for it."""
+    from lamina.array.core import Array
+
     arrays = [c for c in collections if isinstance(c, Array)]
-    futures = run([a.layer for a in arrays], "persist", optimize_graph=optimize_graph,
-                  client=_active_client(), nthreads=nthreads)
-    return _each_array_replaced(collections, [f.result() for f in futures])
-
-
-def _each_array_replaced(collections: Sequence[Any], values: list[Any]) -> tuple[Any, ...]:
-    """``collections`` with each array replaced, in order, by the next of ``values``."""
-    computed = iter(values)
-    return tuple(next(computed) if isinstance(c, Array) else c for c in collections)
+    futures = iter(run([a.layer for a in arrays], mode, client=_active_client(), **how))
+    return tuple(next(futures).result() if isinstance(c, Array) else c for c in collections)

@@ -12,6 +12,9 @@ off by keyword, or off by setting. Results equal NumPy.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -124,3 +127,24 @@ def test_client_methods_refuse_what_is_not_an_array_or_layer(client):
         client.compute(np.ones(3))
     with pytest.raises(TypeError, match="Client.persist takes lamina Arrays or Layers"):
         client.persist([1, 2])
+
+
+def test_import_lamina_loads_neither_collections_nor_optimizer_nor_client():
+    code = ("import sys, lamina, lamina.compute; "
+            "assert callable(lamina.compute) and lamina.compute.__module__ == 'lamina.compute'; "
+            "print(sorted(m for m in sys.modules if m.startswith('lamina.')))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True).stdout
+    for package in ("lamina.array", "lamina.optimizer", "lamina.linalg", "lamina.client"):
+        assert f"'{package}" not in loaded
+
+
+def test_lazy_names_of_the_package_are_what_they_name():
+    from lamina.array.core import Array as ArrayClass
+    from lamina.client import LocalCluster
+
+    assert lamina.Array is ArrayClass and lamina.Client is Client
+    assert lamina.LocalCluster is LocalCluster and lamina.explain is lo.explain
+    assert {"Array", "Client", "compute", "optimize"} <= set(dir(lamina))
+    with pytest.raises(AttributeError, match="no attribute 'Arrray'"):
+        lamina.Arrray
