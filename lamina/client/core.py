@@ -376,5 +376,3 @@ def _address(addresses: dict, wid: int) -> str:
     if address is None:
         raise RuntimeError(f"results are on worker {wid}, which left the cluster")
     return address
-
-
