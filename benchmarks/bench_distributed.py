@@ -37,9 +37,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import lamina.array as la  # noqa: E402
-from lamina.client import Client, LocalCluster, _optimized  # noqa: E402
+from lamina.client import Client, LocalCluster  # noqa: E402
 from lamina.comm.core import framed_nbytes  # noqa: E402
 from lamina.comm.wire import Packed, dumps  # noqa: E402
+from lamina.compute import optimized  # noqa: E402
 from lamina.layers.codec import LayerCodec  # noqa: E402
 from lamina.layers.registry import signature, trust_of  # noqa: E402
 from lamina.scheduler.server import ClientState, Scheduler, WorkerState  # noqa: E402
@@ -64,7 +65,7 @@ def side_of(chunks: int) -> int:
 
 # bytes on the wire -------------------------------------------------------------------
 def lamina_graph_bytes(side: int) -> int:
-    layers = _optimized([lamina_expression(side).layer])
+    layers = optimized([lamina_expression(side).layer])
     return framed_nbytes(dumps({"roots": tuple(layers)},
                                 extension=LayerCodec(trust_of(signature()))))
 

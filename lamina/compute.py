@@ -1,42 +1,124 @@
-"""``compute`` and ``persist`` for one or many collections at once.
+"""The one path from expression to result: optimize once, then run here or submit.
 
-Collections computed together share their common layers (equal tokens are
-one node), so ``lamina.compute(a + b, (a + b).sum())`` computes ``a + b``
-once. The optimizer rewrites the layers first (``optimize_graph=False`` or
-``LAMINA_OPTIMIZE=0`` skips it). Inside ``with lamina.Client(...)`` the work
-goes to that cluster; otherwise the embedded runner does it.
+    lamina.compute(a + b, (a + b).sum())       # values, in order
+    lamina.persist(x + 1)                      # the same arrays, blocks kept
+    y_blocks, w_blocks = lamina.compute_blocks(y, w)   # y_blocks[i]: block i of y
+
+Every computation, embedded or on a cluster, goes through ``run``:
+``optimized`` rewrites the root layers (the one policy: the optimizer
+settings in force, ``optimize_graph=False`` or ``LAMINA_OPTIMIZE=0`` skips
+it, blocks held on a cluster are never fused, a failing rule warns and the
+plan runs unoptimized), then the embedded runner computes the plan or the
+client submits it. ``lamina.compute``, ``persist`` and ``compute_blocks``
+pick the client of the innermost ``with client:`` block, if any; the
+``Client`` methods of the same names pass themselves. Collections computed
+together share their common layers (equal tokens are one node), so
+``a + b`` above is computed once.
 
 ``compute_blocks`` is the same computation without assembling: each input's
 blocks come back as a list in flat (C) block order, which is what a
-multi-pass algorithm wants from a pass whose blocks are small results::
-
-    y_blocks, w_blocks = lamina.compute_blocks(y, w)   # y_blocks[i]: block i of y
+multi-pass algorithm wants from a pass whose blocks are small results.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import time
+from typing import TYPE_CHECKING, Any, Callable, Literal, Sequence
 
-from lamina.array.core import Array
 from lamina.layers.base import Layer
-from lamina.scheduler import runner
-from lamina.scheduler.runner import assemble
+from lamina.scheduler.lowering import topological_layers
+from lamina.worker.held import Held
+
+if TYPE_CHECKING:
+    from lamina.array.core import Array
+    from lamina.client import Client, Future
 
 Progress = Callable[[int, int], None]
+Mode = Literal["assemble", "blocks", "persist"]
+"""What a computation gives per root: its array, its list of blocks, or the
+same array with its blocks kept (in memory here, on the workers on a cluster)."""
 
 
-def _active_client() -> Any:
+def optimized(layers: Sequence[Layer], optimize_graph: bool = True) -> list[Layer]:
+    """The layers a computation runs: the optimizer's output, the same for every runner.
+
+    The settings in force apply (``lamina.optimizer.set_options``). Blocks
+    held on a cluster's workers are never fused into other tasks, since
+    the scheduler must see them to read them in place. Should a rule fail,
+    the computation warns and runs the layers unoptimized.
+    """
+    if not optimize_graph:
+        return list(layers)
+    from lamina.optimizer import optimize_layers, options
+    from lamina.optimizer.options import updated
+
+    opts = options()
+    if any(isinstance(layer, Held) for layer in topological_layers(layers)):
+        opts = updated(opts, disabled_rules=opts.disabled_rules | {"blockwise_fusion"})
+    return optimize_layers(layers, options=opts)
+
+
+def run(layers: Sequence[Layer], mode: Mode = "assemble", *, optimize_graph: bool = True,
+        client: "Client | None" = None, nthreads: int | None = None,
+        on_progress: Progress | None = None) -> list["Future"]:
+    """Compute root layers together; a ``Future`` per root.
+
+    Optimizes once (``optimized``), then hands the plan to ``client`` (a run
+    on its cluster; the futures resolve as it finishes) or, without one, to
+    the embedded runner with ``nthreads`` threads (the futures are finished
+    on return, and a task's exception is raised here).
+    ``on_progress(done, total)`` is called as tasks finish.
+    """
+    from lamina.client.futures import Future
+    from lamina.scheduler import runner
+
+    if not layers:
+        return []
+    started = time.time()
+    plan = optimized(layers, optimize_graph)
+    if client is not None:
+        return client._submit(plan, mode, on_progress, started)
+    blocks = runner.compute_blocks(plan, nthreads=nthreads, on_progress=on_progress)
+    if mode == "persist":
+        return [Future.finished(_kept(layer, b)) for layer, b in zip(layers, blocks)]
+    return [Future.finished(value) for value in values_of(plan, blocks, mode)]
+
+
+def values_of(plan: Sequence[Layer], blocks: list[list[Any]], mode: Mode) -> list[Any]:
+    """What a computation gives per root from its blocks: the assembled array
+    (``"assemble"``) or the blocks themselves (``"blocks"``)."""
+    from lamina.scheduler.runner import assemble
+
+    if mode == "assemble":
+        return [assemble(layer, layer_blocks) for layer, layer_blocks in zip(plan, blocks)]
+    return blocks
+
+
+def _kept(layer: Layer, blocks: list[Any]) -> Array:
+    """``layer`` persisted in this process: an array over its computed blocks."""
+    from lamina.array.core import Array
+    from lamina.array.creation import from_blocks_like
+
+    return from_blocks_like(Array(layer), blocks)
+
+
+def layers_of(collections: Sequence[Any], caller: str) -> list[Layer]:
+    """The root layer of each array (a layer stands for itself)."""
+    from lamina.array.core import Array
+
+    layers = []
+    for c in collections:
+        if not isinstance(c, (Array, Layer)):
+            raise TypeError(f"{caller} takes lamina Arrays or Layers, got {type(c).__name__}: "
+                            "wrap data with lamina.array.from_array first")
+        layers.append(c.layer if isinstance(c, Array) else c)
+    return layers
+
+
+def _active_client() -> "Client | None":
     from lamina.client import active_client
 
     return active_client()
-
-
-def _optimized(layers: list[Layer], optimize_graph: bool) -> list[Layer]:
-    if not optimize_graph:
-        return layers
-    from lamina.optimizer import optimize_layers
-
-    return optimize_layers(layers)
 
 
 def compute(*collections: Any, nthreads: int | None = None, optimize_graph: bool = True,
@@ -47,16 +129,11 @@ def compute(*collections: Any, nthreads: int | None = None, optimize_graph: bool
     ``on_progress(done, total)`` is called as tasks finish; ``nthreads``
     applies to the embedded runner only.
     """
-    client = _active_client()
-    if client is not None:
-        return client.compute_collections(*collections, optimize=optimize_graph,
-                                          on_progress=on_progress)
-    arrays = [c for c in collections if isinstance(c, Array)]
-    results = iter(_compute_arrays(arrays, nthreads, optimize_graph, on_progress))
-    return tuple(next(results) if isinstance(c, Array) else c for c in collections)
+    return _each_array_replaced(collections, "assemble", optimize_graph=optimize_graph,
+                                nthreads=nthreads, on_progress=on_progress)
 
 
-def compute_blocks(*collections: Array | Layer, nthreads: int | None = None,
+def compute_blocks(*collections: "Array | Layer", nthreads: int | None = None,
                    optimize_graph: bool = True,
                    on_progress: Progress | None = None) -> list[list[Any]]:
     """Compute the blocks of several arrays (or layers) together, without assembling them.
@@ -69,44 +146,27 @@ def compute_blocks(*collections: Array | Layer, nthreads: int | None = None,
     finish, on a cluster too (there at most ten times a second, and once
     at the end).
     """
-    layers = [_layer_of(c) for c in collections]
-    if not layers:
-        return []
-    client = _active_client()
-    if client is not None:
-        return client.compute_blocks(*layers, optimize=optimize_graph, on_progress=on_progress)
-    return runner.compute_blocks(_optimized(layers, optimize_graph), nthreads=nthreads,
-                                 on_progress=on_progress)
-
-
-def _layer_of(collection: Any) -> Layer:
-    if isinstance(collection, Array):
-        return collection.layer
-    if isinstance(collection, Layer):
-        return collection
-    raise TypeError(f"compute_blocks takes lamina Arrays or Layers, got "
-                    f"{type(collection).__name__}: wrap data with lamina.array.from_array first")
-
-
-def _compute_arrays(arrays: list[Array], nthreads: int | None, optimize_graph: bool,
-                    on_progress: Progress | None) -> list[Any]:
-    if not arrays:
-        return []
-    layers = _optimized([a.layer for a in arrays], optimize_graph)
-    blocks = runner.compute_blocks(layers, nthreads=nthreads, on_progress=on_progress)
-    return [assemble(layer, layer_blocks) for layer, layer_blocks in zip(layers, blocks)]
+    futures = run(layers_of(collections, "compute_blocks"), "blocks",
+                  optimize_graph=optimize_graph, client=_active_client(), nthreads=nthreads,
+                  on_progress=on_progress)
+    return [f.result() for f in futures]
 
 
 def persist(*collections: Any, nthreads: int | None = None,
             optimize_graph: bool = True) -> tuple[Any, ...]:
-    """Compute the blocks of several collections and keep them, still chunked."""
-    from lamina.array.creation import from_blocks_like
+    """Compute the blocks of several collections and keep them, still chunked.
 
-    client = _active_client()
-    if client is not None:
-        return client.persist_collections(*collections, optimize=optimize_graph)
+    Inside ``with lamina.Client(...)`` the blocks stay on that cluster's
+    workers; otherwise in this process.
+    """
+    return _each_array_replaced(collections, "persist", optimize_graph=optimize_graph,
+                                nthreads=nthreads)
+
+
+def _each_array_replaced(collections: Sequence[Any], mode: Mode, **how: Any) -> tuple[Any, ...]:
+    """``collections`` with each array replaced by what ``run`` gives for it."""
+    from lamina.array.core import Array
+
     arrays = [c for c in collections if isinstance(c, Array)]
-    layers = _optimized([a.layer for a in arrays], optimize_graph)
-    blocks = iter(runner.compute_blocks(layers, nthreads=nthreads) if arrays else [])
-    return tuple(from_blocks_like(c, next(blocks)) if isinstance(c, Array) else c
-                 for c in collections)
+    futures = iter(run([a.layer for a in arrays], mode, client=_active_client(), **how))
+    return tuple(next(futures).result() if isinstance(c, Array) else c for c in collections)

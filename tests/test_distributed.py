@@ -9,7 +9,6 @@ cluster fails the test instead of hanging it.
 from __future__ import annotations
 
 import gc
-import inspect
 import os
 import socket
 import subprocess
@@ -151,14 +150,6 @@ def test_with_client_makes_it_the_active_client(cluster):
     assert active_client() is None
 
 
-def _compute_routes_to_active_client() -> bool:
-    import lamina.compute as module
-
-    return "active_client" in inspect.getsource(module)
-
-
-@pytest.mark.xfail(not _compute_routes_to_active_client(), strict=True,
-                   reason="lamina.compute does not consult lamina.client.active_client yet")
 def test_compute_inside_with_client_runs_on_the_cluster(cluster):
     with Client(cluster) as c:
         before = c.scheduler_info()["tasks_done"]

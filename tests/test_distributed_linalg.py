@@ -24,7 +24,7 @@ import zarr
 import lamina
 import lamina.array as la
 import lamina.linalg as ll
-from lamina.client import Client, Future, LocalCluster
+from lamina.client import Client, LocalCluster
 from lamina.linalg.signs import flip_signs
 from distributed_support import WAIT, idle, wait_until
 
@@ -50,16 +50,15 @@ class GraphLog:
 
     def __init__(self, client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
         self.runs: list[tuple[int, int]] = []
-        compute = client.compute
+        submit = client._submit
 
         def logged(*args, **kwargs):
-            futures = compute(*args, **kwargs)
-            for f in [futures] if isinstance(futures, Future) else futures[:1]:
-                f.result(WAIT)
-                self.runs.append((f.graph_nbytes, f.n_tasks))
+            futures = submit(*args, **kwargs)
+            futures[0].result(WAIT)
+            self.runs.append((futures[0].graph_nbytes, futures[0].n_tasks))
             return futures
 
-        monkeypatch.setattr(client, "compute", logged)
+        monkeypatch.setattr(client, "_submit", logged)
 
 
 def tasks_done(client: Client) -> int:

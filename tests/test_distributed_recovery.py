@@ -101,7 +101,7 @@ def test_killed_worker_holding_finished_intermediates_has_them_recomputed():
     data = np.arange(40.0)
     with LocalCluster(n_workers=2, threads_per_worker=1) as cluster, connected(cluster) as c:
         doubled = la.map_blocks(double, la.from_array(data, chunks=2), dtype="f8")
-        future = c.compute(la.map_blocks(Gate(gate), doubled, dtype="f8"), optimize=False)
+        future = c.compute(la.map_blocks(Gate(gate), doubled, dtype="f8"), optimize_graph=False)
         # all 20 inputs and 20 doubled blocks are done; each worker waits in a gated task
         wait_until(lambda: sum(w["tasks_run"] for w in c.worker_info()) == 40
                    and len(busy_workers(c)) == 2)

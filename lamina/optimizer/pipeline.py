@@ -55,7 +55,7 @@ def optimize_plan(layers: Sequence[Layer], rules: Sequence[Rule] | None = None,
     return Plan(before, tuple(roots), trace)
 
 
-def optimize_layers(layers: Sequence[Layer]) -> list[Layer]:
+def optimize_layers(layers: Sequence[Layer], options: Options | None = None) -> list[Layer]:
     """The optimized root layers, in order; the same layers when the optimizer is off.
 
     This is what a computation calls: should a rule fail (a broken plugin,
@@ -63,7 +63,7 @@ def optimize_layers(layers: Sequence[Layer]) -> list[Layer]:
     the computation still runs. ``optimize_plan`` raises instead.
     """
     try:
-        return list(optimize_plan(layers).layers)
+        return list(optimize_plan(layers, options=options).layers)
     except Exception as exc:
         warnings.warn(f"the optimizer failed ({type(exc).__name__}: {exc}); computing the "
                       "plan unoptimized", RuntimeWarning, stacklevel=2)

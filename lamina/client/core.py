@@ -1,4 +1,4 @@
-"""``Client`` and ``LocalCluster``: compute lamina arrays on a cluster.
+"""``Client``: compute lamina arrays on a cluster.
 
     import lamina
     import lamina.array as la
@@ -14,47 +14,43 @@
             (y * 2).sum().compute()                    # any .compute() goes to the cluster
         client.compute_blocks(x[:2000] + 1)            # [[block 0, block 1, ...]], not assembled
 
-A client optimizes the expression, encodes it (kilobytes, whatever the
-number of chunks: layer types the scheduler trusts travel as their
-parameters) and sends it to the scheduler; results come straight from the
-workers that hold them. A task's exception is raised by ``result()`` with
-its original type, a note naming the layer and block, and the worker's
-traceback as its cause. ``LocalCluster`` starts a scheduler and workers as
-separate processes on the loopback interface.
+``compute``, ``persist`` and ``compute_blocks`` take the path every
+computation takes (``lamina.compute.run``): the expression is optimized
+there, exactly as for the embedded runner, and handed back to
+``_submit``, which encodes it (kilobytes, whatever the number of chunks:
+layer types the scheduler trusts travel as their parameters) and sends it
+to the scheduler. Results come straight from the workers that hold them.
+This module is the connection: submissions, the scheduler's replies,
+progress, gathering and held (persisted) results.
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import itertools
-import os
-import subprocess
-import sys
-import threading
 import time
 import weakref
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from lamina.array.core import Array
+from lamina.client.cluster import LocalCluster
+from lamina.client.futures import CLOSED_BEFORE_RESULT, Future, remote_exception
+from lamina.client.loop import LoopThread
 from lamina.comm.batched import BatchedSend, unbatch
 from lamina.comm.core import CommClosedError, connect_when_up, framed_nbytes
 from lamina.comm.pool import ConnectionPool
-from lamina.comm.wire import Blob, Packed, WireError, dumps
+from lamina.comm.wire import Packed, WireError, dumps
+from lamina.compute import Mode, Progress, layers_of, run, values_of
 from lamina.layers.base import Layer
 from lamina.layers.codec import LayerCodec
 from lamina.layers.registry import trust_of
-from lamina.scheduler.lowering import topological_layers
-from lamina.scheduler.runner import assemble
 from lamina.worker.held import Held
 
 _ACTIVE: list["Client"] = []
 
-Progress = Callable[[int, int], None]
 HANDSHAKE_MARGIN = 10.0
-CLOSED_BEFORE_RESULT = "the Client was closed before this result arrived"
 
 
 def active_client() -> "Client | None":
@@ -62,46 +58,11 @@ def active_client() -> "Client | None":
     return _ACTIVE[-1] if _ACTIVE else None
 
 
-class RemoteTraceback(Exception):
-    """The traceback of an exception raised on a worker, as text."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__(text)
-        self.text = text
-
-    def __str__(self) -> str:
-        return "\n" + self.text
-
-
-class Future:
-    """The pending result of one collection computed on the cluster."""
-
-    def __init__(self) -> None:
-        self._future: concurrent.futures.Future = concurrent.futures.Future()
-        self.timings: dict[str, float] = {}
-        self.graph_nbytes = 0
-        self.n_tasks = 0
-
-    def result(self, timeout: float | None = None) -> Any:
-        """The value (a NumPy array); raises the task's exception if one failed."""
-        return self._future.result(timeout)
-
-    def exception(self, timeout: float | None = None) -> BaseException | None:
-        return self._future.exception(timeout)
-
-    def done(self) -> bool:
-        return self._future.done()
-
-    def __repr__(self) -> str:
-        state = "finished" if self.done() else "pending"
-        return f"<lamina.Future {state}, {self.n_tasks} tasks>"
-
-
 class _Submission:
     """One submitted run; ``mode`` says what its futures resolve to: "assemble"
     (arrays), "blocks" (lists of blocks) or "persist" (held arrays)."""
 
-    def __init__(self, layers: list[Layer], futures: list[Future], mode: str,
+    def __init__(self, layers: list[Layer], futures: list[Future], mode: Mode,
                  on_progress: Progress | None) -> None:
         self.layers = layers
         self.futures = futures
@@ -109,44 +70,9 @@ class _Submission:
         self.on_progress = on_progress
         self.run = -1
 
-
-class _LoopThread:
-    """An event loop running in a daemon thread."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="lamina-client",
-                                       daemon=True)
-        self.thread.start()
-
-    def run(self, coro: Any, timeout: float | None = None) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    def call(self, fn: Any, *args: Any) -> None:
-        if not self.loop.is_closed():
-            self.loop.call_soon_threadsafe(fn, *args)
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """Cancel the tasks still pending on the loop and wait for them, then stop
-        and close it, so that no task is destroyed while pending."""
-        if self.loop.is_running():
-            try:
-                self.run(self._cancel_pending(timeout), timeout + 1.0)
-            except (concurrent.futures.TimeoutError, RuntimeError):
-                pass
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self.thread.join(timeout)
-        if not self.loop.is_running() and not self.loop.is_closed():
-            self.loop.close()
-
-    async def _cancel_pending(self, timeout: float) -> None:
-        current = asyncio.current_task()
-        tasks = [t for t in asyncio.all_tasks() if t is not current]
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.wait(tasks, timeout=timeout)
-        await self.loop.shutdown_asyncgens()
+    def fail(self, exc: BaseException) -> None:
+        for f in self.futures:
+            f._fail(exc)
 
 
 class Client:
@@ -163,7 +89,7 @@ class Client:
         self._submissions: dict[int, _Submission] = {}
         self._held: dict[int, int] = {}
         self._closed = False
-        self._io = _LoopThread()
+        self._io = LoopThread()
         try:
             self._io.run(self._start(timeout), timeout + HANDSHAKE_MARGIN)
         except BaseException:
@@ -183,8 +109,8 @@ class Client:
         self._reader = asyncio.ensure_future(self._read())
 
     # submitting ---------------------------------------------------------------
-    def compute(self, *collections: Array, optimize: bool = True, assemble: bool = True,
-                on_progress: Progress | None = None) -> Any:
+    def compute(self, *collections: "Array | Layer", optimize_graph: bool = True,
+                assemble: bool = True, on_progress: Progress | None = None) -> Any:
         """Start computing; a ``Future`` per collection (one, or a list for several).
 
         With ``assemble=False`` a future's result is the list of the
@@ -192,31 +118,30 @@ class Client:
         ``on_progress(done, total)`` is called (on the client's I/O thread)
         as tasks finish, at most ten times a second and once at the end.
         """
-        futures = self._submit([a.layer for a in _arrays(collections)],
-                               "assemble" if assemble else "blocks", optimize, on_progress)
+        futures = run(layers_of(collections, "Client.compute"),
+                      "assemble" if assemble else "blocks", optimize_graph=optimize_graph,
+                      client=self, on_progress=on_progress)
         return futures[0] if len(collections) == 1 else futures
 
-    def compute_blocks(self, *collections: "Array | Layer", optimize: bool = True,
+    def compute_blocks(self, *collections: "Array | Layer", optimize_graph: bool = True,
                        on_progress: Progress | None = None,
                        timeout: float | None = None) -> list[list[Any]]:
         """What ``lamina.compute_blocks`` returns, computed on this cluster: per
         array (or layer), its blocks in flat (C) block order. Waits for them."""
-        arrays = [c if isinstance(c, Array) else Array(c) for c in collections]
-        if not arrays:
-            return []
-        futures = self.compute(*arrays, optimize=optimize, assemble=False,
-                               on_progress=on_progress)
-        return self.gather(_as_list(futures), timeout)
+        futures = run(layers_of(collections, "Client.compute_blocks"), "blocks",
+                      optimize_graph=optimize_graph, client=self, on_progress=on_progress)
+        return self.gather(futures, timeout)
 
-    def persist(self, *collections: Array, optimize: bool = True,
+    def persist(self, *collections: "Array | Layer", optimize_graph: bool = True,
                 timeout: float | None = None) -> Any:
         """Compute and keep the blocks on the workers; the same collections, held there.
 
         Waits until the blocks are computed. A held array is released when the
         last reference to it goes away (or when this client closes).
         """
-        futures = self._submit([a.layer for a in _arrays(collections)], "persist", optimize)
-        held = [f.result(timeout) for f in futures]
+        futures = run(layers_of(collections, "Client.persist"), "persist",
+                      optimize_graph=optimize_graph, client=self)
+        held = self.gather(futures, timeout)
         return held[0] if len(collections) == 1 else held
 
     def gather(self, futures: "Future | Sequence[Future]", timeout: float | None = None) -> Any:
@@ -225,34 +150,19 @@ class Client:
             return futures.result(timeout)
         return [f.result(timeout) for f in futures]
 
-    def compute_collections(self, *collections: Any, optimize: bool = True,
-                            on_progress: Progress | None = None) -> tuple[Any, ...]:
-        """What ``lamina.compute`` returns, computed on this cluster."""
-        arrays = [c for c in collections if isinstance(c, Array)]
-        values: list[Any] = []
-        if arrays:
-            futures = self.compute(*arrays, optimize=optimize, on_progress=on_progress)
-            values = self.gather(_as_list(futures))
-        computed = iter(values)
-        return tuple(next(computed) if isinstance(c, Array) else c for c in collections)
+    def _submit(self, layers: list[Layer], mode: Mode, on_progress: Progress | None = None,
+                started: float | None = None) -> list[Future]:
+        """Send layers as they are (``lamina.compute.run`` optimized them) as one run.
 
-    def persist_collections(self, *collections: Any, optimize: bool = True) -> tuple[Any, ...]:
-        """What ``lamina.persist`` returns, held on this cluster."""
-        layers = [c.layer for c in collections if isinstance(c, Array)]
-        held = iter(self.gather(self._submit(layers, "persist", optimize)) if layers else [])
-        return tuple(next(held) if isinstance(c, Array) else c for c in collections)
-
-    def _submit(self, layers: list[Layer], mode: str, optimize: bool,
-                on_progress: Progress | None = None) -> list[Future]:
+        ``started`` is when the computation was asked for (``timings["compute"]``).
+        """
         if self._closed:
             raise RuntimeError("this Client is closed: create a new one")
-        now = time.time()
-        if optimize:
-            layers = _optimized(layers)
+        started = time.time() if started is None else started
         frames = dumps({"roots": tuple(layers)}, extension=LayerCodec(self._trusted))
         futures = [Future() for _ in layers]
         for f in futures:
-            f.timings["compute"] = now
+            f.timings["compute"] = started
             f.graph_nbytes = framed_nbytes(frames)
         ref = next(self._refs)
         self._submissions[ref] = _Submission(layers, futures, mode, on_progress)
@@ -295,10 +205,7 @@ class Client:
             task.add_done_callback(self._finishing.discard)
         elif op == "run_erred" and sub is not None:
             self._submissions.pop(msg["ref"], None)
-            exc = _remote_exception(msg)
-            for f in sub.futures:
-                if not f.done():
-                    f._future.set_exception(exc)
+            sub.fail(remote_exception(msg))
         elif op == "info":
             waiter = self._info_waiters.pop(msg.get("req"), None)
             if waiter is not None and not waiter.done():
@@ -312,9 +219,7 @@ class Client:
         try:
             sub.on_progress(done, total)
         except Exception as exc:
-            for f in sub.futures:
-                if not f.done():
-                    f._future.set_exception(exc)
+            sub.fail(exc)
             ref = next((r for r, s in self._submissions.items() if s is sub), None)
             if ref is not None and not finished:
                 self._submissions.pop(ref, None)
@@ -333,27 +238,19 @@ class Client:
             if sub.mode == "persist":
                 results: list[Any] = self._hold(sub, rid)
             else:
-                results = await self._gather_blocks(msg)
-                if sub.mode == "assemble":
-                    results = [assemble(layer, blocks)
-                               for layer, blocks in zip(sub.layers, results)]
+                results = values_of(sub.layers, await self._gather_blocks(msg), sub.mode)
         except asyncio.CancelledError:
-            for f in sub.futures:
-                if not f.done():
-                    f._future.set_exception(RuntimeError(CLOSED_BEFORE_RESULT))
+            sub.fail(RuntimeError(CLOSED_BEFORE_RESULT))
             raise
         except BaseException as exc:
-            for f in sub.futures:
-                if not f.done():
-                    f._future.set_exception(exc)
+            sub.fail(exc)
             return
         finally:
             if sub.mode != "persist" and not self._closed:
                 self.out.send({"op": "release", "run": rid})
         for f, value in zip(sub.futures, results):
             f.timings["gathered"] = time.time()
-            if not f.done():
-                f._future.set_result(value)
+            f._settle(value)
 
     async def _gather_blocks(self, msg: dict) -> list[list[Any]]:
         """Each output's blocks, fetched from the workers holding them."""
@@ -395,9 +292,7 @@ class Client:
     def _fail_all(self, exc: BaseException) -> None:
         subs, self._submissions = list(self._submissions.values()), {}
         for sub in subs:
-            for f in sub.futures:
-                if not f.done():
-                    f._future.set_exception(exc)
+            sub.fail(exc)
         for waiter in self._info_waiters.values():
             if not waiter.done():
                 waiter.set_exception(exc)
@@ -477,151 +372,8 @@ class Client:
         return f"<lamina.Client {self.address}{' closed' if self._closed else ''}>"
 
 
-def _arrays(collections: Sequence[Any]) -> list[Array]:
-    for c in collections:
-        if not isinstance(c, Array):
-            raise TypeError(f"Client computes lamina Arrays, got {type(c).__name__}: "
-                            "wrap data with lamina.array.from_array first")
-    return list(collections)
-
-
-def _as_list(futures: "Future | list[Future]") -> list[Future]:
-    return [futures] if isinstance(futures, Future) else futures
-
-
-def _optimized(layers: list[Layer]) -> list[Layer]:
-    """The optimizer's output; blocks held on workers are never fused into other
-    tasks, since the scheduler must see them to read them in place."""
-    try:
-        from lamina.optimizer import optimize_plan
-        from lamina.optimizer.options import options, updated
-    except ImportError:
-        return layers
-    opts = options()
-    if any(isinstance(layer, Held) for layer in topological_layers(layers)):
-        opts = updated(opts, disabled_rules=opts.disabled_rules | {"blockwise_fusion"})
-    return list(optimize_plan(layers, options=opts).layers)
-
-
 def _address(addresses: dict, wid: int) -> str:
     address = addresses.get(wid)
     if address is None:
         raise RuntimeError(f"results are on worker {wid}, which left the cluster")
     return address
-
-
-def _remote_exception(msg: dict) -> BaseException:
-    blob = msg.get("exception")
-    try:
-        exc = blob.load() if isinstance(blob, Blob) else blob
-    except Exception as load_error:
-        exc = RuntimeError(f"a task failed with an exception this process cannot load "
-                           f"({load_error})")
-    if not isinstance(exc, BaseException):
-        exc = RuntimeError(repr(exc))
-    text = msg.get("traceback") or ""
-    if text:
-        exc.__cause__ = RemoteTraceback(text)
-    if msg.get("where") == "the scheduler":
-        exc.add_note("lamina: raised by the scheduler while planning the computation")
-    return exc
-
-
-class _Process:
-    """A child process whose first matching output line announces its address."""
-
-    def __init__(self, args: list[str], marker: str, env: dict[str, str]) -> None:
-        self.marker = marker
-        self.address = ""
-        self.ready = threading.Event()
-        self.proc = subprocess.Popen([sys.executable, "-m", "lamina.distributed_cli", *args],
-                                     stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env)
-        self.reader = threading.Thread(target=self._pump, daemon=True)
-        self.reader.start()
-
-    def _pump(self) -> None:
-        for raw in self.proc.stdout:
-            line = raw.decode(errors="replace")
-            if not self.ready.is_set() and line.startswith(self.marker):
-                self.address = line[len(self.marker):].split()[0]
-                self.ready.set()
-            else:
-                sys.stdout.write(line)
-        self.ready.set()
-
-    def wait_ready(self, timeout: float) -> str:
-        if not self.ready.wait(timeout) or not self.address:
-            self.stop()
-            raise RuntimeError(f"lamina process {self.proc.args[3:]} did not start within "
-                               f"{timeout} s (exit code {self.proc.poll()})")
-        return self.address
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """Terminate the process (kill it after ``timeout``) and close its output pipe."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout)
-        self.reader.join(timeout)
-        if not self.reader.is_alive():
-            self.proc.stdout.close()
-
-
-class LocalCluster:
-    """A scheduler and ``n_workers`` worker processes on this machine (loopback)."""
-
-    def __init__(self, n_workers: int = 2, threads_per_worker: int = 1,
-                 host: str = "127.0.0.1", timeout: float = 60.0) -> None:
-        self.n_workers = n_workers
-        self.threads_per_worker = threads_per_worker
-        self.processes: list[_Process] = []
-        env = _child_env(threads_per_worker)
-        try:
-            scheduler = _Process(["scheduler", "--host", host, "--port", "0",
-                                  "--exit-with-parent"], "lamina scheduler listening at ", env)
-            self.processes.append(scheduler)
-            self.scheduler_address = scheduler.wait_ready(timeout)
-            for _ in range(n_workers):
-                self.processes.append(_Process(
-                    ["worker", self.scheduler_address, "--nthreads", str(threads_per_worker),
-                     "--host", host, "--exit-with-parent"], "lamina worker listening at ", env))
-            self.worker_addresses = [p.wait_ready(timeout) for p in self.processes[1:]]
-        except BaseException:
-            self.close()
-            raise
-
-    @property
-    def scheduler_process(self) -> subprocess.Popen:
-        return self.processes[0].proc
-
-    @property
-    def worker_processes(self) -> list[subprocess.Popen]:
-        return [p.proc for p in self.processes[1:]]
-
-    def close(self) -> None:
-        """Stop the workers, then the scheduler."""
-        for p in reversed(self.processes):
-            p.stop()
-        self.processes = []
-
-    def __enter__(self) -> "LocalCluster":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return (f"<lamina.LocalCluster {getattr(self, 'scheduler_address', '?')}, "
-                f"{self.n_workers} workers x {self.threads_per_worker} threads>")
-
-
-def _child_env(threads: int) -> dict[str, str]:
-    env = dict(os.environ)
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        env.setdefault(name, str(threads))
-    return env

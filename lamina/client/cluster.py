@@ -1,0 +1,127 @@
+"""``LocalCluster``: a scheduler and worker processes on this machine.
+
+    with LocalCluster(n_workers=2, threads_per_worker=1) as cluster:
+        client = Client(cluster)           # connects to cluster.scheduler_address
+
+Each process is ``python -m lamina.distributed_cli`` listening on the
+loopback interface; its first output line announcing an address tells this
+process where it is, later lines are passed through to our stdout. The
+children exit with their parent, and their BLAS libraries get one thread per
+worker thread unless the environment says otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from typing import Any
+
+
+class _Process:
+    """A child process whose first matching output line announces its address."""
+
+    def __init__(self, args: list[str], marker: str, env: dict[str, str]) -> None:
+        self.marker = marker
+        self.address = ""
+        self.ready = threading.Event()
+        self.proc = subprocess.Popen([sys.executable, "-m", "lamina.distributed_cli", *args],
+                                     stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env)
+        self.reader = threading.Thread(target=self._pump, daemon=True)
+        self.reader.start()
+
+    def _pump(self) -> None:
+        for raw in self.proc.stdout:
+            line = raw.decode(errors="replace")
+            if not self.ready.is_set() and line.startswith(self.marker):
+                self.address = line[len(self.marker):].split()[0]
+                self.ready.set()
+            else:
+                sys.stdout.write(line)
+        self.ready.set()
+
+    def wait_ready(self, timeout: float) -> str:
+        if not self.ready.wait(timeout) or not self.address:
+            self.stop()
+            raise RuntimeError(f"lamina process {self.proc.args[3:]} did not start within "
+                               f"{timeout} s (exit code {self.proc.poll()})")
+        return self.address
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Terminate the process (kill it after ``timeout``) and close its output pipe."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout)
+        self.reader.join(timeout)
+        if not self.reader.is_alive():
+            self.proc.stdout.close()
+
+
+class LocalCluster:
+    """A scheduler and ``n_workers`` worker processes on this machine (loopback)."""
+
+    def __init__(self, n_workers: int = 2, threads_per_worker: int = 1,
+                 host: str = "127.0.0.1", timeout: float = 60.0) -> None:
+        self.n_workers = n_workers
+        self.threads_per_worker = threads_per_worker
+        self.processes: list[_Process] = []
+        env = _child_env(threads_per_worker)
+        try:
+            scheduler = _Process(["scheduler", "--host", host, "--port", "0",
+                                  "--exit-with-parent"], "lamina scheduler listening at ", env)
+            self.processes.append(scheduler)
+            self.scheduler_address = scheduler.wait_ready(timeout)
+            for _ in range(n_workers):
+                self.processes.append(_Process(
+                    ["worker", self.scheduler_address, "--nthreads", str(threads_per_worker),
+                     "--host", host, "--exit-with-parent"], "lamina worker listening at ", env))
+            self.worker_addresses = [p.wait_ready(timeout) for p in self.processes[1:]]
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def scheduler_process(self) -> subprocess.Popen:
+        return self.processes[0].proc
+
+    @property
+    def worker_processes(self) -> list[subprocess.Popen]:
+        return [p.proc for p in self.processes[1:]]
+
+    def close(self) -> None:
+        """Stop the workers, then the scheduler."""
+        for p in reversed(self.processes):
+            p.stop()
+        self.processes = []
+
+    def __enter__(self) -> "LocalCluster":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (f"<lamina.LocalCluster {getattr(self, 'scheduler_address', '?')}, "
+                f"{self.n_workers} workers x {self.threads_per_worker} threads>")
+
+
+def _child_env(threads: int) -> dict[str, str]:
+    """Our environment, with this lamina importable first and BLAS held to ``threads``."""
+    env = dict(os.environ)
+    root = _package_root()
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env.setdefault(name, str(threads))
+    return env
+
+
+def _package_root() -> str:
+    """The folder holding the ``lamina`` package this module belongs to."""
+    import lamina
+
+    return os.path.dirname(os.path.dirname(os.path.abspath(lamina.__file__)))
