@@ -47,7 +47,7 @@ from lamina.layers.base import Layer
 from lamina.layers.registry import trust_of
 from lamina.scheduler.lowering import topological_layers
 from lamina.scheduler.runner import assemble
-from lamina.worker.held import Held
+from lamina.layers.held import Held
 
 _ACTIVE: list["Client"] = []
 

@@ -25,7 +25,7 @@ from lamina.comm.wire import (LOWERED, Blob, LargeGraphWarning, Packed, WireErro
 from lamina.layers.base import Layer
 from lamina.layers.registry import Lowered, is_trusted, signature, trust_of
 from lamina.scheduler.lowering import lower, topological_layers
-from lamina.worker.held import Held
+from lamina.layers.held import Held
 from test_wire_layers import check_round_trip, same_value
 
 SETTINGS = settings(max_examples=25, deadline=None)

@@ -44,7 +44,7 @@ from lamina.linalg.scaling import row_stats
 from lamina.linalg.sources import HoldPacked, Payloads
 from lamina.scheduler.lowering import lower, topological_layers
 from lamina.scheduler.runner import compute_blocks
-from lamina.worker.held import Held
+from lamina.layers.held import Held
 
 _TMP = tempfile.mkdtemp(prefix="lamina-wire-")
 atexit.register(shutil.rmtree, _TMP, ignore_errors=True)
@@ -536,7 +536,6 @@ def _lamina_layer_classes() -> set[type]:
     for package in (lamina.layers, lamina.linalg, lamina.optimizer):
         for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
             importlib.import_module(info.name)
-    importlib.import_module("lamina.worker.held")
     out, stack = set(), [Layer]
     while stack:
         cls = stack.pop()

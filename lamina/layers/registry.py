@@ -47,10 +47,10 @@ TRUSTED: dict[str, tuple[str, int]] = {
     "ReduceAggregate": ("lamina.layers.reductions", 1),
     "FromZarr": ("lamina.layers.zarr_io", 1),
     "StoreZarr": ("lamina.layers.zarr_io", 1),
-    "Held": ("lamina.worker.held", 1),
+    "Held": ("lamina.layers.held", 1),
     "Fused": ("lamina.optimizer.fused", 1),
-    "ZarrRegion": ("lamina.optimizer.regions", 1),
-    "RandomRegion": ("lamina.optimizer.regions", 1),
+    "ZarrRegion": ("lamina.layers.regions", 1),
+    "RandomRegion": ("lamina.layers.regions", 1),
     # linear algebra: pass layers, their small structural layers, TSQR, sources
     "RowPass": ("lamina.linalg.pass_layers", 1),
     "BlockY": ("lamina.linalg.pass_layers", 1),

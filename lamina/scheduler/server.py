@@ -55,7 +55,7 @@ from lamina.comm.wire import Blob, WireError, loads
 from lamina.layers.registry import signature, take_rows
 from lamina.scheduler._state import RUNNING, GraphState
 from lamina.scheduler.lowering import TaskTable, lower
-from lamina.worker.held import Held
+from lamina.layers.held import Held
 
 logger = logging.getLogger("lamina.scheduler")
 
