@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from lamina.layers.base import CSR, Chunks, Kernel, Layer
+from lamina.layers.blockmaps import BlockMap, grid_map
 from lamina.layers.deps import AxisMap, product_deps
 
 KINDS = ("tensordot", "matmul")
@@ -62,6 +63,10 @@ class Contraction(Layer):
             maps, out_axis_of = self._tables(arg, grid)
             out.append(product_deps(out_blocks, self.numblocks, maps, arg.numblocks, out_axis_of))
         return out
+
+    def dependency_block_maps(self, block_map: BlockMap) -> list[BlockMap]:
+        return [grid_map(self.numblocks, self.a, self.a_grid, block_map),
+                grid_map(self.numblocks, self.b, self.b_grid, block_map)]
 
     def kernel(self) -> Kernel:
         xp, dtype = self.array_module, self.out_dtype

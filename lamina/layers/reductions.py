@@ -259,6 +259,9 @@ class ReduceChunk(Layer):
     def block_deps(self, out_blocks: np.ndarray) -> list[CSR]:
         return [one_to_one(out_blocks)]
 
+    def dependency_block_maps(self, block_map: tuple) -> list[tuple]:
+        return [block_map]
+
     def kernel(self) -> Kernel:
         op = OPERATIONS[self.op]
         chunk, axes, dtype = op.chunk, self.axes, self.acc_dtype

@@ -48,7 +48,7 @@ TRUSTED: dict[str, tuple[str, int]] = {
     "FromZarr": ("lamina.layers.zarr_io", 1),
     "StoreZarr": ("lamina.layers.zarr_io", 1),
     "Held": ("lamina.layers.held", 1),
-    "Fused": ("lamina.optimizer.fused", 1),
+    "Fused": ("lamina.layers.fused", 1),
     "ZarrRegion": ("lamina.layers.regions", 1),
     "RandomRegion": ("lamina.layers.regions", 1),
     # linear algebra: pass layers, their small structural layers, TSQR, sources

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from lamina.layers.base import CSR, Chunks, Kernel, Layer
+from lamina.layers.blockmaps import BlockMap, through
 from lamina.layers.chunks import offsets
 from lamina.layers.deps import AxisMap, product_deps
 
@@ -138,6 +139,17 @@ class BasicSlice(Layer):
             if kind != "int":
                 out_axis += 1
         return [product_deps(out_blocks, self.numblocks, maps, self.x.numblocks, out_axis_of)]
+
+    def dependency_block_maps(self, block_map: BlockMap) -> list[BlockMap]:
+        child, out_axis = [], 0
+        for kind, value in self._plan:
+            if kind == "int":
+                child.append(value[0])
+                continue
+            if kind == "slice":
+                child.append(through(block_map[out_axis], value.in_blocks))
+            out_axis += 1
+        return [tuple(child)]
 
     def kernel(self) -> Kernel:
         plan = self._plan

@@ -31,6 +31,12 @@ class Transpose(Layer):
             out_axis_of[a] = j
         return [product_deps(out_blocks, self.numblocks, maps, self.x.numblocks, out_axis_of)]
 
+    def dependency_block_maps(self, block_map: tuple) -> list[tuple]:
+        child: list = [None] * self.ndim
+        for j, a in enumerate(self.axes):
+            child[a] = block_map[j]
+        return [tuple(child)]
+
     def kernel(self) -> Kernel:
         xp = self.array_module
         axes = tuple(self.axes)
