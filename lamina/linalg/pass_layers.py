@@ -22,7 +22,7 @@ import numpy as np
 from lamina.layers.base import CSR, Chunks, Kernel, Layer
 from lamina.layers.deps import AxisMap, product_deps
 from lamina.linalg import products
-from lamina.scheduler.blas import blas_kernel
+from lamina.layers.blas import blas_kernel
 from lamina.linalg.memory import trimming_kernel
 
 

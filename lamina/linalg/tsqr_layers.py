@@ -21,7 +21,7 @@ import numpy as np
 
 from lamina.layers.base import CSR, Chunks, Kernel, Layer, one_to_one
 from lamina.layers.deps import AxisMap, product_deps
-from lamina.scheduler.blas import blas_kernel
+from lamina.layers.blas import blas_kernel
 
 PIECE_BYTES = 2**20
 
