@@ -37,11 +37,11 @@ from lamina.array.core import Array
 from lamina.comm.wire import dumps, loads
 from lamina.layers.base import Layer
 from lamina.layers.registry import Lowered, is_trusted
-from lamina.linalg.combine import DEFAULT_SPLIT_EVERY, Drain, Pick, TreeSum, tree_sum
-from lamina.linalg.compressed import EncodeBlocks, WriteZarr
-from lamina.linalg.pass_layers import BlockQtA, BlockW, BlockY, RowPass
-from lamina.linalg.scaling import row_stats
-from lamina.linalg.sources import HoldPacked, Payloads
+from lamina.layers.linalg.combine import DEFAULT_SPLIT_EVERY, Drain, Pick, TreeSum, tree_sum
+from lamina.layers.linalg.encode import EncodeBlocks, WriteZarr
+from lamina.layers.linalg.pass_layers import BlockQtA, BlockW, BlockY, RowPass
+from lamina.layers.linalg.scaling import row_stats
+from lamina.layers.linalg.sources import HoldPacked, Payloads
 from lamina.scheduler.lowering import lower, topological_layers
 from lamina.scheduler.runner import compute_blocks
 from lamina.layers.held import Held
@@ -431,8 +431,8 @@ LINALG_STRATEGIES = {
     "ChildFactor": tsqr_graphs(),
     "ApplyFactor": tsqr_graphs(),
     "ColumnSigns": short_fat("svd"),
-    "_FirstBlockQR": short_fat("qr"),
-    "_ShortFatR": short_fat("qr"),
+    "FirstBlockQR": short_fat("qr"),
+    "ShortFatR": short_fat("qr"),
     "GenotypeBlocks": _only("GenotypeBlocks"),
     "EncodedBlocks": _only("EncodedBlocks"),
     "ZarrBlocks": _only("ZarrBlocks"),

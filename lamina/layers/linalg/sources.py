@@ -19,7 +19,7 @@ import numpy as np
 
 from lamina.layers.base import CSR, Chunks, Kernel, Layer, one_to_one
 from lamina.layers.sources import SourceLayer, unwrap_array
-from lamina.linalg.payload import BlockRef, open_block, try_pack
+from lamina.layers.linalg.payload import BlockRef, open_block, try_pack
 
 
 class EncodedSource(SourceLayer):

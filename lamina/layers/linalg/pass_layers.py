@@ -20,10 +20,10 @@ from __future__ import annotations
 import numpy as np
 
 from lamina.layers.base import CSR, Chunks, Kernel, Layer
-from lamina.layers.deps import AxisMap, product_deps
-from lamina.linalg import products
 from lamina.layers.blas import blas_kernel
-from lamina.linalg.memory import trimming_kernel
+from lamina.layers.deps import AxisMap, product_deps
+from lamina.layers.linalg import products
+from lamina.layers.linalg.memory import trimming_kernel
 
 
 def _all_of(n: int) -> AxisMap:
