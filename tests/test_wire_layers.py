@@ -557,7 +557,7 @@ def test_every_layer_class_has_a_round_trip_strategy():
 def test_every_layer_class_is_trusted_so_it_travels_as_params():
     untrusted = sorted(c.__name__ for c in _lamina_layer_classes()
                        if not is_trusted(c) and c is not Lowered)
-    assert not untrusted, (f"register {untrusted} in lamina/layers/registry.py (TRUSTED): "
-                           "their block_deps need only plain parameters")
+    assert not untrusted, (f"decorate {untrusted} with @trusted(version=1) "
+                           "(lamina.layers.registry): their block_deps need only plain parameters")
 
 

@@ -18,8 +18,10 @@ import numpy as np
 from lamina.layers.base import CSR, Chunks, Kernel, Layer, one_to_one
 from lamina.layers.blockmaps import BlockMap, grid_map
 from lamina.layers.deps import AxisMap, product_deps
+from lamina.layers.registry import trusted
 
 
+@trusted(version=1)
 class Blockwise(Layer):
     """``func(*args, **kwargs)`` applied block by block.
 

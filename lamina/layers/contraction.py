@@ -30,10 +30,12 @@ import numpy as np
 from lamina.layers.base import CSR, Chunks, Kernel, Layer
 from lamina.layers.blockmaps import BlockMap, grid_map
 from lamina.layers.deps import AxisMap, product_deps
+from lamina.layers.registry import trusted
 
 KINDS = ("tensordot", "matmul")
 
 
+@trusted(version=1)
 class Contraction(Layer):
     """Partial products of block pairs, contracted axes kept with length 1."""
 

@@ -36,10 +36,12 @@ from lamina.layers.base import CSR, Chunks, Kernel, Layer
 from lamina.layers.blockmaps import (BlockMap, flat_ids, flat_one, identity_map, normal_map,
                                      unravel_one)
 from lamina.layers.deps import unravel
+from lamina.layers.registry import trusted
 
 Member = tuple  # (kind, layer, block map, argument instances, input number)
 
 
+@trusted(version=1)
 class Fused(Layer):
     """Several layers computed together, one task per block (see the module docstring)."""
 

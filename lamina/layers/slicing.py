@@ -35,6 +35,7 @@ from lamina.layers.base import CSR, Chunks, Kernel, Layer
 from lamina.layers.blockmaps import BlockMap, through
 from lamina.layers.chunks import offsets
 from lamina.layers.deps import AxisMap, product_deps
+from lamina.layers.registry import trusted
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,7 @@ def slice_plan(chunks: Chunks, index: tuple) -> list[tuple[str, Any]]:
     return plan
 
 
+@trusted(version=1)
 class BasicSlice(Layer):
     """``x[index]`` for ints, range triples and None (see the module docstring)."""
 
@@ -171,6 +173,7 @@ class BasicSlice(Layer):
         return run
 
 
+@trusted(version=1)
 class TakeAxis(Layer):
     """``x.take(indices, axis)``; ``indices`` is 1-D, non-negative, in bounds."""
 

@@ -14,8 +14,10 @@ import numpy as np
 
 from lamina.layers.base import CSR, Chunks, Kernel, Layer
 from lamina.layers.deps import AxisMap, product_deps
+from lamina.layers.registry import trusted
 
 
+@trusted(version=1)
 class Transpose(Layer):
     """Axes of ``x`` reordered: output axis ``j`` is input axis ``axes[j]``."""
 

@@ -17,8 +17,10 @@ from lamina.layers.base import CSR, Chunks, Kernel, Layer, one_to_one
 from lamina.layers.linalg.codecs import BLOSC_CLEVEL, blosc_codec
 from lamina.layers.linalg.packing import pack_2bit
 from lamina.layers.linalg.payload import BloscBlock, Packed2Bit
+from lamina.layers.registry import trusted
 
 
+@trusted(version=1)
 class EncodeBlocks(Layer):
     """Each block of ``x`` encoded as a ``Packed2Bit`` or ``BloscBlock`` payload."""
 
@@ -48,6 +50,7 @@ def encode_blosc(block: Any, clevel: int = BLOSC_CLEVEL) -> BloscBlock:
     return BloscBlock(blosc_codec(clevel).encode(block), tuple(block.shape), block.dtype)
 
 
+@trusted(version=1)
 class WriteZarr(Layer):
     """Writes block ``b`` of ``x`` into the zarr array at ``url``; its value: bytes written."""
 

@@ -22,8 +22,10 @@ import numpy as np
 from lamina.layers.base import Chunks
 from lamina.layers.linalg.payload import slab_rows
 from lamina.layers.linalg.sources import EncodedSource
+from lamina.layers.registry import trusted
 
 
+@trusted(version=1)
 class GenotypeBlocks(EncodedSource):
     """Source of the demo genotype matrix (see the module docs)."""
 

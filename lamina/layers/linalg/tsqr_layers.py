@@ -27,6 +27,7 @@ from lamina.layers.base import CSR, Chunks, Kernel, Layer, one_to_one
 from lamina.layers.blas import blas_kernel
 from lamina.layers.deps import AxisMap, product_deps
 from lamina.layers.linalg.signs import flip_signs
+from lamina.layers.registry import trusted
 
 PIECE_BYTES = 2**20
 
@@ -35,6 +36,7 @@ def _ranks(sizes: tuple[int, ...], ncols: int) -> tuple[int, ...]:
     return tuple(min(s, ncols) for s in sizes)
 
 
+@trusted(version=1)
 class BlockQR(Layer):
     """Block ``i``: ``(pieces, R_i)`` of row block ``i`` of ``x`` (one column block),
     ``Q_i`` in the form of ``local_qr``."""
@@ -90,6 +92,7 @@ def apply_pieces(pieces: list, factor: np.ndarray) -> np.ndarray:
     return out
 
 
+@trusted(version=1)
 class StackQR(Layer):
     """Block ``g``: QR of the stacked ``R`` of children ``g*s .. g*s+s-1``.
 
@@ -133,6 +136,7 @@ class StackQR(Layer):
         return blas_kernel(run)
 
 
+@trusted(version=1)
 class TopFactor(Layer):
     """The factor handed down from the top ``R``, with the small results.
 
@@ -169,6 +173,7 @@ def svd_of_r(r: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return u, s, vt
 
 
+@trusted(version=1)
 class ChildFactor(Layer):
     """Block ``c``: the factor of child ``c`` = its rows of the parent's ``Q`` @ parent factor.
 
@@ -198,6 +203,7 @@ class ChildFactor(Layer):
         return blas_kernel(run)
 
 
+@trusted(version=1)
 class ApplyFactor(Layer):
     """Block ``i`` of ``Q`` (or ``U``): ``Q_i @ F_i``."""
 
@@ -213,6 +219,7 @@ class ApplyFactor(Layer):
         return blas_kernel(lambda block, inputs: apply_pieces(inputs[0][0], inputs[1]))
 
 
+@trusted(version=1)
 class ColumnSigns(Layer):
     """Signs that make the largest-magnitude entry of each column of ``x`` positive.
 
@@ -246,6 +253,7 @@ class ColumnSigns(Layer):
         return run
 
 
+@trusted(version=1)
 class FirstBlockQR(Layer):
     """``(Q, R_0)`` of the first column block of a one-row-block array, ``diag(R_0) ≥ 0``."""
 
@@ -268,6 +276,7 @@ class FirstBlockQR(Layer):
         return run
 
 
+@trusted(version=1)
 class ShortFatR(Layer):
     """Block ``j`` of ``R``: ``R_0`` for ``j = 0``, else ``Qᵀ A_j``."""
 
