@@ -7,8 +7,9 @@ products) describes that block with a map per input axis: an ``int``
 ``o``, looked up in ``table`` when not None. Maps compose, so a chain of
 such layers can run as one ``Fused`` task::
 
-    identity_map(x)                       # ((0, None), (1, None)) for 2-d x
-    x.T.dependency_block_maps(((0, None), (1, None)))   # [((1, None), (0, None))]
+    identity_map(x)                                    # ((0, None), (1, None)), x 2-d
+    Transpose(x, (1, 0)).dependency_block_maps(identity_map(x))
+                                                       # [((1, None), (0, None))]
 
 Each layer type answers for itself through ``Layer.dependency_block_maps``.
 """
