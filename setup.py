@@ -6,7 +6,7 @@ from setuptools import Extension, setup
 extensions = [
     Extension("lamina.scheduler._state", ["lamina/scheduler/_state.pyx"]),
     Extension("lamina.scheduler._execute", ["lamina/scheduler/_execute.pyx"]),
-    Extension("lamina.linalg._bits", ["lamina/linalg/_bits.pyx"]),
+    Extension("lamina.layers.linalg._bits", ["lamina/layers/linalg/_bits.pyx"]),
 ]
 
 setup(ext_modules=cythonize(extensions, language_level=3))

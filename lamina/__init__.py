@@ -5,35 +5,60 @@
     x = la.ones((10_000, 10_000), chunks=1000)
     lamina.compute(x.sum(), x.mean())
 
-Importing ``lamina`` loads only ``lamina.compute`` (which itself loads the
-collections, the runner and the optimizer when first called). ``Array``,
-``explain``, ``optimize``, ``visualize``, ``Client`` and ``LocalCluster``
-are loaded on first use, so the scheduler and worker processes, which
-import ``lamina`` too, never load the collections or the optimizer.
+The names below load on first use, so a process that needs only part of
+lamina (a scheduler imports ``lamina.layers``, never the collections or the
+optimizer) loads only that part.
 """
 
-from importlib import import_module
+from __future__ import annotations
+
+import importlib
+import sys
+import types
 from typing import Any
 
-from lamina.compute import compute, compute_blocks, persist
-
-__all__ = ["Array", "Client", "LocalCluster", "compute", "compute_blocks", "explain", "optimize",
-           "persist", "visualize"]
 __version__ = "0.1.0"
 
-_LAZY = {"Array": "lamina.array.core", "Client": "lamina.client",
-         "LocalCluster": "lamina.client", "explain": "lamina.optimizer",
-         "optimize": "lamina.optimizer", "visualize": "lamina.optimizer"}
+_HOMES = {
+    "Array": "lamina.array.core",
+    "compute": "lamina.compute",
+    "compute_blocks": "lamina.compute",
+    "persist": "lamina.compute",
+    "explain": "lamina.optimizer",
+    "optimize": "lamina.optimizer",
+    "visualize": "lamina.optimizer",
+    "Client": "lamina.client",
+    "LocalCluster": "lamina.client",
+}
+
+__all__ = sorted(_HOMES)
 
 
 def __getattr__(name: str) -> Any:
-    """Load the collections, the optimizer and the client on first use."""
-    if name not in _LAZY:
-        raise AttributeError(f"module 'lamina' has no attribute {name!r}")
-    value = getattr(import_module(_LAZY[name]), name)
-    globals()[name] = value
-    return value
+    """Load a public name, or a subpackage, on first use."""
+    home = _HOMES.get(name)
+    if home is not None:
+        value = getattr(importlib.import_module(home), name)
+        globals()[name] = value
+        return value
+    if not name.startswith("_"):
+        try:
+            return importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as error:
+            if error.name != f"{__name__}.{name}":
+                raise
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+class _Package(types.ModuleType):
+    """The ``lamina`` package: ``lamina.compute`` stays the function when the
+    module of the same name is imported (the import system would set the
+    module as the package's attribute)."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _HOMES and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

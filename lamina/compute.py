@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Callable, Literal, Sequence
 
 from lamina.layers.base import Layer
 from lamina.scheduler.lowering import topological_layers
-from lamina.worker.held import Held
+from lamina.layers.held import Held
 
 if TYPE_CHECKING:
     from lamina.array.core import Array

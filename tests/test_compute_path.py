@@ -25,10 +25,10 @@ from lamina.array.core import Array
 from lamina.client import Client
 from lamina.compute import optimized
 from lamina.layers.base import Layer
-from lamina.optimizer.fused import Fused
+from lamina.layers.fused import Fused
 from lamina.scheduler import runner
 from lamina.scheduler.lowering import topological_layers
-from lamina.worker.held import Held
+from lamina.layers.held import Held
 from distributed_support import WAIT
 
 DATA = np.arange(60.0).reshape(6, 10)

@@ -54,7 +54,7 @@ def test_failing_task_reaches_the_client_with_the_original_exception(client):
 def test_scheduler_side_error_reaches_the_client(client):
     held = la.from_array(np.ones(4), chunks=2)
     y = client.persist(held, timeout=WAIT)
-    from lamina.worker.held import Held
+    from lamina.layers.held import Held
     from lamina.array.core import Array
 
     forged = Array(Held(y.layer.cluster, 10**9, 0, y.chunks, y.dtype))

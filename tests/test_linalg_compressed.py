@@ -19,8 +19,8 @@ from lamina.linalg import (
     write_zarr,
 )
 from lamina.linalg.passes import payload_layer
-from lamina.linalg.payload import BloscBlock, Packed2Bit
-from lamina.linalg.sources import EncodedBlocks, Payloads, ZarrBlocks
+from lamina.layers.linalg.payload import BloscBlock, Packed2Bit
+from lamina.layers.linalg.sources import EncodedBlocks, Payloads, ZarrBlocks
 
 SETTINGS = settings(max_examples=30, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lamina.linalg import products
-from lamina.linalg.exact import EXACT_FLOAT32, code_bound, integer_bound, product_dtype
-from lamina.linalg.payload import BlockView, try_pack
+from lamina.layers.linalg import products
+from lamina.layers.linalg.exact import EXACT_FLOAT32, code_bound, integer_bound, product_dtype
+from lamina.layers.linalg.payload import BlockView, try_pack
 from lamina.linalg.randomized import sketch_matrix
 
 SETTINGS = settings(max_examples=30, deadline=None)
@@ -99,7 +99,7 @@ def test_split_rows_with_signs_equal_float64_bit_for_bit(seed, cuts):
 
 @pytest.mark.parametrize("scaler", ["center", "patterson"])
 def test_scaled_products_keep_float64_accuracy(scaler):
-    from lamina.linalg.scaling import patterson_reference
+    from lamina.layers.linalg.scaling import patterson_reference
 
     g = codes(3, 400, 90)
     z = signs(3, 90, 5)

@@ -12,14 +12,14 @@ from hypothesis import strategies as st
 import lamina.array as la
 from lamina.scheduler.lowering import topological_layers
 from lamina.linalg import tsqr
-from lamina.linalg import products
-from lamina.linalg.combine import Drain, Pick, TreeSum, tree_sum
-from lamina.linalg.compressed import EncodeBlocks
-from lamina.linalg.pass_layers import BlockQtA, BlockW, BlockY, RowPass
-from lamina.linalg.payload import BlockRef, Packed2Bit, try_pack
-from lamina.linalg.scaling import patterson_reference, row_stats
-from lamina.linalg.sources import HoldPacked
-from lamina.linalg.tsqr_layers import (
+from lamina.layers.linalg import products
+from lamina.layers.linalg.combine import Drain, Pick, TreeSum, tree_sum
+from lamina.layers.linalg.encode import EncodeBlocks
+from lamina.layers.linalg.pass_layers import BlockQtA, BlockW, BlockY, RowPass
+from lamina.layers.linalg.payload import BlockRef, Packed2Bit, try_pack
+from lamina.layers.linalg.scaling import patterson_reference, row_stats
+from lamina.layers.linalg.sources import HoldPacked
+from lamina.layers.linalg.tsqr_layers import (
     ApplyFactor,
     BlockQR,
     ChildFactor,
@@ -248,7 +248,7 @@ def test_block_kernels_equal_dense_products(seed, scaler):
 
 
 def test_trimming_kernel_passes_values_and_errors_through():
-    from lamina.linalg.memory import trim_heap, trimming_kernel
+    from lamina.layers.linalg.memory import trim_heap, trimming_kernel
 
     trim_heap()
     assert trimming_kernel(lambda block, inputs: block + len(inputs))(2, [1, 2]) == 4
@@ -261,7 +261,7 @@ def test_trimming_kernel_passes_values_and_errors_through():
 
 
 def test_single_threaded_blas_restores_the_thread_count():
-    from lamina.scheduler import blas
+    from lamina.layers import blas
 
     controls = blas._openblas()
     if controls is None:

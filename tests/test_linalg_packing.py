@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lamina.linalg import pack_2bit, unpack_2bit
-from lamina.linalg.packing import (pack_rows_vectorized, packed_width, unpack_2bit_into,
+from lamina.layers.linalg.packing import (pack_rows_vectorized, packed_width, unpack_2bit_into,
                                    unpack_rows_vectorized)
-from lamina.linalg.payload import BlockView, Packed2Bit, try_pack
+from lamina.layers.linalg.payload import BlockView, Packed2Bit, try_pack
 
 SETTINGS = settings(max_examples=60, deadline=None)
 

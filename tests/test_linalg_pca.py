@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import lamina.array as la
 from lamina.linalg import genotype_matrix, patterson_reference, pca, randomized_svd
-from lamina.linalg.signs import flip_signs
+from lamina.layers.linalg.signs import flip_signs
 
 
 def genotypes(seed=0, m=240, n=90):

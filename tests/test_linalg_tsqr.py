@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 import lamina
 import lamina.array as la
 from lamina.linalg import qr, svd, tsqr
-from lamina.linalg.signs import flip_signs
+from lamina.layers.linalg.signs import flip_signs
 
 SETTINGS = settings(max_examples=40, deadline=None)
 
@@ -164,7 +164,7 @@ def test_bad_inputs():
 
 
 def test_tall_blocks_are_factored_in_cache_sized_pieces(monkeypatch):
-    from lamina.linalg import tsqr_layers
+    from lamina.layers.linalg import tsqr_layers
 
     monkeypatch.setattr(tsqr_layers, "PIECE_BYTES", 8 * 5 * 7)
     x = np.random.default_rng(11).standard_normal((200, 5))

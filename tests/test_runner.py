@@ -111,7 +111,7 @@ def test_compute_blocks_returns_each_inputs_blocks_in_flat_order():
 
 
 def test_compute_blocks_takes_layers_and_keeps_tuple_blocks():
-    from lamina.linalg.tsqr_layers import BlockQR
+    from lamina.layers.linalg.tsqr_layers import BlockQR
 
     data = np.random.default_rng(0).random((8, 3))
     x = la.from_array(data, chunks=(4, 3))

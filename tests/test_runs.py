@@ -7,7 +7,7 @@ import lamina.array as la
 from lamina.scheduler._state import DONE, READY, RUNNING
 from lamina.scheduler.lowering import TaskTable, lower
 from lamina.scheduler.runs import Finished, Run, plan
-from lamina.worker.held import Held
+from lamina.layers.held import Held
 from test_state_machine import csr
 
 

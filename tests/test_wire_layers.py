@@ -38,14 +38,14 @@ from lamina.comm.wire import dumps, loads
 from lamina.layers.base import Layer
 from lamina.layers.codec import LayerCodec
 from lamina.layers.registry import Lowered, is_trusted
-from lamina.linalg.combine import DEFAULT_SPLIT_EVERY, Drain, Pick, TreeSum, tree_sum
-from lamina.linalg.compressed import EncodeBlocks, WriteZarr
-from lamina.linalg.pass_layers import BlockQtA, BlockW, BlockY, RowPass
-from lamina.linalg.scaling import row_stats
-from lamina.linalg.sources import HoldPacked, Payloads
+from lamina.layers.linalg.combine import DEFAULT_SPLIT_EVERY, Drain, Pick, TreeSum, tree_sum
+from lamina.layers.linalg.encode import EncodeBlocks, WriteZarr
+from lamina.layers.linalg.pass_layers import BlockQtA, BlockW, BlockY, RowPass
+from lamina.layers.linalg.scaling import row_stats
+from lamina.layers.linalg.sources import HoldPacked, Payloads
 from lamina.scheduler.lowering import lower, topological_layers
 from lamina.scheduler.runner import compute_blocks
-from lamina.worker.held import Held
+from lamina.layers.held import Held
 
 _TMP = tempfile.mkdtemp(prefix="lamina-wire-")
 atexit.register(shutil.rmtree, _TMP, ignore_errors=True)
@@ -432,8 +432,8 @@ LINALG_STRATEGIES = {
     "ChildFactor": tsqr_graphs(),
     "ApplyFactor": tsqr_graphs(),
     "ColumnSigns": short_fat("svd"),
-    "_FirstBlockQR": short_fat("qr"),
-    "_ShortFatR": short_fat("qr"),
+    "FirstBlockQR": short_fat("qr"),
+    "ShortFatR": short_fat("qr"),
     "GenotypeBlocks": _only("GenotypeBlocks"),
     "EncodedBlocks": _only("EncodedBlocks"),
     "ZarrBlocks": _only("ZarrBlocks"),
@@ -537,7 +537,6 @@ def _lamina_layer_classes() -> set[type]:
     for package in (lamina.layers, lamina.linalg, lamina.optimizer):
         for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
             importlib.import_module(info.name)
-    importlib.import_module("lamina.worker.held")
     out, stack = set(), [Layer]
     while stack:
         cls = stack.pop()
@@ -559,7 +558,7 @@ def test_every_layer_class_has_a_round_trip_strategy():
 def test_every_layer_class_is_trusted_so_it_travels_as_params():
     untrusted = sorted(c.__name__ for c in _lamina_layer_classes()
                        if not is_trusted(c) and c is not Lowered)
-    assert not untrusted, (f"register {untrusted} in lamina/layers/registry.py (TRUSTED): "
-                           "their block_deps need only plain parameters")
+    assert not untrusted, (f"decorate {untrusted} with @trusted(version=1) "
+                           "(lamina.layers.registry): their block_deps need only plain parameters")
 
 

@@ -46,7 +46,7 @@ from lamina.compute import Mode, Progress, layers_of, run, values_of
 from lamina.layers.base import Layer
 from lamina.layers.codec import LayerCodec
 from lamina.layers.registry import trust_of
-from lamina.worker.held import Held
+from lamina.layers.held import Held
 
 _ACTIVE: list["Client"] = []
 

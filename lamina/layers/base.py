@@ -155,6 +155,16 @@ class Layer:
     def kernel(self) -> Kernel:
         raise NotImplementedError
 
+    def dependency_block_maps(self, block_map: tuple) -> list[tuple] | None:
+        """For output blocks read at ``block_map``, the block map each dependency is read at.
+
+        A layer whose output block reads one block of each dependency, chosen
+        axis by axis, says which (see ``lamina.layers.blockmaps``) and can
+        then join a fused group. ``None``, the default for a layer with
+        inputs, says it cannot; a source reads nothing (``[]``).
+        """
+        return None if self.dependencies else []
+
     def block_index(self, flat: int) -> tuple[int, ...]:
         """Unravel a flat block id into a block index tuple (C order)."""
         out = []

@@ -16,9 +16,12 @@ from typing import Any, Callable
 import numpy as np
 
 from lamina.layers.base import CSR, Chunks, Kernel, Layer, one_to_one
+from lamina.layers.blockmaps import BlockMap, grid_map
 from lamina.layers.deps import AxisMap, product_deps
+from lamina.layers.registry import trusted
 
 
+@trusted(version=1)
 class Blockwise(Layer):
     """``func(*args, **kwargs)`` applied block by block.
 
@@ -64,6 +67,10 @@ class Blockwise(Layer):
             maps, out_axis_of = self._axis_tables(arg, axes)
             out.append(product_deps(out_blocks, self.numblocks, maps, arg.numblocks, out_axis_of))
         return out
+
+    def dependency_block_maps(self, block_map: BlockMap) -> list[BlockMap]:
+        return [grid_map(self.numblocks, arg, axes, block_map)
+                for arg, axes in zip(self.args, self.arg_axes) if isinstance(arg, Layer)]
 
     def kernel(self) -> Kernel:
         func: Callable = self.func

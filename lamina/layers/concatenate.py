@@ -16,8 +16,10 @@ import numpy as np
 
 from lamina.layers.base import CSR, Chunks, Kernel, Layer
 from lamina.layers.deps import ravel, unravel
+from lamina.layers.registry import trusted
 
 
+@trusted(version=1)
 class Concatenate(Layer):
     """``np.concatenate(arrays, axis)`` with blocks kept as they are."""
 

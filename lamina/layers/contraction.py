@@ -28,11 +28,14 @@ from typing import Any
 import numpy as np
 
 from lamina.layers.base import CSR, Chunks, Kernel, Layer
+from lamina.layers.blockmaps import BlockMap, grid_map
 from lamina.layers.deps import AxisMap, product_deps
+from lamina.layers.registry import trusted
 
 KINDS = ("tensordot", "matmul")
 
 
+@trusted(version=1)
 class Contraction(Layer):
     """Partial products of block pairs, contracted axes kept with length 1."""
 
@@ -62,6 +65,10 @@ class Contraction(Layer):
             maps, out_axis_of = self._tables(arg, grid)
             out.append(product_deps(out_blocks, self.numblocks, maps, arg.numblocks, out_axis_of))
         return out
+
+    def dependency_block_maps(self, block_map: BlockMap) -> list[BlockMap]:
+        return [grid_map(self.numblocks, self.a, self.a_grid, block_map),
+                grid_map(self.numblocks, self.b, self.b_grid, block_map)]
 
     def kernel(self) -> Kernel:
         xp, dtype = self.array_module, self.out_dtype

@@ -20,9 +20,11 @@ from typing import Any
 import numpy as np
 
 from lamina.layers.base import Chunks, Kernel
+from lamina.layers.registry import trusted
 from lamina.layers.sources import SourceLayer
 
 
+@trusted(version=1)
 class RandomBlocks(SourceLayer):
     """Blocks drawn with ``np.random.Generator.<method>(size=block_shape, **kwargs)``."""
 

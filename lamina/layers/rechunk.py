@@ -14,6 +14,7 @@ import numpy as np
 
 from lamina.layers.base import CSR, Chunks, Kernel, Layer
 from lamina.layers.deps import AxisMap, product_deps
+from lamina.layers.registry import trusted
 
 
 def overlap_map(old: tuple[int, ...], new: tuple[int, ...]) -> tuple[AxisMap, list[list[slice]]]:
@@ -42,6 +43,7 @@ def overlap_map(old: tuple[int, ...], new: tuple[int, ...]) -> tuple[AxisMap, li
     return AxisMap.from_lists(lists), cuts
 
 
+@trusted(version=1)
 class Rechunk(Layer):
     _parameters = ("x", "new_chunks")
 

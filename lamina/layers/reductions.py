@@ -33,6 +33,7 @@ import numpy as np
 from lamina.layers.base import CSR, Chunks, Kernel, Layer, one_to_one
 from lamina.layers.chunks import offsets
 from lamina.layers.deps import AxisMap, product_deps
+from lamina.layers.registry import trusted
 
 GROUP_BLOCKS = 16
 COMBINE_BYTES = 256 * 2**20
@@ -245,6 +246,7 @@ def _reduced_chunks(chunks: Chunks, axes: tuple[int, ...], groups: Sequence[int]
     return tuple(out)
 
 
+@trusted(version=1)
 class ReduceChunk(Layer):
     """Each block reduced on its own over ``axes`` (kept with length 1)."""
 
@@ -258,6 +260,9 @@ class ReduceChunk(Layer):
 
     def block_deps(self, out_blocks: np.ndarray) -> list[CSR]:
         return [one_to_one(out_blocks)]
+
+    def dependency_block_maps(self, block_map: tuple) -> list[tuple]:
+        return [block_map]
 
     def kernel(self) -> Kernel:
         op = OPERATIONS[self.op]
@@ -319,6 +324,7 @@ class _GroupedLayer(Layer):
         return merge
 
 
+@trusted(version=1)
 class ReduceCombine(_GroupedLayer):
     """Merges groups of ``split_every[i]`` partials along each ``axes[i]``."""
 
@@ -338,6 +344,7 @@ class ReduceCombine(_GroupedLayer):
         return lambda block, inputs: merge(inputs)
 
 
+@trusted(version=1)
 class ReduceAggregate(_GroupedLayer):
     """Merges all partials along ``axes`` and finishes them into the result."""
 

@@ -1,123 +1,88 @@
 """The trusted-layer registry: the layer types a scheduler plans from params.
 
 A scheduler never runs user code, yet it must know, for every output block
-of every layer, which input blocks it reads. For the types listed here it
-rebuilds the layer from its plain parameters (shapes, chunks, axes, slices,
-split sizes; functions stay opaque blobs) and calls the layer's own
+of every layer, which input blocks it reads. For the types registered here
+it rebuilds the layer from its plain parameters (shapes, chunks, axes,
+slices, split sizes; functions stay opaque blobs) and calls the layer's own
 ``block_deps``. Any other type arrives *lowered*: the client computed its
 block dependencies and sent them as integer arrays, which the ``Lowered``
-stand-in serves (slower to send, still correct)::
+stand-in serves (slower to send, still correct).
 
-    trusted_class("Blockwise")            # the class, imported on first use
-    is_trusted(Blockwise)                 # True
+A type is registered where it is defined, so the registry names no module::
+
+    @trusted(version=1)
+    class Rechunk(Layer): ...
+
+    trusted_class("Rechunk")              # the class
+    is_trusted(Rechunk)                   # True
     signature()["Rechunk"]                # (1, ("x", "new_chunks"))
-    register(MyLayer, version=1)          # trust a third-party layer type
+    register(MyLayer, version=1)          # trust a third-party type defined elsewhere
 
-Each entry is versioned: bump ``version`` when a layer's parameters change
-meaning. Peers exchange ``signature()`` when they connect, and a client
-sends a type as params only when the scheduler's entry equals its own.
+Every module of ``lamina.layers`` is imported the first time the registry
+is asked, so a scheduler that imports only ``lamina.layers`` knows every
+built-in type. Bump ``version`` when a layer's parameters change meaning.
+Peers exchange ``signature()`` when they connect, and a client sends a type
+as params only when the scheduler's entry equals its own.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Any, Callable, Sequence
+import pkgutil
+import threading
+from typing import Any, Callable, Sequence, TypeVar
 
 import numpy as np
 
 from lamina.layers.base import CSR, Kernel, Layer
 
-TRUSTED: dict[str, tuple[str, int]] = {
-    "Blockwise": ("lamina.layers.blockwise", 1),
-    "Rechunk": ("lamina.layers.rechunk", 1),
-    "FromArray": ("lamina.layers.sources", 1),
-    "Full": ("lamina.layers.sources", 1),
-    "Arange": ("lamina.layers.sources", 1),
-    "Linspace": ("lamina.layers.sources", 1),
-    "FromBlocks": ("lamina.layers.sources", 1),
-    "RandomBlocks": ("lamina.layers.random", 1),
-    "BasicSlice": ("lamina.layers.slicing", 1),
-    "TakeAxis": ("lamina.layers.slicing", 1),
-    "Transpose": ("lamina.layers.transpose", 1),
-    "Reshape": ("lamina.layers.reshape", 1),
-    "Concatenate": ("lamina.layers.concatenate", 1),
-    "Contraction": ("lamina.layers.contraction", 1),
-    "ReduceChunk": ("lamina.layers.reductions", 1),
-    "ReduceCombine": ("lamina.layers.reductions", 1),
-    "ReduceAggregate": ("lamina.layers.reductions", 1),
-    "FromZarr": ("lamina.layers.zarr_io", 1),
-    "StoreZarr": ("lamina.layers.zarr_io", 1),
-    "Held": ("lamina.worker.held", 1),
-    "Fused": ("lamina.optimizer.fused", 1),
-    "ZarrRegion": ("lamina.optimizer.regions", 1),
-    "RandomRegion": ("lamina.optimizer.regions", 1),
-    # linear algebra: pass layers, their small structural layers, TSQR, sources
-    "RowPass": ("lamina.linalg.pass_layers", 1),
-    "BlockY": ("lamina.linalg.pass_layers", 1),
-    "BlockW": ("lamina.linalg.pass_layers", 1),
-    "BlockQtA": ("lamina.linalg.pass_layers", 1),
-    "Pick": ("lamina.linalg.combine", 1),
-    "TreeSum": ("lamina.linalg.combine", 1),
-    "Drain": ("lamina.linalg.combine", 1),
-    "BlockQR": ("lamina.linalg.tsqr_layers", 1),
-    "StackQR": ("lamina.linalg.tsqr_layers", 1),
-    "TopFactor": ("lamina.linalg.tsqr_layers", 1),
-    "ChildFactor": ("lamina.linalg.tsqr_layers", 1),
-    "ApplyFactor": ("lamina.linalg.tsqr_layers", 1),
-    "ColumnSigns": ("lamina.linalg.tsqr_layers", 1),
-    "_FirstBlockQR": ("lamina.linalg.tsqr", 1),
-    "_ShortFatR": ("lamina.linalg.tsqr", 1),
-    "GenotypeBlocks": ("lamina.linalg.genotypes", 1),
-    "Payloads": ("lamina.linalg.sources", 1),
-    "HoldPacked": ("lamina.linalg.sources", 1),
-    "EncodedBlocks": ("lamina.linalg.sources", 1),
-    "ZarrBlocks": ("lamina.linalg.sources", 1),
-    "EncodeBlocks": ("lamina.linalg.compressed", 1),
-    "WriteZarr": ("lamina.linalg.compressed", 1),
-}
+L = TypeVar("L", bound=type)
+
+_entries: dict[str, tuple[type, int]] = {}
+_loading = threading.RLock()
+_builtins_loaded = False
 
 Signature = dict[str, tuple[int, tuple[str, ...]]]
 
 
+def trusted(version: int = 1) -> Callable[[L], L]:
+    """Class decorator: trust this layer type from its definition on.
+
+    Its ``block_deps`` must need only its plain parameters.
+    """
+    def mark(cls: L) -> L:
+        _enter(cls, version)
+        return cls
+
+    return mark
+
+
+def register(cls: type, version: int = 1) -> None:
+    """Trust a layer type defined elsewhere: its ``block_deps`` must need only plain
+    parameters."""
+    _load_builtins()
+    _enter(cls, version)
+
+
 def trusted_class(name: str) -> type:
     """The layer class registered as ``name``; KeyError names the fix."""
-    entry = TRUSTED.get(name)
+    entry = _registry().get(name)
     if entry is None:
         raise KeyError(f"layer type {name!r} is not in the trusted registry: send it lowered "
                        "or register it on the scheduler with lamina.layers.registry.register")
-    cls = getattr(importlib.import_module(entry[0]), name)
-    if not (isinstance(cls, type) and issubclass(cls, Layer)):
-        raise TypeError(f"registry entry {name!r} is not a Layer class")
-    return cls
+    return entry[0]
 
 
 def is_trusted(cls: type) -> bool:
     """True when ``cls`` itself (not a namesake) is registered."""
-    entry = TRUSTED.get(cls.__name__)
-    return entry is not None and entry[0] == cls.__module__
-
-
-def register(cls: type, version: int = 1) -> None:
-    """Trust a layer type: its ``block_deps`` must need only plain parameters."""
-    if not (isinstance(cls, type) and issubclass(cls, Layer)):
-        raise TypeError(f"register takes a Layer subclass, got {cls!r}")
-    TRUSTED[cls.__name__] = (cls.__module__, int(version))
+    entry = _registry().get(cls.__name__)
+    return entry is not None and entry[0] is cls
 
 
 def signature() -> Signature:
-    """``{name: (version, parameter names)}`` of every registered type.
-
-    A type whose module is not installed in this process is left out, so
-    it is not trusted by peers either.
-    """
-    out: Signature = {}
-    for name, (_, version) in TRUSTED.items():
-        try:
-            cls = trusted_class(name)
-        except ImportError:
-            continue
-        out[name] = (version, tuple(cls._parameters))
-    return out
+    """``{name: (version, parameter names)}`` of every registered type."""
+    return {name: (version, tuple(cls._parameters))
+            for name, (cls, version) in _registry().items()}
 
 
 def trust_of(remote: Signature) -> Callable[[Layer], bool]:
@@ -137,6 +102,37 @@ def _plain(entry: Any) -> Any:
     if isinstance(entry, (tuple, list)):
         return tuple(_plain(e) for e in entry)
     return entry
+
+
+def _enter(cls: type, version: int) -> None:
+    if not (isinstance(cls, type) and issubclass(cls, Layer)):
+        raise TypeError(f"only Layer subclasses can be trusted, got {cls!r}")
+    known = _entries.get(cls.__name__)
+    if known is not None and known[0].__module__ != cls.__module__:
+        raise ValueError(f"layer type name {cls.__name__!r} is already registered by "
+                         f"{known[0].__module__}: rename the class, since peers know "
+                         "layer types by name")
+    _entries[cls.__name__] = (cls, int(version))
+
+
+def _registry() -> dict[str, tuple[type, int]]:
+    _load_builtins()
+    return _entries
+
+
+def _load_builtins() -> None:
+    """Import every module of ``lamina.layers``: defining a type registers it."""
+    global _builtins_loaded
+    if _builtins_loaded:
+        return
+    import lamina.layers
+
+    with _loading:
+        if _builtins_loaded:
+            return
+        for info in pkgutil.walk_packages(lamina.layers.__path__, "lamina.layers."):
+            importlib.import_module(info.name)
+        _builtins_loaded = True
 
 
 class Lowered(Layer):

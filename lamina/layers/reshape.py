@@ -26,6 +26,7 @@ import numpy as np
 
 from lamina.layers.base import CSR, Chunks, Kernel, Layer
 from lamina.layers.deps import AxisMap, product_deps
+from lamina.layers.registry import trusted
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,7 @@ def _brief(chunks: Chunks) -> str:
     return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
 
 
+@trusted(version=1)
 class Reshape(Layer):
     """``x.reshape(shape)`` where ``reshape_plan`` says it works block by block."""
 

@@ -32,8 +32,10 @@ from typing import Any
 import numpy as np
 
 from lamina.layers.base import CSR, Chunks, Kernel, Layer
+from lamina.layers.blockmaps import BlockMap, through
 from lamina.layers.chunks import offsets
 from lamina.layers.deps import AxisMap, product_deps
+from lamina.layers.registry import trusted
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,7 @@ def slice_plan(chunks: Chunks, index: tuple) -> list[tuple[str, Any]]:
     return plan
 
 
+@trusted(version=1)
 class BasicSlice(Layer):
     """``x[index]`` for ints, range triples and None (see the module docstring)."""
 
@@ -139,6 +142,17 @@ class BasicSlice(Layer):
                 out_axis += 1
         return [product_deps(out_blocks, self.numblocks, maps, self.x.numblocks, out_axis_of)]
 
+    def dependency_block_maps(self, block_map: BlockMap) -> list[BlockMap]:
+        child, out_axis = [], 0
+        for kind, value in self._plan:
+            if kind == "int":
+                child.append(value[0])
+                continue
+            if kind == "slice":
+                child.append(through(block_map[out_axis], value.in_blocks))
+            out_axis += 1
+        return [tuple(child)]
+
     def kernel(self) -> Kernel:
         plan = self._plan
         index = self.block_index
@@ -159,6 +173,7 @@ class BasicSlice(Layer):
         return run
 
 
+@trusted(version=1)
 class TakeAxis(Layer):
     """``x.take(indices, axis)``; ``indices`` is 1-D, non-negative, in bounds."""
 

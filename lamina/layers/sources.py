@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from lamina.layers.base import Chunks, Kernel, Layer
+from lamina.layers.registry import trusted
 from lamina.tokenize import tokenize
 
 HASH_LIMIT_BYTES = 64 * 2**20
@@ -70,6 +71,7 @@ class SourceLayer(Layer):
         return []
 
 
+@trusted(version=1)
 class FromArray(SourceLayer):
     _parameters = ("array", "in_chunks")
 
@@ -88,6 +90,7 @@ class FromArray(SourceLayer):
         return lambda block, inputs: array[region(block)]
 
 
+@trusted(version=1)
 class Full(SourceLayer):
     _parameters = ("shape_", "in_chunks", "out_dtype", "fill_value", "xp_name")
     _defaults = {"xp_name": "numpy"}
@@ -110,6 +113,7 @@ class Full(SourceLayer):
             tuple(c[i] for c, i in zip(chunks, index(block))), fill, dtype=dtype)
 
 
+@trusted(version=1)
 class Arange(SourceLayer):
     """Values ``first + i * delta`` (1-D), computed as ``np.arange`` does.
 
@@ -149,6 +153,7 @@ class Arange(SourceLayer):
         return run
 
 
+@trusted(version=1)
 class Linspace(SourceLayer):
     """``num`` evenly spaced values from ``start`` to ``stop`` (1-D)."""
 
@@ -183,6 +188,7 @@ class Linspace(SourceLayer):
         return run
 
 
+@trusted(version=1)
 class FromBlocks(SourceLayer):
     """Blocks already computed and held in memory (the result of ``persist``)."""
 

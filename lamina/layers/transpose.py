@@ -14,8 +14,10 @@ import numpy as np
 
 from lamina.layers.base import CSR, Chunks, Kernel, Layer
 from lamina.layers.deps import AxisMap, product_deps
+from lamina.layers.registry import trusted
 
 
+@trusted(version=1)
 class Transpose(Layer):
     """Axes of ``x`` reordered: output axis ``j`` is input axis ``axes[j]``."""
 
@@ -30,6 +32,12 @@ class Transpose(Layer):
         for j, a in enumerate(self.axes):
             out_axis_of[a] = j
         return [product_deps(out_blocks, self.numblocks, maps, self.x.numblocks, out_axis_of)]
+
+    def dependency_block_maps(self, block_map: tuple) -> list[tuple]:
+        child: list = [None] * self.ndim
+        for j, a in enumerate(self.axes):
+            child[a] = block_map[j]
+        return [tuple(child)]
 
     def kernel(self) -> Kernel:
         xp = self.array_module

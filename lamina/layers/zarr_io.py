@@ -28,6 +28,7 @@ import numpy as np
 
 from lamina.layers.base import CSR, Chunks, Kernel, Layer, one_to_one
 from lamina.layers.chunks import offsets
+from lamina.layers.registry import trusted
 from lamina.layers.sources import SourceLayer
 from lamina.tokenize import tokenize
 
@@ -75,6 +76,7 @@ def open_array(source: Any, component: str | None, meta_token: str,
     return array
 
 
+@trusted(version=1)
 class FromZarr(SourceLayer):
     """Blocks read from a zarr array, each with one ``array[region]``."""
 
@@ -100,6 +102,7 @@ class FromZarr(SourceLayer):
         return run
 
 
+@trusted(version=1)
 class StoreZarr(Layer):
     """Write each block of ``x`` into its region of a zarr array.
 

@@ -8,12 +8,14 @@
     g2 = ll.persist_compressed(genotypes, codec="2bit")
 
 Sign convention: the largest-magnitude entry of each right singular vector
-(row of ``v``) is positive (``lamina.linalg.signs``); QR has ``diag(r) ≥ 0``.
+(row of ``v``) is positive (``lamina.layers.linalg.signs``); QR has ``diag(r) ≥ 0``.
 """
 
+from lamina.layers.linalg.packing import pack_2bit, unpack_2bit
+from lamina.layers.linalg.scaling import patterson_reference
+from lamina.layers.linalg.signs import flip_signs
 from lamina.linalg.compressed import open_zarr, persist_compressed, write_zarr
 from lamina.linalg.genotypes import genotype_matrix
-from lamina.linalg.packing import pack_2bit, unpack_2bit
 from lamina.linalg.pca import pca
 from lamina.linalg.randomized import (
     SVDResult,
@@ -21,8 +23,6 @@ from lamina.linalg.randomized import (
     randomized_svd,
     svd_compressed,
 )
-from lamina.linalg.scaling import patterson_reference
-from lamina.linalg.signs import flip_signs
 from lamina.linalg.tsqr import qr, svd, tsqr
 
 __all__ = [

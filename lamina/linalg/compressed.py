@@ -16,76 +16,16 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import numpy as np
-
 from lamina.array.core import Array
 from lamina.array.creation import asarray
 from lamina.compute import compute_blocks
-from lamina.layers.base import CSR, Chunks, Kernel, Layer, one_to_one
 from lamina.layers.chunks import normalize_chunks
+from lamina.layers.linalg.codecs import BLOSC_CLEVEL, zarr_blosc_codec
+from lamina.layers.linalg.encode import EncodeBlocks, WriteZarr
+from lamina.layers.linalg.sources import EncodedBlocks, ZarrBlocks
 from lamina.layers.sources import hold_blocks
-from lamina.linalg.codecs import BLOSC_CLEVEL, blosc_codec, zarr_blosc_codec
-from lamina.linalg.packing import pack_2bit
-from lamina.linalg.payload import BloscBlock, Packed2Bit
-from lamina.linalg.sources import EncodedBlocks, ZarrBlocks
 
 CODECS = ("2bit", "blosc")
-
-
-class EncodeBlocks(Layer):
-    """Each block of ``x`` encoded as a ``Packed2Bit`` or ``BloscBlock`` payload."""
-
-    _parameters = ("x", "codec", "clevel")
-
-    def _meta(self) -> tuple[Chunks, np.dtype]:
-        return self.x.chunks, self.x.dtype
-
-    def block_deps(self, out_blocks: np.ndarray) -> list[CSR]:
-        return [one_to_one(out_blocks)]
-
-    def kernel(self) -> Kernel:
-        if self.codec == "2bit":
-            return lambda block, inputs: encode_2bit(inputs[0])
-        clevel = self.clevel
-        return lambda block, inputs: encode_blosc(inputs[0], clevel)
-
-
-def encode_2bit(block: Any) -> Packed2Bit:
-    """A ``Packed2Bit`` payload of one block (values must be 0..3)."""
-    return Packed2Bit(pack_2bit(block), tuple(block.shape), block.dtype)
-
-
-def encode_blosc(block: Any, clevel: int = BLOSC_CLEVEL) -> BloscBlock:
-    """A ``BloscBlock`` payload of one block."""
-    block = np.ascontiguousarray(block)
-    return BloscBlock(blosc_codec(clevel).encode(block), tuple(block.shape), block.dtype)
-
-
-class WriteZarr(Layer):
-    """Writes block ``b`` of ``x`` into the zarr array at ``url``; its value: bytes written."""
-
-    _parameters = ("x", "url")
-
-    def _meta(self) -> tuple[Chunks, np.dtype]:
-        return self.x.chunks, np.dtype(np.int64)
-
-    def block_deps(self, out_blocks: np.ndarray) -> list[CSR]:
-        return [one_to_one(out_blocks)]
-
-    def kernel(self) -> Kernel:
-        import zarr
-
-        target = zarr.open_array(self.url, mode="r+")
-        starts = [np.concatenate([[0], np.cumsum(c)]).tolist() for c in self.x.chunks]
-        index = self.block_index
-
-        def run(block: int, inputs: list) -> int:
-            idx = index(block)
-            region = tuple(slice(s[i], s[i + 1]) for s, i in zip(starts, idx))
-            target[region] = inputs[0]
-            return int(inputs[0].nbytes)
-
-        return run
 
 
 def persist_compressed(a: Any, codec: str = "2bit", store: str | os.PathLike | None = None,

@@ -9,7 +9,7 @@ The results are lazy ``Array``s; compute them together
 the per-block ``R`` factors in groups of ``split_every`` and recurses while
 more than one group is left; by default a group's stack stays under
 ``STACK_BYTES``. Conventions: ``diag(r) ≥ 0``; the SVD follows
-``lamina.linalg.signs``. An array chunked along both axes has no exact
+``lamina.layers.linalg.signs``. An array chunked along both axes has no exact
 blockwise SVD here: use ``svd_compressed`` for the leading singular triplets.
 """
 
@@ -22,17 +22,18 @@ import numpy as np
 from lamina.array.core import Array
 from lamina.array.creation import asarray
 from lamina.array.elementwise import elemwise
-from lamina.layers.base import CSR, Chunks, Kernel, Layer, one_to_one
+from lamina.layers.base import Layer
 from lamina.layers.blockwise import Blockwise
-from lamina.linalg.combine import Pick
-from lamina.linalg.tsqr_layers import (
+from lamina.layers.linalg.combine import Pick
+from lamina.layers.linalg.tsqr_layers import (
     ApplyFactor,
     BlockQR,
     ChildFactor,
     ColumnSigns,
+    FirstBlockQR,
+    ShortFatR,
     StackQR,
     TopFactor,
-    qr_signs,
 )
 
 STACK_BYTES = 64 * 2**20
@@ -140,49 +141,6 @@ def transpose(x: Array) -> Array:
     return Array(layer)
 
 
-class _FirstBlockQR(Layer):
-    """``(Q, R_0)`` of the first column block of a one-row-block array, ``diag(R_0) ≥ 0``."""
-
-    _parameters = ("x", "compute_dtype")
-
-    def _meta(self) -> tuple[Chunks, np.dtype]:
-        return ((1,),), self.compute_dtype
-
-    def block_deps(self, out_blocks: np.ndarray) -> list[CSR]:
-        return [(np.array([0, 1], dtype=np.int64), np.zeros(1, dtype=np.int64))]
-
-    def kernel(self) -> Kernel:
-        dtype = self.compute_dtype
-
-        def run(block: int, inputs: list) -> tuple:
-            q, r = np.linalg.qr(np.asarray(inputs[0], dtype=dtype))
-            d, r = qr_signs(r)
-            return q @ d, r
-
-        return run
-
-
-class _ShortFatR(Layer):
-    """Block ``j`` of ``R``: ``R_0`` for ``j = 0``, else ``Qᵀ A_j``."""
-
-    _parameters = ("x", "first")
-
-    def _meta(self) -> tuple[Chunks, np.dtype]:
-        return self.x.chunks, self.first.dtype
-
-    def block_deps(self, out_blocks: np.ndarray) -> list[CSR]:
-        n = len(out_blocks)
-        return [one_to_one(out_blocks),
-                (np.arange(n + 1, dtype=np.int64), np.zeros(n, dtype=np.int64))]
-
-    def kernel(self) -> Kernel:
-        def run(block: int, inputs: list) -> np.ndarray:
-            q, r0 = inputs[1]
-            return r0 if block == 0 else q.T @ np.asarray(inputs[0], dtype=q.dtype)
-
-        return run
-
-
 def _short_fat_qr(a: Array) -> tuple[Array, Array]:
     m = a.shape[0]
     if a.chunks[1][0] < m:
@@ -191,6 +149,6 @@ def _short_fat_qr(a: Array) -> tuple[Array, Array]:
             f"must be at least as wide as the {m} rows: rechunk the columns to >= {m}"
         )
     dtype = float_dtype(a.dtype)
-    first = _FirstBlockQR(a.layer, dtype)
+    first = FirstBlockQR(a.layer, dtype)
     q = Array(Pick(first, 0, ((m,), (m,)), dtype))
-    return q, Array(_ShortFatR(a.layer, first))
+    return q, Array(ShortFatR(a.layer, first))

@@ -14,9 +14,9 @@ hints); see ``lamina.optimizer.rule`` to write one and
 off.
 """
 
+from lamina.layers.fused import Fused
 from lamina.optimizer.engine import OptimizerError, run_phase, run_phases
 from lamina.optimizer.explain import Explanation, explain
-from lamina.optimizer.fused import Fused
 from lamina.optimizer.options import Options, options, set_options
 from lamina.optimizer.pipeline import Plan, optimize, optimize_layers, optimize_plan
 from lamina.optimizer.registry import (Phase, all_rules, get_rule, load_plugins, phases,

@@ -24,7 +24,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from lamina.layers.base import Layer
-from lamina.scheduler.blas import single_threaded_blas
+from lamina.layers.blas import single_threaded_blas
 from lamina.scheduler._execute import release, run_batch
 from lamina.scheduler._state import GraphState
 from lamina.scheduler.lowering import TaskTable, lower

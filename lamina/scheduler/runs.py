@@ -26,7 +26,7 @@ import numpy as np
 from lamina.scheduler import placement
 from lamina.scheduler._state import RUNNING, GraphState
 from lamina.scheduler.lowering import TaskTable
-from lamina.worker.held import Held
+from lamina.layers.held import Held
 
 if TYPE_CHECKING:
     from lamina.scheduler.peers import ClientState

@@ -23,8 +23,32 @@ and the trace says why.
 from __future__ import annotations
 
 from lamina.layers.base import Layer
-from lamina.optimizer.fused import Fused, fan_out, fusable, max_block_bytes
+from lamina.layers.blockmaps import identity_map, normal_map
+from lamina.layers.fused import Fused, max_block_bytes
 from lamina.optimizer.rule import Context, Rule
+
+
+def fusable(layer: Layer) -> bool:
+    """Whether ``layer`` can join a ``Fused`` group: it is one (absorbed whole), or
+    its type says at which block map it reads each dependency (sources read none)."""
+    return (isinstance(layer, Fused)
+            or layer.dependency_block_maps(identity_map(layer)) is not None)
+
+
+def fan_out(node: Layer, dep: Layer) -> int:
+    """How many blocks of ``node`` read each block of ``dep`` (1: none shared)."""
+    identity = normal_map(node, identity_map(node))
+    factor = 1
+    for child, bmap in zip(node.dependencies, node.dependency_block_maps(identity)):
+        if child.name != dep.name:
+            continue
+        used = {e[0] for e in bmap if isinstance(e, tuple)}
+        shared = 1
+        for o, nb in enumerate(node.numblocks):
+            if o not in used:
+                shared *= nb
+        factor = max(factor, shared)
+    return factor
 
 
 def is_cheap(layer: Layer, cheap: frozenset[str]) -> bool:

@@ -31,7 +31,7 @@ from lamina.layers.sources import Arange, FromArray, Full, unwrap_array, wrap_ar
 from lamina.layers.transpose import Transpose
 from lamina.layers.zarr_io import FromZarr
 from lamina.layers.random import RandomBlocks
-from lamina.optimizer.regions import RandomRegion, ZarrRegion
+from lamina.layers.regions import RandomRegion, ZarrRegion
 from lamina.optimizer.rule import Context, Rule
 from lamina.optimizer.rules.indexing import compose, to_python
 

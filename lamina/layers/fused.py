@@ -20,26 +20,28 @@ all read from outside; a part that is not absorbed is read from outside.
 once per task, for each distinct block of it the output block needs, and
 dropped as soon as its last reader in the group has run.
 
-A *block map* says, for one member, which of its blocks an output block
-needs: per member axis, an ``int`` (always that block) or ``(o, table)``:
-the block index along output axis ``o``, looked up in ``table`` when not
-None.
+A *block map* (``lamina.layers.blockmaps``) says, for one member, which of
+its blocks an output block needs; each member's type says at which block
+maps it reads its own dependencies (``Layer.dependency_block_maps``).
 """
 
 from __future__ import annotations
 
-from functools import cached_property, lru_cache
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 
 from lamina.layers.base import CSR, Chunks, Kernel, Layer
-from lamina.layers.deps import ravel, unravel
+from lamina.layers.blockmaps import (BlockMap, flat_ids, flat_one, identity_map, normal_map,
+                                     unravel_one)
+from lamina.layers.deps import unravel
+from lamina.layers.registry import trusted
 
-BlockMap = tuple
 Member = tuple  # (kind, layer, block map, argument instances, input number)
 
 
+@trusted(version=1)
 class Fused(Layer):
     """Several layers computed together, one task per block (see the module docstring)."""
 
@@ -99,7 +101,7 @@ class Fused(Layer):
         leaf_of = {name: j for j, name in enumerate(self.leaves)}
         index: dict[tuple, int] = {}
         out: list[Member] = []
-        start = ("group", self, _normal(self, _identity(self)))
+        start = ("group", self, normal_map(self, identity_map(self)))
         stack: list[tuple[tuple, bool]] = [(start, False)]
         while stack:
             item, ready = stack.pop()
@@ -137,7 +139,7 @@ class Fused(Layer):
         coords = unravel(out_blocks, self.numblocks)
         result = []
         for dep, maps in zip(self.inputs, self._input_maps):
-            columns = [_flat_ids(coords, bmap, dep.numblocks) for bmap in maps]
+            columns = [flat_ids(coords, bmap, dep.numblocks) for bmap in maps]
             indptr = np.arange(n + 1, dtype=np.int64) * len(columns)
             flat = (np.stack(columns, axis=1).reshape(-1) if columns
                     else np.empty(0, dtype=np.int64))
@@ -159,7 +161,7 @@ class Fused(Layer):
         for a, i in enumerate(last_use):
             if i != a:
                 free_after[i].append(a)
-        identity = _normal(self, _identity(self))
+        identity = normal_map(self, identity_map(self))
         steps = []
         for i, (kind, node, bmap, args, arg) in enumerate(members):
             if kind == "input":
@@ -172,13 +174,13 @@ class Fused(Layer):
         n_steps = len(steps)
 
         def run(block: int, inputs: list) -> Any:
-            idx = _unravel_one(block, out_numblocks)
+            idx = unravel_one(block, out_numblocks)
             values: list[Any] = [None] * n_steps
             for i, (kind, fn, bmap, numblocks, args, free) in enumerate(steps):
                 if kind == 0:
                     values[i] = inputs[fn]
                 else:
-                    flat = block if bmap is None else _flat_one(idx, bmap, numblocks)
+                    flat = block if bmap is None else flat_one(idx, bmap, numblocks)
                     values[i] = fn(flat, [values[a] for a in args])
                 for a in free:
                     values[a] = None
@@ -198,56 +200,18 @@ def _node(item: tuple) -> Layer:
 def _kid_items(kind: str, layer: Layer, node: Layer, bmap: BlockMap) -> list[tuple]:
     """Walk items for the dependencies of a member: nested groups, members or inputs."""
     kids = []
-    for dep, m in _child_maps(node, bmap):
+    for dep, m in zip(node.dependencies, node.dependency_block_maps(bmap)):
         if kind == "member":
-            kids.append(("input", dep, _normal(dep, m)))
+            kids.append(("input", dep, normal_map(dep, m)))
             continue
         part, absorbed = layer._part_of[dep.name]
         if not absorbed:
-            kids.append(("input", part, _normal(part, m)))
+            kids.append(("input", part, normal_map(part, m)))
         elif isinstance(part, Fused):
-            kids.append(("group", part, _normal(part, m)))
+            kids.append(("group", part, normal_map(part, m)))
         else:
-            kids.append(("member", part, _normal(part, m)))
+            kids.append(("member", part, normal_map(part, m)))
     return kids
-
-
-def fusable(layer: Layer) -> bool:
-    """Whether ``layer`` can be a member of a ``Fused`` group.
-
-    Sources, the built-in one-block-per-block layers, and any layer type
-    that defines ``dependency_block_maps(block_map)`` (returning, for each
-    dependency, the block map it is read at) can.
-    """
-    return (not layer.dependencies or isinstance(layer, _one_block_types())
-            or hasattr(layer, "dependency_block_maps"))
-
-
-@lru_cache(maxsize=1)
-def _one_block_types() -> tuple[type, ...]:
-    from lamina.layers.blockwise import Blockwise
-    from lamina.layers.contraction import Contraction
-    from lamina.layers.reductions import ReduceChunk
-    from lamina.layers.slicing import BasicSlice
-    from lamina.layers.transpose import Transpose
-
-    return (Blockwise, BasicSlice, Transpose, ReduceChunk, Contraction, Fused)
-
-
-def fan_out(node: Layer, dep: Layer) -> int:
-    """How many blocks of ``node`` read each block of ``dep`` (1: none shared)."""
-    identity = _normal(node, _identity(node))
-    factor = 1
-    for child, bmap in _child_maps(node, identity):
-        if child.name != dep.name:
-            continue
-        used = {e[0] for e in bmap if isinstance(e, tuple)}
-        shared = 1
-        for o, nb in enumerate(node.numblocks):
-            if o not in used:
-                shared *= nb
-        factor = max(factor, shared)
-    return factor
 
 
 def max_block_bytes(layer: Layer) -> int:
@@ -256,120 +220,3 @@ def max_block_bytes(layer: Layer) -> int:
     for c in layer.chunks:
         size *= max(c) if c else 0
     return size
-
-
-def _identity(layer: Layer) -> BlockMap:
-    return tuple((o, None) for o in range(layer.ndim))
-
-
-def _normal(layer: Layer, bmap: BlockMap) -> BlockMap:
-    """Canonical block map: one-block axes constant, identity tables dropped."""
-    out = []
-    for nb, entry in zip(layer.numblocks, bmap):
-        if nb == 1:
-            out.append(0)
-        elif isinstance(entry, tuple) and entry[1] is not None and entry[1] == tuple(range(nb)):
-            out.append((entry[0], None))
-        else:
-            out.append(entry)
-    return tuple(out)
-
-
-def _through(entry: Any, table: np.ndarray) -> Any:
-    """Compose a block map entry with a per-axis lookup ``table``."""
-    if isinstance(entry, int):
-        return int(table[entry])
-    o, t = entry
-    if t is None:
-        return (o, tuple(table.tolist()))
-    return (o, tuple(table[list(t)].tolist()))
-
-
-def _child_maps(node: Layer, bmap: BlockMap) -> list[tuple[Layer, BlockMap]]:
-    """For a member at ``bmap``: each dependency and the block map it is needed at."""
-    from lamina.layers.blockwise import Blockwise
-    from lamina.layers.contraction import Contraction
-    from lamina.layers.reductions import ReduceChunk
-    from lamina.layers.slicing import BasicSlice
-    from lamina.layers.transpose import Transpose
-
-    if not node.dependencies:
-        return []
-    if isinstance(node, Blockwise):
-        return [(arg, _grid_map(node, arg, axes, bmap))
-                for arg, axes in zip(node.args, node.arg_axes) if isinstance(arg, Layer)]
-    if isinstance(node, Contraction):
-        return [(node.a, _grid_map(node, node.a, node.a_grid, bmap)),
-                (node.b, _grid_map(node, node.b, node.b_grid, bmap))]
-    if isinstance(node, ReduceChunk):
-        return [(node.x, bmap)]
-    if isinstance(node, Transpose):
-        child = [None] * node.ndim
-        for j, a in enumerate(node.axes):
-            child[a] = bmap[j]
-        return [(node.x, tuple(child))]
-    if isinstance(node, BasicSlice):
-        return [(node.x, _slice_map(node, bmap))]
-    custom = getattr(node, "dependency_block_maps", None)
-    if custom is not None:
-        return list(zip(node.dependencies, custom(bmap)))
-    raise TypeError(f"{node.label()} cannot be a member of a fused layer")
-
-
-def _grid_map(node: Layer, arg: Layer, axes: tuple, bmap: BlockMap) -> BlockMap:
-    """Block map of an argument whose axis ``k`` lines up with output axis ``axes[k]``
-    (None: dropped, one block), or is broadcast when its block counts differ."""
-    return tuple(bmap[o] if o is not None and nb == node.numblocks[o] and nb != 1 else 0
-                 for o, nb in zip(axes, arg.numblocks))
-
-
-def _slice_map(node: Layer, bmap: BlockMap) -> BlockMap:
-    from lamina.layers.slicing import block_of, slice_axis
-
-    child, axis, out_axis = [], 0, 0
-    for entry in node.index:
-        if entry is None:
-            out_axis += 1
-            continue
-        sizes = node.x.chunks[axis]
-        if isinstance(entry, tuple):
-            child.append(_through(bmap[out_axis], slice_axis(sizes, *entry).in_blocks))
-            out_axis += 1
-        else:
-            child.append(int(block_of(sizes, np.array([entry]))[0]))
-        axis += 1
-    return tuple(child)
-
-
-def _flat_ids(coords: np.ndarray, bmap: BlockMap, numblocks: tuple[int, ...]) -> np.ndarray:
-    n = coords.shape[0]
-    cols = np.empty((n, len(numblocks)), dtype=np.int64)
-    for k, entry in enumerate(bmap):
-        if isinstance(entry, int):
-            cols[:, k] = entry
-        elif entry[1] is None:
-            cols[:, k] = coords[:, entry[0]]
-        else:
-            cols[:, k] = np.asarray(entry[1], dtype=np.int64)[coords[:, entry[0]]]
-    return ravel(cols, numblocks)
-
-
-def _unravel_one(flat: int, numblocks: tuple[int, ...]) -> tuple[int, ...]:
-    out = []
-    for nb in reversed(numblocks):
-        flat, r = divmod(flat, nb)
-        out.append(r)
-    return tuple(reversed(out))
-
-
-def _flat_one(idx: tuple[int, ...], bmap: BlockMap, numblocks: tuple[int, ...]) -> int:
-    flat = 0
-    for entry, nb in zip(bmap, numblocks):
-        if isinstance(entry, int):
-            b = entry
-        elif entry[1] is None:
-            b = idx[entry[0]]
-        else:
-            b = entry[1][idx[entry[0]]]
-        flat = flat * nb + b
-    return flat

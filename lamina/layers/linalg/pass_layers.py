@@ -20,10 +20,11 @@ from __future__ import annotations
 import numpy as np
 
 from lamina.layers.base import CSR, Chunks, Kernel, Layer
+from lamina.layers.blas import blas_kernel
 from lamina.layers.deps import AxisMap, product_deps
-from lamina.linalg import products
-from lamina.scheduler.blas import blas_kernel
-from lamina.linalg.memory import trimming_kernel
+from lamina.layers.linalg import products
+from lamina.layers.linalg.memory import trimming_kernel
+from lamina.layers.registry import trusted
 
 
 def _all_of(n: int) -> AxisMap:
@@ -39,6 +40,7 @@ def _row_vector_deps(out_blocks: np.ndarray, out_numblocks: tuple, x: Layer,
                         x.numblocks, [out_axis, None])
 
 
+@trusted(version=1)
 class RowPass(Layer):
     """One read of each row block gives ``Â_i Z`` and ``Â_iᵀ (Â_i Z)``."""
 
@@ -70,6 +72,7 @@ class RowPass(Layer):
         return trimming_kernel(blas_kernel(run))
 
 
+@trusted(version=1)
 class BlockY(Layer):
     """Block ``(j, i, 0)``: ``A_ij [Z_j, 1]``, shape ``(1, m_i, l (+1))``."""
 
@@ -111,6 +114,7 @@ class _PerBlock(Layer):
         return out
 
 
+@trusted(version=1)
 class BlockW(_PerBlock):
     """Block ``(i, j, 0)``: ``Â_ijᵀ Y_i``, shape ``(1, n_j, l)``."""
 
@@ -127,6 +131,7 @@ class BlockW(_PerBlock):
             inputs[0], inputs[1], inputs[2] if has_stats else None, dtype=dtype)))
 
 
+@trusted(version=1)
 class BlockQtA(_PerBlock):
     """Block ``(i, 0, j)``: ``Q_iᵀ Â_ij``, shape ``(1, l, n_j)``."""
 

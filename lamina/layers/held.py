@@ -15,9 +15,11 @@ from __future__ import annotations
 import numpy as np
 
 from lamina.layers.base import Chunks, Kernel
+from lamina.layers.registry import trusted
 from lamina.layers.sources import SourceLayer
 
 
+@trusted(version=1)
 class Held(SourceLayer):
     """Output ``output`` of run ``run`` on cluster ``cluster``, kept in memory."""
 

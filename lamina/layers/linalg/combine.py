@@ -18,10 +18,12 @@ import numpy as np
 
 from lamina.layers.base import CSR, Chunks, Kernel, Layer
 from lamina.layers.deps import AxisMap, product_deps
+from lamina.layers.registry import trusted
 
 DEFAULT_SPLIT_EVERY = 8
 
 
+@trusted(version=1)
 class Pick(Layer):
     """Element ``index`` of each tuple-valued block of the 1-D layer ``x``.
 
@@ -51,6 +53,7 @@ class Pick(Layer):
         return lambda block, inputs: inputs[0][index]
 
 
+@trusted(version=1)
 class TreeSum(Layer):
     """Sum of groups of ``split_every`` consecutive blocks along ``axis``.
 
@@ -100,6 +103,7 @@ def tree_sum(x: Layer, axis: int = 0, split_every: int | None = None) -> Layer:
     return x
 
 
+@trusted(version=1)
 class Drain(Layer):
     """Block ``i`` waits for block ``i`` of each of ``parts`` and block
     ``i // split_every`` of each of ``groups``; its value is None.

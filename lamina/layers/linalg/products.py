@@ -19,9 +19,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from lamina.linalg.exact import code_bound, product_dtype
-from lamina.linalg.payload import BlockView, keep, open_block, slab_rows
-from lamina.linalg.scaling import check_codes, row_stats
+from lamina.layers.linalg.exact import code_bound, product_dtype
+from lamina.layers.linalg.payload import BlockView, keep, open_block, slab_rows
+from lamina.layers.linalg.scaling import check_codes, row_stats
 
 
 def row_pass(payloads: Sequence[Any], zs: Sequence[Any], stats: Any, *, dtype: Any,

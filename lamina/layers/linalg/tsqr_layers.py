@@ -9,8 +9,12 @@ rows of its parent's ``Q`` that belong to it times the parent's factor,
 and ``ApplyFactor`` multiplies each ``Q_i`` by its factor. So ``Q`` (or
 ``U``) is formed stably without ever holding more than one block of it.
 
-Tuple-valued layers (``BlockQR``, ``StackQR``, ``TopFactor``) have nominal
-chunks: one entry per block.
+A short-and-fat array (one row block) needs no tree: ``FirstBlockQR``
+factors its first column block and ``ShortFatR`` gives each column block
+of ``R``.
+
+Tuple-valued layers (``BlockQR``, ``StackQR``, ``TopFactor``,
+``FirstBlockQR``) have nominal chunks: one entry per block.
 """
 
 from __future__ import annotations
@@ -20,8 +24,10 @@ from functools import cached_property
 import numpy as np
 
 from lamina.layers.base import CSR, Chunks, Kernel, Layer, one_to_one
+from lamina.layers.blas import blas_kernel
 from lamina.layers.deps import AxisMap, product_deps
-from lamina.scheduler.blas import blas_kernel
+from lamina.layers.linalg.signs import flip_signs
+from lamina.layers.registry import trusted
 
 PIECE_BYTES = 2**20
 
@@ -30,6 +36,7 @@ def _ranks(sizes: tuple[int, ...], ncols: int) -> tuple[int, ...]:
     return tuple(min(s, ncols) for s in sizes)
 
 
+@trusted(version=1)
 class BlockQR(Layer):
     """Block ``i``: ``(pieces, R_i)`` of row block ``i`` of ``x`` (one column block),
     ``Q_i`` in the form of ``local_qr``."""
@@ -85,6 +92,7 @@ def apply_pieces(pieces: list, factor: np.ndarray) -> np.ndarray:
     return out
 
 
+@trusted(version=1)
 class StackQR(Layer):
     """Block ``g``: QR of the stacked ``R`` of children ``g*s .. g*s+s-1``.
 
@@ -128,6 +136,7 @@ class StackQR(Layer):
         return blas_kernel(run)
 
 
+@trusted(version=1)
 class TopFactor(Layer):
     """The factor handed down from the top ``R``, with the small results.
 
@@ -159,13 +168,12 @@ def qr_signs(r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def svd_of_r(r: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(U_R, s, Vᵀ)`` of a small ``R`` with the package's sign convention."""
-    from lamina.linalg.signs import flip_signs
-
     u, s, vt = np.linalg.svd(r, full_matrices=False)
     u, vt = flip_signs(u, vt)
     return u, s, vt
 
 
+@trusted(version=1)
 class ChildFactor(Layer):
     """Block ``c``: the factor of child ``c`` = its rows of the parent's ``Q`` @ parent factor.
 
@@ -195,6 +203,7 @@ class ChildFactor(Layer):
         return blas_kernel(run)
 
 
+@trusted(version=1)
 class ApplyFactor(Layer):
     """Block ``i`` of ``Q`` (or ``U``): ``Q_i @ F_i``."""
 
@@ -210,6 +219,7 @@ class ApplyFactor(Layer):
         return blas_kernel(lambda block, inputs: apply_pieces(inputs[0][0], inputs[1]))
 
 
+@trusted(version=1)
 class ColumnSigns(Layer):
     """Signs that make the largest-magnitude entry of each column of ``x`` positive.
 
@@ -239,5 +249,50 @@ class ColumnSigns(Layer):
                 best = np.where(better, np.abs(peak), best)
                 sign = np.where(better, np.where(peak < 0, -1, 1), sign).astype(sign.dtype)
             return sign
+
+        return run
+
+
+@trusted(version=1)
+class FirstBlockQR(Layer):
+    """``(Q, R_0)`` of the first column block of a one-row-block array, ``diag(R_0) ≥ 0``."""
+
+    _parameters = ("x", "compute_dtype")
+
+    def _meta(self) -> tuple[Chunks, np.dtype]:
+        return ((1,),), self.compute_dtype
+
+    def block_deps(self, out_blocks: np.ndarray) -> list[CSR]:
+        return [(np.array([0, 1], dtype=np.int64), np.zeros(1, dtype=np.int64))]
+
+    def kernel(self) -> Kernel:
+        dtype = self.compute_dtype
+
+        def run(block: int, inputs: list) -> tuple:
+            q, r = np.linalg.qr(np.asarray(inputs[0], dtype=dtype))
+            d, r = qr_signs(r)
+            return q @ d, r
+
+        return run
+
+
+@trusted(version=1)
+class ShortFatR(Layer):
+    """Block ``j`` of ``R``: ``R_0`` for ``j = 0``, else ``Qᵀ A_j``."""
+
+    _parameters = ("x", "first")
+
+    def _meta(self) -> tuple[Chunks, np.dtype]:
+        return self.x.chunks, self.first.dtype
+
+    def block_deps(self, out_blocks: np.ndarray) -> list[CSR]:
+        n = len(out_blocks)
+        return [one_to_one(out_blocks),
+                (np.arange(n + 1, dtype=np.int64), np.zeros(n, dtype=np.int64))]
+
+    def kernel(self) -> Kernel:
+        def run(block: int, inputs: list) -> np.ndarray:
+            q, r0 = inputs[1]
+            return r0 if block == 0 else q.T @ np.asarray(inputs[0], dtype=q.dtype)
 
         return run

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from lamina.linalg import _bits
+from lamina.layers.linalg import _bits
 
 
 def array_module(x: Any) -> Any:

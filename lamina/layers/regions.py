@@ -25,10 +25,12 @@ import numpy as np
 
 from lamina.layers.base import Chunks, Kernel
 from lamina.layers.chunks import offsets
+from lamina.layers.registry import trusted
 from lamina.layers.sources import SourceLayer
 from lamina.layers.zarr_io import open_array
 
 
+@trusted(version=1)
 class ZarrRegion(SourceLayer):
     """Blocks of ``zarr_array[index]`` (see the module docstring)."""
 
@@ -90,6 +92,7 @@ class ZarrRegion(SourceLayer):
         return run
 
 
+@trusted(version=1)
 class RandomRegion(SourceLayer):
     """Blocks of ``random_array[index]`` that draw only the selected values.
 

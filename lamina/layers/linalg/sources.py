@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 
 from lamina.layers.base import CSR, Chunks, Kernel, Layer, one_to_one
+from lamina.layers.registry import trusted
 from lamina.layers.sources import SourceLayer, unwrap_array
-from lamina.linalg.payload import BlockRef, open_block, try_pack
+from lamina.layers.linalg.payload import BlockRef, open_block, try_pack
 
 
 class EncodedSource(SourceLayer):
@@ -44,6 +45,7 @@ def decode_payload(payload: Any) -> Any:
     return view.value.decode() if view.packed else view.value
 
 
+@trusted(version=1)
 class Payloads(Layer):
     """The payloads of an ``EncodedSource``: same blocks, not decoded."""
 
@@ -67,6 +69,7 @@ class Payloads(Layer):
         return self.source.payload_kernel()
 
 
+@trusted(version=1)
 class HoldPacked(Layer):
     """Blocks of ``x`` as 2-bit payloads where their values are 0..3."""
 
@@ -82,6 +85,7 @@ class HoldPacked(Layer):
         return lambda block, inputs: try_pack(inputs[0])
 
 
+@trusted(version=1)
 class EncodedBlocks(EncodedSource):
     """Blocks held in memory encoded (``Packed2Bit`` or ``BloscBlock``)."""
 
@@ -103,6 +107,7 @@ class EncodedBlocks(EncodedSource):
         return sum(int(getattr(b, "nbytes", 0)) for b in unwrap_array(self.blocks))
 
 
+@trusted(version=1)
 class ZarrBlocks(EncodedSource):
     """Blocks of a zarr array, read and decompressed by the kernel that uses them."""
 

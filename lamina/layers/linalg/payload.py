@@ -21,7 +21,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from lamina.linalg.packing import array_module, pack_2bit, unpack_2bit, unpack_2bit_into
+from lamina.layers.linalg.packing import array_module, pack_2bit, unpack_2bit, unpack_2bit_into
 
 SLAB_BYTES = 4 * 2**20
 
@@ -58,7 +58,7 @@ class BloscBlock:
         return len(self.blob)
 
     def decode(self) -> np.ndarray:
-        from lamina.linalg.codecs import blosc_codec
+        from lamina.layers.linalg.codecs import blosc_codec
 
         out = np.empty(self.shape, dtype=self.dtype)
         blosc_codec().decode(self.blob, out=out)
