@@ -9,30 +9,28 @@ from hypothesis import find, settings
 
 import lamina.optimizer as lo
 from lamina.layers.base import Layer
-from lamina.layers.blockwise import Blockwise
+from lamina.optimizer.patterns import Elementwise
 from lamina.testing import array_expressions, bit_equal, check_rule, sources
-
-
-def _drop_scalar_operand(node: Layer, func: np.ufunc, identity: float) -> Layer | None:
-    """``func(x, identity)`` -> ``x`` when shape, chunks and dtype allow it."""
-    if type(node) is not Blockwise or node.func is not func or len(node.args) != 2:
-        return None
-    x, value = node.args
-    if not isinstance(x, Layer) or isinstance(value, Layer) or value != identity:
-        return None
-    return x if (x.chunks, x.dtype) == (node.chunks, node.dtype) else None
 
 
 @lo.rule(phase="simplify", on="Blockwise")
 def add_zero_is_x(node, ctx):
     """Wrong for floats: -0.0 + 0 is +0.0."""
-    return _drop_scalar_operand(node, np.add, 0)
+    match node:
+        case Elementwise(np.add, (Layer() as x, 0) | (0, Layer() as x)) \
+                if (x.chunks, x.dtype) == (node.chunks, node.dtype):
+            return x
+    return None
 
 
 @lo.rule(phase="simplify", on="Blockwise")
 def multiply_by_one_is_x(node, ctx):
     """Right: x * 1 is x, bit for bit, for every x."""
-    return _drop_scalar_operand(node, np.multiply, 1)
+    match node:
+        case Elementwise(np.multiply, (Layer() as x, 1) | (1, Layer() as x)) \
+                if (x.chunks, x.dtype) == (node.chunks, node.dtype):
+            return x
+    return None
 
 
 def test_a_rule_that_loses_the_sign_of_zero_fails_the_check():

@@ -82,7 +82,8 @@ class Elementwise(metaclass=_MatchesElementwise):
 
     ``case Elementwise(np.add, (x, y))`` matches ``x + y`` where ``+`` is
     elementwise with NumPy broadcasting (a ufunc, or a function given to
-    ``register_elementwise``); ``map_blocks`` layers never match.
+    ``register_elementwise``); ``map_blocks`` of any other function never
+    matches, since it may look at whole blocks.
     """
 
     __match_args__ = ("func", "args")
