@@ -23,7 +23,7 @@ rewrites (see ``lamina.optimizer.patterns``).
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -114,20 +114,25 @@ class SliceThroughElementwise(Rule):
 
     def apply(self, node: Layer, ctx: Context) -> Layer | None:
         match node:
-            case BasicSlice(Elementwise(func, operands) as inner, index) if selects(index, inner):
-                args, axes = [], []
-                out_ndim = len(out_entries(index))
-                for arg, arg_axes in zip(operands, inner.arg_axes):
-                    if not isinstance(arg, Layer):
-                        args.append(arg)
-                        axes.append(arg_axes)
-                        continue
-                    arg_index = _arg_index(index, inner, arg)
-                    args.append(slice_of(arg, arg_index))
-                    axes.append(tuple(range(out_ndim - len(out_entries(arg_index)), out_ndim)))
-                return Blockwise(func, node.chunks, inner.out_dtype, tuple(axes), inner.kwargs,
-                                 tuple(args), inner.fname)
+            case BasicSlice(Elementwise() as inner, index) if selects(index, inner):
+                return _select_arguments(inner, index, node.chunks)
         return None
+
+
+def _select_arguments(inner: Blockwise, index: tuple, chunks: tuple) -> Blockwise:
+    """``inner[index]`` as the same function of selections of its arguments."""
+    args, axes = [], []
+    out_ndim = len(out_entries(index))
+    for arg, arg_axes in zip(inner.args, inner.arg_axes):
+        if not isinstance(arg, Layer):
+            args.append(arg)
+            axes.append(arg_axes)
+            continue
+        arg_index = _arg_index(index, inner, arg)
+        args.append(slice_of(arg, arg_index))
+        axes.append(tuple(range(out_ndim - len(out_entries(arg_index)), out_ndim)))
+    return Blockwise(inner.func, chunks, inner.out_dtype, tuple(axes), inner.kwargs,
+                     tuple(args), inner.fname)
 
 
 class SliceThroughTranspose(Rule):
