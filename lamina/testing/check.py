@@ -106,8 +106,7 @@ def check_expression(rules: Sequence[Rule], expr: Expression, exact: bool = True
     assert after.dtype == before.dtype, f"dtype changed: {before.dtype} -> {after.dtype}"
     from lamina.array.core import Array
 
-    with np.errstate(all="ignore"):
-        got, base = raw_compute(Array(after)), raw_compute(expr.array)
+    got, base = raw_compute(Array(after)), raw_compute(expr.array)
     assert np.shape(got) == np.shape(base) == np.shape(expr.expected), (
         f"shapes differ: optimized {np.shape(got)}, unoptimized {np.shape(base)}, "
         f"NumPy {np.shape(expr.expected)}")
