@@ -53,6 +53,8 @@ class Layer:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        if "__match_args__" not in cls.__dict__:  # ``case BasicSlice(x, index)`` in rules
+            cls.__match_args__ = tuple(cls._parameters)
         for index, name in enumerate(cls._parameters):
             if name not in cls.__dict__:
                 setattr(cls, name, property(lambda self, i=index: self.operands[i]))

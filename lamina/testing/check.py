@@ -10,8 +10,9 @@ then the harness checks that
 * the plan is whole: every layer's ``block_deps`` gives one table per
   dependency, with block ids inside the dependency's grid;
 * shape, dtype and chunks of the result are unchanged;
-* values equal the unoptimized plan's (bit for bit unless ``exact=False``)
-  and NumPy's (to a tolerance for the dtype);
+* values equal the unoptimized plan's (bit for bit unless ``exact=False``:
+  same dtype, same shape, same bytes; see ``bit_equal``) and NumPy's (to a
+  tolerance for the dtype);
 * hints name edges of the plan;
 * running the rules again changes nothing (``once`` phases are
   idempotent, ``fixpoint`` phases reached their fixpoint).
@@ -64,6 +65,29 @@ def check_plan(roots: Sequence[Layer]) -> None:
                 f"{layer.label()} reads blocks outside the grid of {dep.label()}")
 
 
+def bit_equal(a: Any, b: Any) -> bool:
+    """Whether two results are equal bit for bit, NaNs aside.
+
+    Dtype, shape and every bit must agree, so ``-0.0`` differs from ``0.0``
+    (``x + 0 -> x`` is not a valid rule for floats) and ``inf`` from
+    ``nan``. NaNs are the one allowance: any NaN equals any NaN, whatever
+    its sign and payload, because IEEE 754 leaves the NaN an operation
+    returns to the hardware (``a + b`` and ``b + a`` may return different
+    NaNs of two NaN operands), so a rule that merely reorders commutative
+    arguments must not fail for it.
+    """
+    a, b = np.asarray(a), np.asarray(b)
+    if a.dtype != b.dtype or a.shape != b.shape:
+        return False
+    if a.dtype.kind == "c":
+        return bit_equal(a.real, b.real) and bit_equal(a.imag, b.imag)
+    if a.dtype.kind != "f":
+        return a.tobytes() == b.tobytes()
+    bits = np.dtype(f"u{a.dtype.itemsize}")
+    same = np.ascontiguousarray(a).view(bits) == np.ascontiguousarray(b).view(bits)
+    return bool(np.all(same | (np.isnan(a) & np.isnan(b))))
+
+
 def _tolerance(dtype: np.dtype) -> dict[str, float]:
     if dtype in (np.float16, np.float32, np.complex64):
         return {"rtol": 1e-4, "atol": 1e-5}
@@ -87,8 +111,8 @@ def check_expression(rules: Sequence[Rule], expr: Expression, exact: bool = True
         f"shapes differ: optimized {np.shape(got)}, unoptimized {np.shape(base)}, "
         f"NumPy {np.shape(expr.expected)}")
     if exact:
-        assert np.array_equal(got, base, equal_nan=got.dtype.kind in "fc"), (
-            f"optimized values differ from unoptimized ones:\n{got}\n!=\n{base}")
+        assert bit_equal(got, base), (
+            f"optimized values differ from unoptimized ones (bit for bit):\n{got!r}\n!=\n{base!r}")
     else:
         np.testing.assert_allclose(got, base, **_tolerance(np.asarray(got).dtype))
     np.testing.assert_allclose(got, expr.expected, equal_nan=True,

@@ -10,10 +10,13 @@
 An ``Expression`` holds a lamina ``Array``, the NumPy array the same
 operations give (``expected``) and a readable recipe (``text``, its repr,
 so a failing example reads like code). Expressions start from sources
-(in-memory arrays, constants, ranges, random arrays) with random shapes
-and chunks, then apply random operations: elementwise with broadcasting
-(arguments sharing subexpressions too), basic slicing, transpose, rechunk,
-reductions, matmul, concatenate, ``map_blocks`` and ``where``.
+(in-memory arrays, some holding NaN, ±inf and ±0; constants, ranges,
+random arrays) with random shapes and even or uneven chunks, then apply
+random operations: elementwise with broadcasting (arguments sharing
+subexpressions too), scalars a rule may single out (0, -0.0, ±1, small
+ints, NaN, ±inf), identity operations (``x + 0``, ``x * 1``, ``x - 0``,
+``x / 1``, ``x ** 1``), basic slicing, transpose, rechunk, reductions,
+matmul, concatenate, ``map_blocks`` and ``where``.
 """
 
 from __future__ import annotations
@@ -78,22 +81,28 @@ def chunks_for(draw: Callable, shape: tuple[int, ...]) -> tuple[tuple[int, ...],
 @st.composite
 def sources(draw: Callable, shape: tuple[int, ...] | None = None, max_ndim: int = 3,
             max_side: int = 6, min_ndim: int = 0) -> Expression:
-    """A source array: from_array (float or int), full/ones, arange, or random."""
+    """A source array: from_array (float, float with special values, or int),
+    full/ones, arange, or random."""
     shape = draw(shapes(max_ndim, max_side, min_ndim)) if shape is None else shape
     chunks = draw(chunks_for(shape))
-    kinds = ["float", "int", "full", "random"] + (["arange"] if len(shape) == 1 else [])
+    # Special values first: the simplest examples (Hypothesis tries them
+    # first and shrinks toward them) hold -0.0, NaN and inf.
+    kinds = ["special", "float", "int", "full", "random"] + (["arange"] if len(shape) == 1
+                                                              else [])
     kind = draw(st.sampled_from(kinds))
     size = int(np.prod(shape))
-    if kind == "float":
+    if kind in ("float", "special"):
         seed = draw(st.integers(0, 2**16))
         data = np.random.default_rng(seed).standard_normal(shape)
+        if kind == "special":
+            data = with_special_values(data, seed)
         return Expression(la.from_array(data, chunks=chunks), data,
-                          f"from_array(normal{shape}, seed={seed})")
+                          f"from_array({kind}{shape}, seed={seed})")
     if kind == "int":
         data = (np.arange(size, dtype=np.int64).reshape(shape) * 7) % 11 - 5
         return Expression(la.from_array(data, chunks=chunks), data, f"from_array(int{shape})")
     if kind == "full":
-        value = draw(st.sampled_from([1.0, -2.5, 3]))
+        value = draw(st.sampled_from([1.0, -2.5, 3, -0.0, np.nan, np.inf]))
         return Expression(la.full(shape, value, chunks=chunks), np.full(shape, value),
                           f"full({shape}, {value})")
     if kind == "arange":
@@ -103,6 +112,23 @@ def sources(draw: Callable, shape: tuple[int, ...] | None = None, max_ndim: int 
     seed = draw(st.integers(0, 2**16))
     array = lamina.random.default_rng(seed).random(shape, chunks=chunks)
     return Expression(array, raw_compute(array), f"random{shape}(seed={seed})")
+
+
+SPECIAL_VALUES = (-0.0, np.nan, np.inf, -np.inf, 0.0)
+
+
+def with_special_values(data: np.ndarray, seed: int) -> np.ndarray:
+    """``data`` with up to five entries replaced by -0.0, NaN, inf, -inf, 0.0.
+
+    -0.0 always comes first, so every non-empty array of this kind holds one:
+    a rule that loses the sign of zero (``x + 0 -> x``) meets it reliably.
+    """
+    out = data.copy()
+    flat = out.reshape(-1)
+    rng = np.random.default_rng(seed)
+    k = min(flat.size, int(rng.integers(1, len(SPECIAL_VALUES) + 1)))
+    flat[rng.permutation(flat.size)[:k]] = SPECIAL_VALUES[:k]
+    return out
 
 
 @st.composite
@@ -155,10 +181,15 @@ _UNARY = {
 }
 _BINARY = {"add": (np.add, "+"), "subtract": (np.subtract, "-"), "multiply": (np.multiply, "*"),
            "maximum": (np.maximum, "max")}
+SCALARS = (0, -0.0, 0.0, 1, -1, 2, 3, -1.5, 0.5, np.nan, np.inf, -np.inf)
+# x OP value == x in real arithmetic (``x + 0`` loses the sign of a zero in floats).
+_IDENTITIES = {"add0": (np.add, "+", 0), "multiply1": (np.multiply, "*", 1),
+               "subtract0": (np.subtract, "-", 0), "divide1": (np.true_divide, "/", 1),
+               "power1": (np.power, "**", 1)}
 
 
-KINDS = ("unary", "binary", "shared", "scalar", "slice", "transpose", "rechunk", "reduce",
-         "matmul", "concatenate", "map_blocks", "where")
+KINDS = ("unary", "binary", "shared", "scalar", "identity", "slice", "transpose", "rechunk",
+         "reduce", "matmul", "concatenate", "map_blocks", "where")
 
 
 @st.composite
@@ -168,20 +199,25 @@ def array_expressions(draw: Callable, max_ops: int = 5, max_ndim: int = 3, max_s
     """A random expression over sources.
 
     ``ops`` limits the kinds of operation (default ``KINDS``: unary,
-    binary, shared (an operation of a subexpression with itself), scalar,
+    binary, shared (an operation of a subexpression with itself), scalar
+    (one of ``SCALARS``, on either side), identity (``x + 0``, ``x * 1``,
+    ``x - 0``, ``x / 1``, ``x ** 1``, in the int or float form of the
+    scalar, the scalar on either side where that is still an identity),
     slice, transpose, rechunk, reduce, matmul, concatenate, map_blocks,
     where; ``"unary:NAME"`` picks one unary operation: negative, abs, sin,
-    times2, plus1, float32, float64, positive_mask); ``finish`` names kinds
-    applied last, in order, e.g. ``("slice",)`` for expressions that end
-    in a selection.
+    times2, plus1, float32, float64, positive_mask; ``"identity:NAME"``
+    one identity: add0, multiply1, subtract0, divide1, power1); ``finish``
+    names kinds applied last, in order, e.g. ``("slice",)`` for
+    expressions that end in a selection.
     """
     kinds = ops or KINDS
     expr = draw(sources(max_ndim=max_ndim, max_side=max_side, min_ndim=min_ndim))
-    for _ in range(draw(st.integers(0 if finish else 1, max_ops))):
-        kind = draw(st.sampled_from(kinds))
-        expr = _apply(draw, kind, expr, max_side) or expr
-    for kind in finish:
-        expr = _apply(draw, kind, expr, max_side) or expr
+    with np.errstate(all="ignore"):  # NumPy's NaN and inf (of inf - inf, 0 * inf) are the reference
+        for _ in range(draw(st.integers(0 if finish else 1, max_ops))):
+            kind = draw(st.sampled_from(kinds))
+            expr = _apply(draw, kind, expr, max_side) or expr
+        for kind in finish:
+            expr = _apply(draw, kind, expr, max_side) or expr
     return expr
 
 
@@ -190,15 +226,16 @@ def _apply(draw: Callable, kind: str, e: Expression, max_side: int) -> Expressio
     if kind.startswith("unary"):
         name = kind[6:] or draw(st.sampled_from(sorted(_UNARY)))
         f, fmt = _UNARY[name]
-        with np.errstate(all="ignore"):
-            return Expression(f(x), f(ref), fmt.format(text))
+        return Expression(f(x), f(ref), fmt.format(text))
+    if kind.startswith("identity"):
+        return _identity(draw, kind[9:] or draw(st.sampled_from(sorted(_IDENTITIES))), e)
     if kind in ("binary", "shared", "scalar"):
         name = draw(st.sampled_from(sorted(_BINARY)))
         f, sym = _BINARY[name]
         if kind == "shared":
             other = e
         elif kind == "scalar":
-            value = draw(st.sampled_from([2, -1.5, 0.5]))
+            value = draw(st.sampled_from(SCALARS))
             other = Expression(value, value, repr(value))
         else:
             other = draw(sources(shape=_broadcast_partner(draw, x.shape)))
@@ -207,9 +244,8 @@ def _apply(draw: Callable, kind: str, e: Expression, max_side: int) -> Expressio
         a, b = e.array, other.array
         if not isinstance(a, Array) and not isinstance(b, Array):
             return None
-        with np.errstate(all="ignore"):
-            return Expression(f(a, b), f(e.expected, other.expected),
-                              f"({e.text} {sym} {other.text})")
+        return Expression(f(a, b), f(e.expected, other.expected),
+                          f"({e.text} {sym} {other.text})")
     if kind == "slice":
         index = draw(basic_indices(x.shape))
         return Expression(x[index], ref[index], f"{text}[{_index_text(index)}]")
@@ -243,6 +279,16 @@ def _apply(draw: Callable, kind: str, e: Expression, max_side: int) -> Expressio
         return Expression(la.where(x > 0, x, 0), np.where(ref > 0, ref, 0),
                           f"where({text} > 0, {text}, 0)")
     return None
+
+
+def _identity(draw: Callable, name: str, e: Expression) -> Expression:
+    f, sym, value = _IDENTITIES[name]
+    value = draw(st.sampled_from([value, float(value)]))
+    operands = [(e.array, e.expected, e.text), (value, value, repr(value))]
+    if name in ("add0", "multiply1") and draw(st.booleans()):
+        operands.reverse()
+    (a, ra, ta), (b, rb, tb) = operands
+    return Expression(f(a, b), f(ra, rb), f"({ta} {sym} {tb})")
 
 
 def _index_text(index: tuple) -> str:

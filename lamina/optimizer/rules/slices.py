@@ -17,12 +17,13 @@ the sliced layer had, block for block.
 A Blockwise layer counts as elementwise when its function is a NumPy ufunc
 or registered with ``register_elementwise`` (``astype``, ``where``,
 ``broadcast_to`` are); ``map_blocks`` functions are not, since they may
-look at a whole block.
+look at a whole block. Each rule is one ``match`` on the pattern it
+rewrites (see ``lamina.optimizer.patterns``).
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -32,27 +33,10 @@ from lamina.layers.concatenate import Concatenate
 from lamina.layers.rechunk import Rechunk
 from lamina.layers.slicing import BasicSlice
 from lamina.layers.transpose import Transpose
+from lamina.optimizer.patterns import Elementwise, register_elementwise
 from lamina.optimizer.rule import Context, Rule
 from lamina.optimizer.rules.indexing import (compose, entries_by_axis, is_expand_only,
                                              is_identity, out_entries, tight)
-
-_ELEMENTWISE_FUNCS: set[int] = set()
-_ELEMENTWISE_TYPES: set[type] = {np.ufunc}
-
-
-def register_elementwise(func: Callable | type) -> Callable | type:
-    """Declare a function (or the type of callable objects) elementwise.
-
-    An elementwise function computes each output element from the elements
-    at the same (broadcast) position of its arguments, so a selection of
-    its output is the function of the selections of its arguments.
-    """
-    if isinstance(func, type):
-        _ELEMENTWISE_TYPES.add(func)
-    else:
-        _ELEMENTWISE_FUNCS.add(id(func))
-    return func
-
 
 def _register_builtins() -> None:
     from lamina.array import creation, elementwise
@@ -73,27 +57,9 @@ def slice_of(x: Layer, index: tuple) -> Layer:
     return BasicSlice(x, index)
 
 
-def is_elementwise(node: Layer) -> bool:
-    """Whether ``node`` is an elementwise Blockwise with NumPy broadcasting."""
-    if type(node) is not Blockwise:
-        return False
-    func = node.func
-    if id(func) not in _ELEMENTWISE_FUNCS and not isinstance(func, tuple(_ELEMENTWISE_TYPES)):
-        return False
-    shapes = []
-    for arg, axes in zip(node.args, node.arg_axes):
-        if isinstance(arg, Layer):
-            if tuple(axes) != tuple(range(node.ndim - arg.ndim, node.ndim)):
-                return False
-            shapes.append(arg.shape)
-        elif np.ndim(arg) != 0:
-            return False
-    if any(np.ndim(v) != 0 and not isinstance(v, (str, np.dtype)) for _, v in node.kwargs):
-        return False
-    try:
-        return np.broadcast_shapes(*shapes) == node.shape
-    except ValueError:
-        return False
+def selects(index: tuple, layer: Layer) -> bool:
+    """Whether ``index`` selects from ``layer`` (rather than only adding axes)."""
+    return not is_expand_only(index, layer.shape)
 
 
 def _arg_index(index: tuple, node: Layer, arg: Layer) -> tuple:
@@ -129,14 +95,13 @@ class SliceFusion(Rule):
     order = 20
 
     def apply(self, node: Layer, ctx: Context) -> Layer | None:
-        if is_identity(node.index, node.x.shape):
-            return node.x
-        if type(node.x) is not BasicSlice:
-            return None
-        index = compose(node.x.index, node.index)
-        if index is None:
-            return None
-        return slice_of(node.x.x, index)
+        match node:
+            case BasicSlice(x, index) if is_identity(index, x.shape):
+                return x
+            case BasicSlice(BasicSlice(x, first), second):
+                index = compose(first, second)
+                return None if index is None else slice_of(x, index)
+        return None
 
 
 class SliceThroughElementwise(Rule):
@@ -148,21 +113,26 @@ class SliceThroughElementwise(Rule):
     order = 30
 
     def apply(self, node: Layer, ctx: Context) -> Layer | None:
-        inner = node.x
-        if not is_elementwise(inner) or is_expand_only(node.index, inner.shape):
-            return None
-        args, axes = [], []
-        out_ndim = len(out_entries(node.index))
-        for arg, arg_axes in zip(inner.args, inner.arg_axes):
-            if not isinstance(arg, Layer):
-                args.append(arg)
-                axes.append(arg_axes)
-                continue
-            index = _arg_index(node.index, inner, arg)
-            args.append(slice_of(arg, index))
-            axes.append(tuple(range(out_ndim - len(out_entries(index)), out_ndim)))
-        return Blockwise(inner.func, node.chunks, inner.out_dtype, tuple(axes), inner.kwargs,
-                         tuple(args), inner.fname)
+        match node:
+            case BasicSlice(Elementwise() as inner, index) if selects(index, inner):
+                return _select_arguments(inner, index, node.chunks)
+        return None
+
+
+def _select_arguments(inner: Blockwise, index: tuple, chunks: tuple) -> Blockwise:
+    """``inner[index]`` as the same function of selections of its arguments."""
+    args, axes = [], []
+    out_ndim = len(out_entries(index))
+    for arg, arg_axes in zip(inner.args, inner.arg_axes):
+        if not isinstance(arg, Layer):
+            args.append(arg)
+            axes.append(arg_axes)
+            continue
+        arg_index = _arg_index(index, inner, arg)
+        args.append(slice_of(arg, arg_index))
+        axes.append(tuple(range(out_ndim - len(out_entries(arg_index)), out_ndim)))
+    return Blockwise(inner.func, chunks, inner.out_dtype, tuple(axes), inner.kwargs,
+                     tuple(args), inner.fname)
 
 
 class SliceThroughTranspose(Rule):
@@ -174,22 +144,21 @@ class SliceThroughTranspose(Rule):
     order = 40
 
     def apply(self, node: Layer, ctx: Context) -> Layer | None:
-        inner = node.x
-        if type(inner) is not Transpose or is_expand_only(node.index, inner.shape):
-            return None
-        x, order = inner.x, tuple(inner.axes)
-        entries: list[Any] = [None] * x.ndim
-        for j, entry in enumerate(entries_by_axis(node.index)):
-            entries[order[j]] = entry
-        kept = [a for a in range(x.ndim) if not isinstance(entries[a], int)]
-        perm = tuple(kept.index(a) for a in order if a in kept)
-        out = slice_of(x, tuple(entries))
-        if perm != tuple(range(len(perm))):
-            out = Transpose(out, perm)
-        if any(e is None for e in node.index):
-            out = BasicSlice(out, tuple(None if e is None else (0, len(range(*e)), 1)
-                                        for e in node.index if not isinstance(e, int)))
-        return out
+        match node:
+            case BasicSlice(Transpose(x, order) as inner, index) if selects(index, inner):
+                entries: list[Any] = [None] * x.ndim
+                for j, entry in enumerate(entries_by_axis(index)):
+                    entries[order[j]] = entry
+                kept = [a for a in range(x.ndim) if not isinstance(entries[a], int)]
+                perm = tuple(kept.index(a) for a in order if a in kept)
+                out = slice_of(x, tuple(entries))
+                if perm != tuple(range(len(perm))):
+                    out = Transpose(out, perm)
+                if None in index:
+                    out = BasicSlice(out, tuple(None if e is None else (0, len(range(*e)), 1)
+                                                for e in index if not isinstance(e, int)))
+                return out
+        return None
 
 
 class SliceThroughRechunk(Rule):
@@ -201,11 +170,11 @@ class SliceThroughRechunk(Rule):
     order = 50
 
     def apply(self, node: Layer, ctx: Context) -> Layer | None:
-        inner = node.x
-        if type(inner) is not Rechunk or is_expand_only(node.index, inner.shape):
-            return None
-        out = slice_of(inner.x, node.index)
-        return out if out.chunks == node.chunks else Rechunk(out, node.chunks)
+        match node:
+            case BasicSlice(Rechunk(x) as inner, index) if selects(index, inner):
+                out = slice_of(x, index)
+                return out if out.chunks == node.chunks else Rechunk(out, node.chunks)
+        return None
 
 
 def _pieces(r: range, bounds: list[int]) -> list[tuple[int, range]]:
@@ -243,31 +212,35 @@ class SliceThroughConcatenate(Rule):
     order = 45
 
     def apply(self, node: Layer, ctx: Context) -> Layer | None:
-        inner = node.x
-        if type(inner) is not Concatenate or is_expand_only(node.index, inner.shape):
-            return None
-        arrays, axis, dtype = inner.arrays, inner.axis, inner.dtype
-        position = [i for i, e in enumerate(node.index) if e is not None][axis]
-        entry = node.index[position]
-        out_axis = sum(1 for e in node.index[:position] if not isinstance(e, int))
-        bounds = [0]
-        for a in arrays:
-            bounds.append(bounds[-1] + a.shape[axis])
+        match node:
+            case BasicSlice(Concatenate(arrays, axis) as inner, index) if selects(index, inner):
+                return _select_parts(arrays, axis, inner.dtype, index)
+        return None
 
-        def piece(k: int, local: Any) -> Layer:
-            index = node.index[:position] + (local,) + node.index[position + 1:]
-            return slice_of(arrays[k], index)
 
-        if isinstance(entry, int):
-            k = next(k for k in range(len(arrays)) if entry < bounds[k + 1])
-            return _cast(piece(k, entry - bounds[k]), dtype)
-        parts = [piece(k, tight(range(p.start - bounds[k], p.stop - bounds[k], p.step)))
-                 for k, p in _pieces(range(*entry), bounds)]
-        if not parts:
-            return None
-        if len(parts) == 1:
-            return _cast(parts[0], dtype)
-        return Concatenate(tuple(parts), out_axis, dtype)
+def _select_parts(arrays: tuple[Layer, ...], axis: int, dtype: np.dtype, index: tuple
+                  ) -> Layer | None:
+    """``concatenate(arrays, axis)[index]`` from the selected parts of ``arrays``."""
+    position = [i for i, e in enumerate(index) if e is not None][axis]
+    entry = index[position]
+    out_axis = sum(1 for e in index[:position] if not isinstance(e, int))
+    bounds = [0]
+    for a in arrays:
+        bounds.append(bounds[-1] + a.shape[axis])
+
+    def piece(k: int, local: Any) -> Layer:
+        return slice_of(arrays[k], index[:position] + (local,) + index[position + 1:])
+
+    if isinstance(entry, int):
+        k = next(k for k in range(len(arrays)) if entry < bounds[k + 1])
+        return _cast(piece(k, entry - bounds[k]), dtype)
+    parts = [piece(k, tight(range(p.start - bounds[k], p.stop - bounds[k], p.step)))
+             for k, p in _pieces(range(*entry), bounds)]
+    if not parts:
+        return None
+    if len(parts) == 1:
+        return _cast(parts[0], dtype)
+    return Concatenate(tuple(parts), out_axis, dtype)
 
 
 class SliceThroughReduction(Rule):
@@ -285,33 +258,40 @@ class SliceThroughReduction(Rule):
     order = 48
 
     def apply(self, node: Layer, ctx: Context) -> Layer | None:
-        from lamina.layers.reductions import (OPERATIONS, ReduceAggregate, ReduceChunk,
-                                              ReduceCombine, reduction)
+        from lamina.layers.reductions import OPERATIONS, ReduceAggregate
 
-        agg = node.x
-        if type(agg) is not ReduceAggregate or OPERATIONS[agg.op].positional \
-                or None in node.index or is_expand_only(node.index, agg.shape):
-            return None
-        below, split = agg.x, None
-        while type(below) is ReduceCombine:
-            below, split = below.x, below.split_every
-        if type(below) is not ReduceChunk:
-            return None
-        x, axes = below.x, tuple(agg.axes)
-        entries = iter(node.index)
-        index: list[Any] = []
-        for k in range(x.ndim):
-            if k in axes:
-                if agg.keepdims and next(entries) != (0, 1, 1):
-                    return None
-                index.append((0, x.shape[k], 1))
-            else:
-                index.append(next(entries))
-        new_axes = tuple(k - sum(isinstance(e, int) for e in index[:k]) for k in axes)
-        if split is None:
-            split = tuple(max(x.numblocks[k], 2) for k in axes)
-        return reduction(slice_of(x, tuple(index)), agg.op, new_axes, below.acc_dtype,
-                         agg.out_dtype, agg.keepdims, split, agg.options)
+        match node:
+            case BasicSlice(ReduceAggregate(below, op) as agg, index) if selects(index, agg) \
+                    and None not in index and not OPERATIONS[op].positional:
+                return _reduce_selection(agg, below, index)
+        return None
+
+
+def _reduce_selection(agg: Layer, below: Layer, index: tuple) -> Layer | None:
+    """The reduction tree ending in ``agg``, rebuilt over the part of its input
+    that ``index`` (on ``agg``) needs; None if the tree is not the usual one."""
+    from lamina.layers.reductions import ReduceChunk, ReduceCombine, reduction
+
+    split = None
+    while type(below) is ReduceCombine:
+        below, split = below.x, below.split_every
+    if type(below) is not ReduceChunk:
+        return None
+    x, axes = below.x, tuple(agg.axes)
+    entries = iter(index)
+    selection: list[Any] = []
+    for k in range(x.ndim):
+        if k in axes:
+            if agg.keepdims and next(entries) != (0, 1, 1):
+                return None
+            selection.append((0, x.shape[k], 1))
+        else:
+            selection.append(next(entries))
+    new_axes = tuple(k - sum(isinstance(e, int) for e in selection[:k]) for k in axes)
+    if split is None:
+        split = tuple(max(x.numblocks[k], 2) for k in axes)
+    return reduction(slice_of(x, tuple(selection)), agg.op, new_axes, below.acc_dtype,
+                     agg.out_dtype, agg.keepdims, split, agg.options)
 
 
 RULES = [SliceFusion(), SliceThroughElementwise(), SliceThroughTranspose(),
