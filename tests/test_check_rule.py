@@ -67,13 +67,13 @@ def _has_negative_zero(values: np.ndarray) -> bool:
 
 
 def test_sources_hold_negative_zero_nan_and_inf():
-    quick = settings(database=None, max_examples=300)
+    quick = settings(database=None, max_examples=300, derandomize=True)
     for holds in (_has_negative_zero, lambda v: np.isnan(v).any(), lambda v: np.isinf(v).any()):
         expr = find(sources(), lambda e: holds(e.expected), settings=quick)
         assert holds(expr.array.compute())
 
 
 def test_the_default_expressions_add_zero():
-    quick = settings(database=None, max_examples=300)
+    quick = settings(database=None, max_examples=300, derandomize=True)
     expr = find(array_expressions(max_ops=2), lambda e: " + 0" in e.text, settings=quick)
     assert expr.array.layer.func is np.add and 0 in expr.array.layer.args
