@@ -50,6 +50,10 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_HOMES))
+
+
 class _Package(types.ModuleType):
     """The ``lamina`` package: ``lamina.compute`` stays the function when the
     module of the same name is imported (the import system would set the
