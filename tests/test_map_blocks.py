@@ -213,3 +213,8 @@ def test_results_in_one_compute_with_other_arrays():
     got_a, got_b = lamina.compute(a, b)
     np.testing.assert_array_equal(got_a, X[[0, 6, 12]])
     np.testing.assert_array_equal(got_b, X * 2)
+
+
+def test_ufunc_with_wrong_declared_chunks_raises():
+    with pytest.raises(BlockShapeError, match=r"block \(0,\)"):
+        _x().map_blocks(np.negative, chunks=((1, 1, 1),)).compute()

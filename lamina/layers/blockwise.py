@@ -8,9 +8,11 @@ where the output has many is broadcast: every output block reads its block
 0 there.
 
 The kernel checks each block the function returns against the declared
-chunks and dtype: a block of the wrong shape would otherwise be broadcast or
-summed silently downstream, so it raises ``BlockShapeError`` naming the
-layer, the block index and both shapes. A block whose dtype differs from the
+chunks and dtype (except for a ufunc over inputs whose chunks are the
+output's, whose blocks are right by construction): a block of the wrong
+shape would otherwise be broadcast or summed silently downstream, so it
+raises ``BlockShapeError`` naming the layer, the block index and both
+shapes. A block whose dtype differs from the
 declared one is cast to it when NumPy's "safe" rule allows (say float32 to a
 declared float64), so ``compute()`` returns the declared dtype; otherwise it
 raises ``BlockDtypeError``.
@@ -18,6 +20,7 @@ raises ``BlockDtypeError``.
 
 from __future__ import annotations
 
+import functools
 from functools import cached_property
 from typing import Any, Callable
 
@@ -74,7 +77,25 @@ class Blockwise(Layer):
         return out
 
     def kernel(self) -> Kernel:
-        return _checked(self._call(), self)
+        call = self._call()
+        if _is_plain_ufunc(self.func) and self._chunks_follow_inputs():
+            return call
+        return _checked(call, self)
+
+    def _chunks_follow_inputs(self) -> bool:
+        """Whether each output axis has the chunks of an input mapped to it (others broadcast)."""
+        covered = set()
+        for arg, axes in zip(self.args, self.arg_axes):
+            if not isinstance(arg, Layer):
+                continue
+            for k, o in enumerate(axes):
+                if o is None:
+                    return False
+                if arg.chunks[k] == self.chunks[o]:
+                    covered.add(o)
+                elif arg.shape[k] != 1:
+                    return False
+        return len(covered) == self.ndim
 
     def _call(self) -> Kernel:
         func: Callable = self.func
@@ -108,14 +129,22 @@ class BlockDtypeError(TypeError):
     """A function returned a block that cannot be cast safely to the declared dtype."""
 
 
+def _is_plain_ufunc(func: Any) -> bool:
+    """A ufunc (or a partial of one) returns the broadcast shape and its inferred dtype."""
+    while isinstance(func, functools.partial):
+        func = func.func
+    return isinstance(func, np.ufunc)
+
+
 def _checked(call: Kernel, layer: Blockwise) -> Kernel:
     """``call`` with each returned block checked against the layer's chunks and dtype."""
     chunks, numblocks, dtype, ndim = layer.chunks, layer.numblocks, layer.dtype, layer.ndim
 
     def run(block: int, inputs: list) -> Any:
         out = call(block, inputs)
-        shape = getattr(out, "shape", None)
-        if shape is None:
+        try:
+            shape = out.shape
+        except AttributeError:
             if ndim:
                 raise BlockShapeError(_shape_message(layer, block, None, type(out).__name__))
             return out
@@ -129,7 +158,7 @@ def _checked(call: Kernel, layer: Blockwise) -> Kernel:
         if not ok:
             raise BlockShapeError(_shape_message(layer, block, tuple(shape), None))
         got = getattr(out, "dtype", dtype)
-        if got != dtype:
+        if got is not dtype and got != dtype:
             if not np.can_cast(got, dtype, casting="safe"):
                 raise BlockDtypeError(
                     f"{_describe(layer)} returned block {layer.block_index(block)} of dtype "
