@@ -351,10 +351,10 @@ def test_map_blocks_several_arguments_constants_and_keywords():
 
 
 @pytest.mark.parametrize("call, error, match", [
-    (lambda x: la.map_blocks(lambda b: b, x), ValueError, "dtype"),
+    (lambda x: la.map_blocks(lambda b: b.reshape(2, 3), x), ValueError, "Pass dtype="),
     (lambda x: la.map_blocks(lambda b: b, 3, dtype=float), TypeError, "lamina Array"),
     (lambda x: x.map_blocks(lambda b: b, chunks=((6,), (3, 3)), dtype=float), ValueError,
-     "keeps the number of blocks"),
+     "one output block per input block"),
     (lambda x: x.map_blocks(lambda b: b, chunks=(2,), dtype=float), ValueError,
      "one entry per output axis"),
     (lambda x: la.map_blocks(np.add, x, la.ones(6, chunks=2), dtype=float), ValueError,

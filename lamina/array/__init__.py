@@ -21,7 +21,8 @@ from lamina.array.creation import (
     zeros,
     zeros_like,
 )
-from lamina.array.elementwise import astype, elemwise, map_blocks, where
+from lamina.array.elementwise import astype, elemwise, where
+from lamina.array.map_blocks import map_blocks
 from lamina.array.zarr_io import from_zarr, to_zarr
 from lamina.array.manipulation import (
     concatenate,

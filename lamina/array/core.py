@@ -185,7 +185,7 @@ class Array:
         return np.conjugate(self)
 
     def map_blocks(self, func: Any, *args: Any, **kwargs: Any) -> "Array":
-        from lamina.array.elementwise import map_blocks
+        from lamina.array.map_blocks import map_blocks
 
         return map_blocks(func, self, *args, **kwargs)
 
