@@ -195,7 +195,8 @@ def main() -> None:
             _print_run(side_of(chunks) ** 2, "lamina", row)
     if have_dask:
         import dask
-        from distributed import Client as DaskClient, LocalCluster as DaskCluster
+        from distributed import Client as DaskClient
+        from distributed import LocalCluster as DaskCluster
 
         dask.config.set({"distributed.scheduler.dashboard.tasks.task-stream-length": 10**8})
         with DaskCluster(n_workers=2, threads_per_worker=1, processes=True,

@@ -28,7 +28,11 @@ import numpy as np  # noqa: E402
 
 from lamina.layers.linalg import products  # noqa: E402
 from lamina.layers.linalg.packing import (  # noqa: E402
-    pack_2bit, pack_rows_vectorized, unpack_2bit, unpack_rows_vectorized)
+    pack_2bit,
+    pack_rows_vectorized,
+    unpack_2bit,
+    unpack_rows_vectorized,
+)
 from lamina.layers.linalg.payload import BlockView, try_pack  # noqa: E402
 from lamina.linalg.randomized import sketch_matrix  # noqa: E402
 

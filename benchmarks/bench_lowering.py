@@ -18,16 +18,8 @@ from __future__ import annotations
 
 import argparse
 import time
-from typing import Any, Callable
 
-
-def best_of(fn: Callable[[], Any], repeat: int = 3) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
+from bench_foundation import best_of  # the scripts run from this folder
 
 
 def dask_graph_seconds(side: int, axis: int | None) -> tuple[float, int] | None:

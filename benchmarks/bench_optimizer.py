@@ -29,7 +29,7 @@ import lamina
 import lamina.array as la
 import lamina.optimizer as lo
 import lamina.random
-from lamina.optimizer.graph import topological
+from lamina.layers.walk import topological
 from lamina.scheduler.lowering import lower
 
 SHAPE, CHUNKS = (100_000, 100_000), (100, 100)

@@ -24,7 +24,7 @@ _HOMES = {
     "compute": "lamina.compute",
     "compute_blocks": "lamina.compute",
     "persist": "lamina.compute",
-    "explain": "lamina.optimizer",
+    "explain": "lamina.explain",
     "optimize": "lamina.optimizer",
     "visualize": "lamina.optimizer",
     "Client": "lamina.client",

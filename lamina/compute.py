@@ -26,8 +26,8 @@ import time
 from typing import TYPE_CHECKING, Any, Callable, Literal, Sequence
 
 from lamina.layers.base import Layer
-from lamina.scheduler.lowering import topological_layers
 from lamina.layers.held import Held
+from lamina.layers.walk import topological
 
 if TYPE_CHECKING:
     from lamina.array.core import Array
@@ -53,7 +53,7 @@ def optimized(layers: Sequence[Layer], optimize_graph: bool = True) -> list[Laye
     from lamina.optimizer.options import updated
 
     opts = options()
-    if any(isinstance(layer, Held) for layer in topological_layers(layers)):
+    if any(isinstance(layer, Held) for layer in topological(layers)):
         opts = updated(opts, disabled_rules=opts.disabled_rules | {"blockwise_fusion"})
     return optimize_layers(layers, options=opts)
 

@@ -14,7 +14,7 @@ import lamina.array as la
 from lamina.layers.base import Layer
 from lamina.layers.blockmaps import flat_ids, identity_map, normal_map
 from lamina.layers.deps import unravel
-from lamina.scheduler.lowering import topological_layers
+from lamina.layers.walk import topological
 
 x = la.from_array(np.arange(48.0).reshape(6, 8), chunks=(2, 3))
 row = la.from_array(np.arange(8.0), chunks=3)
@@ -33,7 +33,7 @@ EXPRESSIONS = {
 
 
 def _fusable_layers(array: la.Array) -> list[Layer]:
-    return [layer for layer in topological_layers([array.layer])
+    return [layer for layer in topological([array.layer])
             if layer.dependencies
             and layer.dependency_block_maps(identity_map(layer)) is not None]
 

@@ -17,6 +17,7 @@ import sys
 
 import numpy as np
 import pytest
+from distributed_support import WAIT
 
 import lamina
 import lamina.array as la
@@ -24,12 +25,12 @@ import lamina.optimizer as lo
 from lamina.array.core import Array
 from lamina.client import Client
 from lamina.compute import optimized
+from lamina.explain import explain as explain_function
 from lamina.layers.base import Layer
 from lamina.layers.fused import Fused
-from lamina.scheduler import runner
-from lamina.scheduler.lowering import topological_layers
 from lamina.layers.held import Held
-from distributed_support import WAIT
+from lamina.layers.walk import topological
+from lamina.scheduler import runner
 
 DATA = np.arange(60.0).reshape(6, 10)
 
@@ -116,8 +117,8 @@ def test_several_outputs_and_other_values_come_back_in_order_from_both_runners(c
 def test_blocks_held_on_a_cluster_are_never_fused():
     held = Array(Held("cluster", 1, 0, ((3, 3), (5, 5)), np.dtype("f8")))
     plan = optimized([((held + 1) * 2).layer])
-    assert Held in {type(layer) for layer in topological_layers(plan)}
-    assert not any(isinstance(layer, Fused) for layer in topological_layers(plan))
+    assert Held in {type(layer) for layer in topological(plan)}
+    assert not any(isinstance(layer, Fused) for layer in topological(plan))
     x = la.from_array(DATA, chunks=(3, 5))
     assert isinstance(optimized([((x + 1) * 2).layer])[0], Fused)
 
@@ -144,7 +145,7 @@ def test_lazy_names_of_the_package_are_what_they_name():
     from lamina.client import LocalCluster
 
     assert lamina.Array is ArrayClass and lamina.Client is Client
-    assert lamina.LocalCluster is LocalCluster and lamina.explain is lo.explain
+    assert lamina.LocalCluster is LocalCluster and lamina.explain is explain_function
     assert {"Array", "Client", "compute", "optimize"} <= set(dir(lamina))
     with pytest.raises(AttributeError, match="no attribute 'Arrray'"):
         lamina.Arrray

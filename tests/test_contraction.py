@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 import lamina.array as la
 from lamina.array.contraction import dot, matmul, outer, tensordot, vdot
 from lamina.layers.contraction import Contraction
-from lamina.layers.reductions import ReduceAggregate, ReduceCombine
 from lamina.layers.rechunk import Rechunk
+from lamina.layers.reductions import ReduceAggregate, ReduceCombine
 
 SETTINGS = settings(max_examples=40, deadline=None)
 DTYPES = [np.bool_, np.int8, np.int64, np.float32, np.float64, np.complex128]

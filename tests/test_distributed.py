@@ -19,6 +19,7 @@ import time
 import cloudpickle
 import numpy as np
 import pytest
+from distributed_support import WAIT, idle, wait_until
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -27,7 +28,6 @@ import lamina.array as la
 from lamina.array.core import Array
 from lamina.client import Client, active_client
 from lamina.layers.base import Layer
-from distributed_support import WAIT, idle, wait_until
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 

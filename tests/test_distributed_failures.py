@@ -18,10 +18,10 @@ import time
 import cloudpickle
 import numpy as np
 import pytest
+from distributed_support import WAIT, idle, wait_until
 
 import lamina.array as la
 from lamina.client import Client, RemoteTraceback
-from distributed_support import WAIT, idle, wait_until
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
@@ -54,8 +54,8 @@ def test_failing_task_reaches_the_client_with_the_original_exception(client):
 def test_scheduler_side_error_reaches_the_client(client):
     held = la.from_array(np.ones(4), chunks=2)
     y = client.persist(held, timeout=WAIT)
-    from lamina.layers.held import Held
     from lamina.array.core import Array
+    from lamina.layers.held import Held
 
     forged = Array(Held(y.layer.cluster, 10**9, 0, y.chunks, y.dtype))
     with pytest.raises(RuntimeError, match="released"):

@@ -20,13 +20,13 @@ import cloudpickle
 import numpy as np
 import pytest
 import zarr
+from distributed_support import WAIT
 
 import lamina
 import lamina.array as la
 import lamina.linalg as ll
 from lamina.client import Client, LocalCluster
 from lamina.layers.linalg.signs import flip_signs
-from distributed_support import WAIT, idle, wait_until
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 

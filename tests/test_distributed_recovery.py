@@ -16,10 +16,10 @@ import time
 import cloudpickle
 import numpy as np
 import pytest
+from distributed_support import WAIT, wait_until
 
 import lamina.array as la
 from lamina.client import Client, LocalCluster
-from distributed_support import WAIT, wait_until
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 

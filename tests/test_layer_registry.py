@@ -20,8 +20,15 @@ import pytest
 import lamina.layers
 from lamina.layers import registry
 from lamina.layers.base import Layer, one_to_one
-from lamina.layers.registry import (Lowered, is_trusted, register, signature, trust_of,
-                                    trusted, trusted_class)
+from lamina.layers.registry import (
+    Lowered,
+    is_trusted,
+    register,
+    signature,
+    trust_of,
+    trusted,
+    trusted_class,
+)
 
 NOT_TRUSTED = {Lowered}  # the scheduler's stand-in for a lowered layer
 

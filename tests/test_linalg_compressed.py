@@ -11,6 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import lamina.array as la
+from lamina.layers.linalg.payload import BloscBlock, Packed2Bit
+from lamina.layers.linalg.sources import EncodedBlocks, Payloads, ZarrBlocks
 from lamina.linalg import (
     genotype_matrix,
     open_zarr,
@@ -19,8 +21,6 @@ from lamina.linalg import (
     write_zarr,
 )
 from lamina.linalg.passes import payload_layer
-from lamina.layers.linalg.payload import BloscBlock, Packed2Bit
-from lamina.layers.linalg.sources import EncodedBlocks, Payloads, ZarrBlocks
 
 SETTINGS = settings(max_examples=30, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])

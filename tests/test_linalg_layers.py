@@ -10,8 +10,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import lamina.array as la
-from lamina.scheduler.lowering import topological_layers
-from lamina.linalg import tsqr
 from lamina.layers.linalg import products
 from lamina.layers.linalg.combine import Drain, Pick, TreeSum, tree_sum
 from lamina.layers.linalg.encode import EncodeBlocks
@@ -27,6 +25,8 @@ from lamina.layers.linalg.tsqr_layers import (
     StackQR,
     TopFactor,
 )
+from lamina.layers.walk import topological
+from lamina.linalg import tsqr
 
 SETTINGS = settings(max_examples=40, deadline=None)
 
@@ -129,7 +129,7 @@ def test_tsqr_layers_follow_their_tree(nblocks, split):
     x = la.from_array(np.random.default_rng(0).standard_normal((3 * nblocks, 2)), chunks=(3, 2))
     q, _ = tsqr(x, split_every=split)
     seen = set()
-    for layer in topological_layers([q.layer]):
+    for layer in topological([q.layer]):
         seen.add(type(layer))
         if isinstance(layer, BlockQR):
             assert_deps(layer, lambda idx: [[idx[0]]])

@@ -8,10 +8,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lamina.linalg import pack_2bit, unpack_2bit
-from lamina.layers.linalg.packing import (pack_rows_vectorized, packed_width, unpack_2bit_into,
-                                   unpack_rows_vectorized)
+from lamina.layers.linalg.packing import (
+    pack_rows_vectorized,
+    packed_width,
+    unpack_2bit_into,
+    unpack_rows_vectorized,
+)
 from lamina.layers.linalg.payload import BlockView, Packed2Bit, try_pack
+from lamina.linalg import pack_2bit, unpack_2bit
 
 SETTINGS = settings(max_examples=60, deadline=None)
 

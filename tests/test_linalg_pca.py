@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import lamina.array as la
-from lamina.linalg import genotype_matrix, patterson_reference, pca, randomized_svd
 from lamina.layers.linalg.signs import flip_signs
+from lamina.linalg import genotype_matrix, patterson_reference, pca, randomized_svd
 
 
 def genotypes(seed=0, m=240, n=90):

@@ -14,11 +14,11 @@ import pytest
 import lamina.array as la
 from lamina.array.core import Array
 from lamina.layers.chunks import normalize_chunks
+from lamina.layers.linalg.signs import flip_signs
+from lamina.layers.linalg.sources import EncodedSource
 from lamina.layers.sources import SourceLayer, unwrap_array, wrap_array
 from lamina.linalg import compression_matrix, randomized_svd, svd_compressed
 from lamina.linalg import passes as passes_module
-from lamina.layers.linalg.signs import flip_signs
-from lamina.layers.linalg.sources import EncodedSource
 
 M, N, K = 600, 200, 10
 

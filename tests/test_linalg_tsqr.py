@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 import lamina
 import lamina.array as la
-from lamina.linalg import qr, svd, tsqr
 from lamina.layers.linalg.signs import flip_signs
+from lamina.linalg import qr, svd, tsqr
 
 SETTINGS = settings(max_examples=40, deadline=None)
 

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 import lamina
 import lamina.array as la
 from lamina.layers.base import Layer
-from lamina.scheduler.lowering import lower, topological_layers
+from lamina.layers.walk import topological
+from lamina.scheduler.lowering import lower
 
 
 def reference_tasks(roots: list[Layer]) -> dict[tuple[str, int], list[tuple[str, int]]]:
@@ -30,7 +31,7 @@ def reference_tasks(roots: list[Layer]) -> dict[tuple[str, int], list[tuple[str,
                 assert ptr.tolist() == [0, len(flat)]
                 inputs += [(dep.name, int(f)) for f in flat]
         tasks[key] = inputs
-        stack += [(next(l for l in topological_layers(roots) if l.name == n), b)
+        stack += [(next(l for l in topological(roots) if l.name == n), b)
                   for n, b in inputs]
     return tasks
 

@@ -9,6 +9,7 @@ import re
 
 import numpy as np
 import pytest
+from block_reference import block_ids
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -28,7 +29,6 @@ from lamina.layers.chunks import offsets
 from lamina.layers.concatenate import Concatenate
 from lamina.layers.reshape import Reshape
 from lamina.layers.transpose import Transpose
-from block_reference import block_ids
 
 SETTINGS = settings(max_examples=50, deadline=None)
 DTYPES = [np.bool_, np.int8, np.int64, np.uint16, np.float32, np.float64, np.complex64]

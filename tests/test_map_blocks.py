@@ -6,7 +6,8 @@ functions used are blockwise by nature, or compared per block).
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import lamina
 import lamina.array as la

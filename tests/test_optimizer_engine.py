@@ -12,8 +12,9 @@ import pytest
 import lamina.array as la
 import lamina.optimizer as lo
 from lamina.layers.blockwise import Blockwise
+from lamina.layers.walk import topological
 from lamina.optimizer.engine import run_phase, run_phases
-from lamina.optimizer.graph import topological, with_dependencies
+from lamina.optimizer.graph import with_dependencies
 from lamina.optimizer.registry import Phase
 from lamina.optimizer.trace import Trace
 from lamina.testing import raw_compute

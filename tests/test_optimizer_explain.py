@@ -9,6 +9,7 @@ import networkx as nx
 import numpy as np
 import pytest
 
+import lamina
 import lamina.array as la
 import lamina.optimizer as lo
 
@@ -17,7 +18,7 @@ visualize_module = importlib.import_module("lamina.optimizer.visualize")
 
 def test_explain_shows_both_plans_the_rules_and_the_task_counts():
     x = la.ones((100_000, 100_000), chunks=100)
-    text = str(lo.explain((x + 1)[0, :5]))
+    text = str(lamina.explain((x + 1)[0, :5]))
     assert "plan before: 3 layers, 3 tasks" in text
     assert "plan after: 1 layer, 1 task" in text
     assert "Blockwise[add]  shape=(100000, 100000) chunks=(100, 100) float64  1000000 blocks" \
@@ -30,7 +31,7 @@ def test_explain_shows_both_plans_the_rules_and_the_task_counts():
 def test_explain_reports_refused_fusions_shared_layers_and_hints():
     a = la.from_array(np.arange(12.0).reshape(3, 4), chunks=2)
     s = a + 1
-    explanation = lo.explain(s, s.sum())
+    explanation = lamina.explain(s, s.sum())
     text = str(explanation)
     assert "(shared) Blockwise[add]" in text
     assert "not fusing Fused[Blockwise[add], FromArray]: it has 2 readers" in text

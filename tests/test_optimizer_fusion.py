@@ -12,7 +12,7 @@ import lamina.array as la
 import lamina.optimizer as lo
 import lamina.random
 from lamina.layers.base import Layer
-from lamina.optimizer.graph import topological
+from lamina.layers.walk import topological
 from lamina.scheduler.lowering import lower
 from lamina.testing import array_expressions, raw_compute
 

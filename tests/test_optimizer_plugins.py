@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import importlib
 import sys
-import tomllib
 from pathlib import Path
 
 import numpy as np
 import pytest
+import tomllib
 
 import lamina.array as la
 import lamina.optimizer as lo

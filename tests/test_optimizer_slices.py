@@ -12,9 +12,9 @@ from zarr.storage import MemoryStore, WrapperStore
 import lamina.array as la
 import lamina.optimizer as lo
 import lamina.random
+from lamina.layers.regions import RandomRegion, ZarrRegion
 from lamina.layers.slicing import BasicSlice
 from lamina.layers.sources import FromArray, Full, unwrap_array
-from lamina.layers.regions import RandomRegion, ZarrRegion
 from lamina.optimizer.rules.indexing import compose
 from lamina.scheduler.lowering import lower
 from lamina.testing import basic_indices, chunks_for, raw_compute, shapes

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from test_state_machine import csr
 
 from lamina.scheduler.placement import (
     MAX_PER_THREAD,
@@ -19,7 +20,6 @@ from lamina.scheduler.placement import (
     split_by,
     target,
 )
-from test_state_machine import csr
 
 
 def choose(deps, where, ids, readers=None, wids=(1, 2), open_=None, cap=(10, 10)):

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from block_reference import block_ids
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import lamina.array as la
 from lamina.layers.chunks import offsets
 from lamina.layers.rechunk import Rechunk
-from block_reference import block_ids
 
 SETTINGS = settings(max_examples=60, deadline=None)
 

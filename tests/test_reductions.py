@@ -14,9 +14,14 @@ from hypothesis import strategies as st
 import lamina.array as la
 import lamina.layers.reductions as layers
 from lamina.array import reductions
-from lamina.layers.reductions import (ReduceAggregate, ReduceChunk, ReduceCombine,
-                                      default_split_every)
-from lamina.scheduler.lowering import lower, topological_layers
+from lamina.layers.reductions import (
+    ReduceAggregate,
+    ReduceChunk,
+    ReduceCombine,
+    default_split_every,
+)
+from lamina.layers.walk import topological
+from lamina.scheduler.lowering import lower
 
 SETTINGS = settings(max_examples=60, deadline=None)
 DTYPES = [np.bool_, np.int8, np.uint8, np.int32, np.int64, np.float32, np.float64]
@@ -286,7 +291,7 @@ def test_a_million_block_reduction_lowers_in_one_vectorized_step_per_layer(monke
     task per block and one edge per task but the root: nothing per task in
     Python, nothing duplicated."""
     y = ((la.ones((1000, 1000), chunks=1) + 1) * 2).sum()
-    order = topological_layers([y.layer])
+    order = topological([y.layer])
     calls = []
     for cls in {type(layer) for layer in order if layer.dependencies}:
         def counted(self, out_blocks, _inner=cls.block_deps):

@@ -2,13 +2,13 @@
 worker, release of intermediates, held blocks, and ready tasks in turn over runs."""
 
 import numpy as np
+from lamina.scheduler._state import DONE, READY, RUNNING
+from test_state_machine import csr
 
 import lamina.array as la
-from lamina.scheduler._state import DONE, READY, RUNNING
+from lamina.layers.held import Held
 from lamina.scheduler.lowering import TaskTable, lower
 from lamina.scheduler.runs import Finished, Run, plan
-from lamina.layers.held import Held
-from test_state_machine import csr
 
 
 class Stub:

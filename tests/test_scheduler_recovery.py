@@ -18,11 +18,11 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from lamina.scheduler._state import DONE, RUNNING
 
 import lamina.array as la
 from lamina.comm.wire import Blob, Packed, dumps
 from lamina.layers.codec import LayerCodec
-from lamina.scheduler._state import DONE, RUNNING
 from lamina.scheduler.server import ClientState, Scheduler, WorkerState
 from lamina.testing.inbox import Inbox
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from block_reference import block_ids
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import basic_indices
@@ -12,7 +13,6 @@ from hypothesis.extra.numpy import basic_indices
 import lamina.array as la
 from lamina.layers.chunks import offsets
 from lamina.layers.slicing import BasicSlice, TakeAxis
-from block_reference import block_ids
 
 SETTINGS = settings(max_examples=50, deadline=None)
 

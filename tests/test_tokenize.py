@@ -11,7 +11,8 @@ import sys
 import textwrap
 
 import numpy as np
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from lamina.tokenize import tokenize
 

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_wire_layers import check_round_trip, same_value
 
 import lamina.array as la
 from lamina.array.core import Array
@@ -23,10 +24,10 @@ from lamina.comm.core import framed_nbytes
 from lamina.comm.wire import Blob, LargeGraphWarning, Packed, WireError, dumps, loads, nodes_of
 from lamina.layers.base import Layer
 from lamina.layers.codec import LOWERED, LayerCodec
-from lamina.layers.registry import Lowered, is_trusted, signature, trust_of
-from lamina.scheduler.lowering import lower, topological_layers
 from lamina.layers.held import Held
-from test_wire_layers import check_round_trip, same_value
+from lamina.layers.registry import Lowered, is_trusted, signature, trust_of
+from lamina.layers.walk import topological
+from lamina.scheduler.lowering import lower
 
 SETTINGS = settings(max_examples=25, deadline=None)
 
@@ -169,7 +170,7 @@ def test_shared_subtrees_are_sent_once():
     a = data + 1
     b = (a * a + a) - data
     frames = dumps({"roots": (b.layer, a.layer)}, extension=LayerCodec())
-    layers = topological_layers([b.layer])
+    layers = topological([b.layer])
     assert len(nodes_of(frames, load_blobs=False, extension=LayerCodec())) == len(layers)
     assert len(frames) == 2, "the one array is one frame"
 
@@ -195,7 +196,7 @@ def test_untrusted_layer_travels_lowered_and_stays_correct():
     y = Array(Doubling((x + 1).layer, 3)) * 2
     frames = dumps({"roots": (y.layer,)}, extension=LayerCodec())
     sched = loads(frames, load_blobs=False, extension=LayerCodec())["roots"][0]
-    kinds = {type(l).__name__ for l in topological_layers([sched])}
+    kinds = {type(l).__name__ for l in topological([sched])}
     assert "Lowered" in kinds and "Doubling" not in kinds
     worker = loads(frames, extension=LayerCodec())["roots"][0]
     np.testing.assert_array_equal(Array(worker).compute(), (np.arange(12.0).reshape(3, 4) + 1) * 6)
@@ -217,7 +218,7 @@ def test_scheduler_side_layers_keep_function_operands_opaque():
     y = la.map_blocks(lambda b: b * 2, la.ones((8, 8), chunks=4), dtype="f8").sum()
     frames = dumps({"roots": (y.layer,)}, extension=LayerCodec())
     sched = loads(frames, load_blobs=False, extension=LayerCodec())["roots"][0]
-    funcs = [op for l in topological_layers([sched]) for op in l.operands if isinstance(op, Blob)]
+    funcs = [op for l in topological([sched]) for op in l.operands if isinstance(op, Blob)]
     assert funcs, "the lambda is a blob on the scheduler"
     assert lower([sched]).n_tasks == lower([y.layer]).n_tasks
 

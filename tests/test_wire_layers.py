@@ -37,15 +37,16 @@ from lamina.array.core import Array
 from lamina.comm.wire import dumps, loads
 from lamina.layers.base import Layer
 from lamina.layers.codec import LayerCodec
-from lamina.layers.registry import Lowered, is_trusted
+from lamina.layers.held import Held
 from lamina.layers.linalg.combine import DEFAULT_SPLIT_EVERY, Drain, Pick, TreeSum, tree_sum
 from lamina.layers.linalg.encode import EncodeBlocks, WriteZarr
 from lamina.layers.linalg.pass_layers import BlockQtA, BlockW, BlockY, RowPass
 from lamina.layers.linalg.scaling import row_stats
 from lamina.layers.linalg.sources import HoldPacked, Payloads
-from lamina.scheduler.lowering import lower, topological_layers
+from lamina.layers.registry import Lowered, is_trusted
+from lamina.layers.walk import topological
+from lamina.scheduler.lowering import lower
 from lamina.scheduler.runner import compute_blocks
-from lamina.layers.held import Held
 
 _TMP = tempfile.mkdtemp(prefix="lamina-wire-")
 atexit.register(shutil.rmtree, _TMP, ignore_errors=True)
@@ -225,7 +226,7 @@ def selections(draw, shape):
 def optimized_region(x: Array, index: tuple, name: str) -> Layer:
     """The region source the optimizer makes of ``x[index]``."""
     (root,) = lamina.optimizer.optimize_layers([x[index].layer])
-    regions = [l for l in topological_layers([root]) if type(l).__name__ == name]
+    regions = [l for l in topological([root]) if type(l).__name__ == name]
     assert regions, f"the optimizer made no {name} of {type(x.layer).__name__}[{index}]"
     return regions[0]
 
@@ -482,9 +483,9 @@ def check_round_trip(root: Layer) -> None:
     frames = dumps({"roots": (root,)}, extension=LayerCodec())
     worker_root = loads(frames, extension=LayerCodec())["roots"][0]
     sched_root = loads(frames, load_blobs=False, extension=LayerCodec())["roots"][0]
-    originals = topological_layers([root])
-    workers = {l.name: l for l in topological_layers([worker_root])}
-    scheds = {l.name: l for l in topological_layers([sched_root])}
+    originals = topological([root])
+    workers = {l.name: l for l in topological([worker_root])}
+    scheds = {l.name: l for l in topological([sched_root])}
     assert set(workers) == set(scheds) == {l.name for l in originals}
     for layer in originals:
         w, s = workers[layer.name], scheds[layer.name]
@@ -525,7 +526,7 @@ def test_every_layer_type_round_trips(name):
     @settings(max_examples=15, deadline=None)
     @given(LAYER_STRATEGIES[name])
     def run(root):
-        found = {type(l).__name__ for l in topological_layers([root])}
+        found = {type(l).__name__ for l in topological([root])}
         assert name in found, f"strategy for {name} built {found}"
         check_round_trip(root)
 

@@ -22,8 +22,6 @@ from lamina.array.creation import (
     zeros_like,
 )
 from lamina.array.elementwise import astype, elemwise, where
-from lamina.array.map_blocks import map_blocks
-from lamina.array.zarr_io import from_zarr, to_zarr
 from lamina.array.manipulation import (
     concatenate,
     expand_dims,
@@ -36,6 +34,8 @@ from lamina.array.manipulation import (
     swapaxes,
     transpose,
 )
+from lamina.array.map_blocks import map_blocks
+from lamina.array.zarr_io import from_zarr, to_zarr
 
 __all__ = [
     "Array", "arange", "asarray", "astype", "broadcast_to", "concatenate", "elemwise", "empty",

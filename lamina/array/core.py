@@ -83,9 +83,9 @@ class Array:
         return self.shape[0]
 
     def __repr__(self) -> str:
-        from lamina.scheduler.lowering import topological_layers
+        from lamina.layers.walk import topological
 
-        layers = topological_layers([self.layer])
+        layers = topological([self.layer])
         tasks = sum(layer.nblocks for layer in layers)
         return (
             f"lamina.Array<shape={self.shape}, dtype={self.dtype}, "

@@ -14,6 +14,7 @@ import numpy as np
 
 from lamina.array.core import Array
 from lamina.layers.chunks import normalize_chunks
+from lamina.layers.elementwise import broadcast_first
 from lamina.layers.sources import Arange, FromArray, Full, Linspace, wrap_array
 
 
@@ -127,11 +128,7 @@ def broadcast_to(x: Any, shape: Sequence[int], chunks: Any = None) -> Array:
     shape = _shape_of(shape)
     np.broadcast_shapes(x.shape, shape)
     target = zeros(shape, dtype=x.dtype, chunks=chunks or _broadcast_chunks(x, shape))
-    return elemwise(_broadcast_first, x, target, dtype=x.dtype, name="broadcast_to")
-
-
-def _broadcast_first(a: Any, b: Any) -> Any:
-    return np.broadcast_to(a, b.shape) if isinstance(b, np.ndarray) else a + b * 0
+    return elemwise(broadcast_first, x, target, dtype=x.dtype, name="broadcast_to")
 
 
 def _broadcast_chunks(x: Array, shape: tuple[int, ...]) -> tuple:

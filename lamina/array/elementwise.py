@@ -18,7 +18,7 @@ import numpy as np
 
 from lamina.array.core import Array
 from lamina.layers.blockwise import Blockwise, validate_alignment
-from lamina.tokenize import tokenize
+from lamina.layers.elementwise import NthOutput, cast
 
 
 def _is_arraylike(value: Any) -> bool:
@@ -111,7 +111,7 @@ def infer_dtype(func: Callable, args: Sequence[Any], kwargs: dict) -> np.dtype:
 
 
 def _is_ufunc(func: Callable) -> bool:
-    while isinstance(func, (functools.partial, _nth_output)):
+    while isinstance(func, (functools.partial, NthOutput)):
         func = func.func if isinstance(func, functools.partial) else func.ufunc
     return isinstance(func, np.ufunc)
 
@@ -145,7 +145,7 @@ def array_ufunc(ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> An
         if ufunc.nout == 1:
             return elemwise(func, *inputs, name=ufunc.__name__)
         return tuple(
-            elemwise(_nth_output(func, i), *inputs, name=f"{ufunc.__name__}[{i}]")
+            elemwise(NthOutput(func, i), *inputs, name=f"{ufunc.__name__}[{i}]")
             for i in range(ufunc.nout)
         )
     if method == "reduce" and len(inputs) == 1:
@@ -158,21 +158,6 @@ def array_ufunc(ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> An
                                              keepdims=kwargs.get("keepdims", False))
     return NotImplemented
 
-
-class _nth_output:
-    """Picklable "output i of a multi-output ufunc" (or of a ``partial`` of one)."""
-
-    def __init__(self, ufunc: Callable, i: int) -> None:
-        self.ufunc, self.i = ufunc, i
-        base = ufunc.func if isinstance(ufunc, functools.partial) else ufunc
-        self.__name__ = f"{base.__name__}_{i}"
-        self._token = tokenize("nth-output", ufunc, i)
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.ufunc(*args, **kwargs)[self.i]
-
-    def __reduce__(self) -> tuple:
-        return (_nth_output, (self.ufunc, self.i))
 
 
 def real(x: Any) -> Array:
@@ -195,11 +180,7 @@ def astype(x: Array, dtype: Any, casting: str = "unsafe") -> Array:
             f"Cannot cast array data from {x.dtype!r} to {dtype!r} according to the rule "
             f"{casting!r}"
         )
-    return elemwise(_cast, x, dtype=dtype, name="astype", to=dtype)
-
-
-def _cast(block: Any, to: np.dtype) -> Any:
-    return block.astype(to)
+    return elemwise(cast, x, dtype=dtype, name="astype", to=dtype)
 
 
 def where(condition: Any, x: Any = None, y: Any = None) -> Any:

@@ -45,8 +45,8 @@ from lamina.comm.wire import Packed, WireError, dumps
 from lamina.compute import Mode, Progress, layers_of, run, values_of
 from lamina.layers.base import Layer
 from lamina.layers.codec import LayerCodec
-from lamina.layers.registry import trust_of
 from lamina.layers.held import Held
+from lamina.layers.registry import trust_of
 
 _ACTIVE: list["Client"] = []
 

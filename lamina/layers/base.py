@@ -197,3 +197,18 @@ def one_to_one(out_blocks: np.ndarray) -> CSR:
 
 def sequence_of_layers(values: Sequence[Any]) -> tuple[Layer, ...]:
     return tuple(v for v in values if isinstance(v, Layer))
+
+
+def layer_of(value: Any) -> "Layer | None":
+    """The layer behind ``value``: a layer itself, or a collection's ``layer``; else None.
+
+    A lamina collection is any object whose ``layer`` attribute is a Layer
+    and whose type rebuilds it from one (``type(c)(layer)``). The optimizer
+    and the compute path know collections only by this, so they never
+    import the collections themselves.
+    """
+    if isinstance(value, Layer):
+        return value
+    layer = getattr(value, "layer", None)
+    return layer if isinstance(layer, Layer) else None
+

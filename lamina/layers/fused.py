@@ -33,8 +33,14 @@ from typing import Any
 import numpy as np
 
 from lamina.layers.base import CSR, Chunks, Kernel, Layer
-from lamina.layers.blockmaps import (BlockMap, flat_ids, flat_one, identity_map, normal_map,
-                                     unravel_one)
+from lamina.layers.blockmaps import (
+    BlockMap,
+    flat_ids,
+    flat_one,
+    identity_map,
+    normal_map,
+    unravel_one,
+)
 from lamina.layers.deps import unravel
 from lamina.layers.registry import trusted
 

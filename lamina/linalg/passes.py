@@ -28,11 +28,11 @@ from lamina.array.core import Array
 from lamina.array.creation import from_array
 from lamina.compute import compute_blocks
 from lamina.layers.base import Layer
-from lamina.layers.sources import FromBlocks, hold_blocks
 from lamina.layers.linalg.combine import DEFAULT_SPLIT_EVERY, Drain, Pick, TreeSum, tree_sum
 from lamina.layers.linalg.pass_layers import BlockQtA, BlockW, BlockY, RowPass
 from lamina.layers.linalg.scaling import row_stats
 from lamina.layers.linalg.sources import EncodedSource, HoldPacked, Payloads
+from lamina.layers.sources import FromBlocks, hold_blocks
 from lamina.linalg.tsqr import tsqr
 
 ROW_HOLD_BYTES = 512 * 2**20

@@ -57,9 +57,9 @@ from lamina.array.core import Array
 from lamina.array.creation import asarray, from_array
 from lamina.compute import compute_blocks
 from lamina.layers.blas import single_threaded_blas
-from lamina.linalg.passes import PassRunner, Progress
 from lamina.layers.linalg.scaling import check_scaler
 from lamina.layers.linalg.signs import row_signs
+from lamina.linalg.passes import PassRunner, Progress
 from lamina.linalg.tsqr import tsqr
 
 ITERATORS = ("power", "QR")

@@ -28,7 +28,8 @@ from functools import cached_property
 from typing import Sequence
 
 from lamina.layers.base import Layer
-from lamina.optimizer.graph import dependents_map, topological, with_dependencies
+from lamina.layers.walk import topological
+from lamina.optimizer.graph import dependents_map, with_dependencies
 from lamina.optimizer.options import Options
 from lamina.optimizer.registry import Phase, phases
 from lamina.optimizer.rule import Context, Rule

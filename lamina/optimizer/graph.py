@@ -1,11 +1,9 @@
-"""Plan helpers the engine uses: order, readers, and rebuilding a node.
+"""Plan helpers the engine uses: readers, and rebuilding a node.
 
-    order = topological([root])                  # inputs first, each layer once
     readers = dependents_map(order)              # name -> layers reading it
     new = with_dependencies(node, {old.name: replacement})
 
-All walks are iterative, so plans of tens of thousands of layers do not
-hit Python's recursion limit.
+The walk in order is ``lamina.layers.walk.topological``.
 """
 
 from __future__ import annotations
@@ -13,28 +11,6 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from lamina.layers.base import Layer
-
-
-def topological(roots: Sequence[Layer]) -> list[Layer]:
-    """Unique layers reachable from ``roots`` (by name), inputs before readers."""
-    order: list[Layer] = []
-    seen: set[str] = set()
-    stack: list[tuple[Layer, tuple[Layer, ...], int]] = [
-        (r, r.dependencies, 0) for r in reversed(roots)]
-    while stack:
-        layer, deps, pos = stack.pop()
-        if pos == 0 and layer.name in seen:
-            continue
-        while pos < len(deps) and deps[pos].name in seen:
-            pos += 1
-        if pos < len(deps):
-            stack.append((layer, deps, pos + 1))
-            dep = deps[pos]
-            stack.append((dep, dep.dependencies, 0))
-        elif layer.name not in seen:
-            seen.add(layer.name)
-            order.append(layer)
-    return order
 
 
 def dependents_map(order: Sequence[Layer]) -> dict[str, list[Layer]]:

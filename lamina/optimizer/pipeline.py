@@ -14,9 +14,10 @@ import warnings
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from lamina.layers.base import Layer
+from lamina.layers.base import Layer, layer_of
 from lamina.optimizer.engine import run_phases
-from lamina.optimizer.options import Options, options as current_options, updated
+from lamina.optimizer.options import Options, updated
+from lamina.optimizer.options import options as current_options
 from lamina.optimizer.registry import all_rules
 from lamina.optimizer.rule import Rule
 from lamina.optimizer.trace import Trace
@@ -77,10 +78,8 @@ def optimize(*collections: Any, **changes: Any) -> tuple[Any, ...]:
     arguments are optimizer options for this call, e.g.
     ``optimize(x, disabled_rules={"blockwise_fusion"})``.
     """
-    from lamina.array.core import Array
-
-    arrays = [c for c in collections if isinstance(c, Array)]
+    found = [c for c in collections if not isinstance(c, Layer) and layer_of(c) is not None]
     opts = updated(current_options(), **changes)
-    plan = optimize_plan([a.layer for a in arrays], options=opts)
+    plan = optimize_plan([c.layer for c in found], options=opts)
     out = iter(plan.layers)
-    return tuple(Array(next(out)) if isinstance(c, Array) else c for c in collections)
+    return tuple(type(c)(next(out)) if any(c is f for f in found) else c for c in collections)

@@ -17,8 +17,8 @@ import shutil
 import subprocess
 from typing import TYPE_CHECKING, Any, Sequence
 
-from lamina.layers.base import Layer
-from lamina.optimizer.graph import topological
+from lamina.layers.base import Layer, layer_of
+from lamina.layers.walk import topological
 
 RENDERED = ("png", "svg", "pdf")
 
@@ -66,13 +66,11 @@ def visualize(*collections: Any, filename: str | None = None, format: str | None
     (text), or ``png``, ``svg``, ``pdf`` (needs Graphviz). With
     ``optimize=True`` the optimized plan is drawn.
     """
-    from lamina.array.core import Array
-
     items = list(collections)
     if items and isinstance(items[-1], (str, os.PathLike)):
         filename = os.fspath(items.pop())
-    layers = [c.layer if isinstance(c, Array) else c for c in items]
-    if not layers or not all(isinstance(x, Layer) for x in layers):
+    layers = [layer_of(c) for c in items]
+    if not layers or any(x is None for x in layers):
         raise TypeError("visualize takes lamina collections (or layers), then a filename")
     if optimize:
         from lamina.optimizer.pipeline import optimize_plan

@@ -21,6 +21,7 @@ import numpy as np
 
 from lamina.layers.base import Layer
 from lamina.layers.deps import merge_csr
+from lamina.layers.walk import topological
 from lamina.scheduler._state import depth_first_priority
 
 
@@ -53,25 +54,6 @@ class TaskTable:
         return f"layer {layer.label()} ({layer.name}), block {block}"
 
 
-def topological_layers(roots: Sequence[Layer]) -> list[Layer]:
-    """Unique layers reachable from ``roots`` (by token), inputs first."""
-    order: list[Layer] = []
-    seen: set[str] = set()
-    stack: list[tuple[Layer, int]] = [(r, 0) for r in reversed(roots)]
-    while stack:
-        layer, pos = stack.pop()
-        if pos == 0 and layer.name in seen:
-            continue
-        deps = layer.dependencies
-        if pos < len(deps):
-            stack.append((layer, pos + 1))
-            if deps[pos].name not in seen:
-                stack.append((deps[pos], 0))
-        elif layer.name not in seen:
-            seen.add(layer.name)
-            order.append(layer)
-    return order
-
 
 def lower(roots: Sequence[Layer], blocks: Sequence[np.ndarray] | None = None) -> TaskTable:
     """Build the task table that computes ``blocks`` of each root layer.
@@ -79,7 +61,7 @@ def lower(roots: Sequence[Layer], blocks: Sequence[np.ndarray] | None = None) ->
     ``blocks[i]`` holds flat block ids of ``roots[i]``; by default all of
     them. Shared layers (equal tokens) become one set of tasks.
     """
-    order = topological_layers(roots)
+    order = topological(roots)
     index = {layer.name: i for i, layer in enumerate(order)}
     requests: list[list[np.ndarray]] = [[] for _ in order]
     if blocks is None:

@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from lamina.layers.held import Held
 from lamina.scheduler import placement
 from lamina.scheduler._state import RUNNING, GraphState
 from lamina.scheduler.lowering import TaskTable
-from lamina.layers.held import Held
 
 if TYPE_CHECKING:
     from lamina.scheduler.peers import ClientState

@@ -32,8 +32,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lamina.layers.base import Layer
+from lamina.layers.walk import topological
 from lamina.optimizer.engine import run_phases
-from lamina.optimizer.graph import topological
 from lamina.optimizer.options import Options
 from lamina.optimizer.rule import Rule
 from lamina.testing.strategies import Expression, array_expressions, raw_compute

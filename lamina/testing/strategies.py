@@ -152,10 +152,10 @@ def basic_indices(draw: Callable, shape: tuple[int, ...]) -> tuple:
 
 def raw_compute(array: Array) -> Any:
     """Compute without the optimizer: the lowering and the runner only."""
-    from lamina.scheduler.runner import assemble, compute_blocks
+    from lamina.compute import run
 
-    layer = array.layer
-    return assemble(layer, compute_blocks([layer], nthreads=1)[0])
+    (future,) = run([array.layer], optimize_graph=False, client=None, nthreads=1)
+    return future.result()
 
 
 def _broadcast_partner(draw: Callable, shape: tuple[int, ...]) -> tuple[int, ...]:

@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 
 from lamina.layers.base import CSR, Chunks, Kernel, Layer, one_to_one
+from lamina.layers.linalg.payload import BlockRef, open_block, try_pack
 from lamina.layers.registry import trusted
 from lamina.layers.sources import SourceLayer, unwrap_array
-from lamina.layers.linalg.payload import BlockRef, open_block, try_pack
 
 
 class EncodedSource(SourceLayer):

@@ -25,16 +25,15 @@ from __future__ import annotations
 import numpy as np
 
 from lamina.layers.base import Layer
+from lamina.layers.random import RandomBlocks
 from lamina.layers.rechunk import Rechunk
+from lamina.layers.regions import RandomRegion, ZarrRegion
 from lamina.layers.slicing import BasicSlice
 from lamina.layers.sources import Arange, FromArray, Full, unwrap_array, wrap_array
 from lamina.layers.transpose import Transpose
 from lamina.layers.zarr_io import FromZarr
-from lamina.layers.random import RandomBlocks
-from lamina.layers.regions import RandomRegion, ZarrRegion
 from lamina.optimizer.rule import Context, Rule
 from lamina.optimizer.rules.indexing import compose, to_python
-
 
 ONE_DRAW_PER_VALUE = frozenset({"random", "uniform"})
 

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from lamina.layers import elementwise
 from lamina.layers.base import Layer
 from lamina.layers.blockwise import Blockwise
 from lamina.layers.concatenate import Concatenate
@@ -35,19 +36,17 @@ from lamina.layers.slicing import BasicSlice
 from lamina.layers.transpose import Transpose
 from lamina.optimizer.patterns import Elementwise, register_elementwise
 from lamina.optimizer.rule import Context, Rule
-from lamina.optimizer.rules.indexing import (compose, entries_by_axis, is_expand_only,
-                                             is_identity, out_entries, tight)
+from lamina.optimizer.rules.indexing import (
+    compose,
+    entries_by_axis,
+    is_expand_only,
+    is_identity,
+    out_entries,
+    tight,
+)
 
-def _register_builtins() -> None:
-    from lamina.array import creation, elementwise
-
-    register_elementwise(np.where)
-    register_elementwise(elementwise._cast)
-    register_elementwise(elementwise._nth_output)
-    register_elementwise(creation._broadcast_first)
-
-
-_register_builtins()
+for _builtin in (np.where, elementwise.cast, elementwise.NthOutput, elementwise.broadcast_first):
+    register_elementwise(_builtin)  # the collections' own elementwise block functions
 
 
 def slice_of(x: Layer, index: tuple) -> Layer:
@@ -197,9 +196,7 @@ def _cast(layer: Layer, dtype: np.dtype) -> Layer:
     """``layer.astype(dtype)`` as the elementwise layer ``astype`` makes."""
     if layer.dtype == dtype:
         return layer
-    from lamina.array.elementwise import _cast as cast
-
-    return Blockwise(cast, layer.chunks, dtype, (tuple(range(layer.ndim)),),
+    return Blockwise(elementwise.cast, layer.chunks, dtype, (tuple(range(layer.ndim)),),
                      (("to", dtype),), (layer,), "astype")
 
 

@@ -12,7 +12,8 @@
       ...
 
 Task counts come from the real (demand-driven) lowering, so they are the
-tasks a computation of the expression would run.
+tasks a computation of the expression would run. This module sits above the
+optimizer and the scheduler, beside ``lamina.compute``, because it uses both.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from lamina.layers.base import Layer
-from lamina.optimizer.graph import topological
+from lamina.layers.base import Layer, layer_of
+from lamina.layers.walk import topological
 from lamina.optimizer.pipeline import Plan, optimize_plan
+from lamina.scheduler.lowering import lower
 
 LOWERING_LIMIT = 20_000_000
 
@@ -65,10 +67,8 @@ class Explanation:
 
 def explain(*collections: Any) -> Explanation:
     """Optimize ``collections`` and describe the plans before and after."""
-    from lamina.array.core import Array
-
-    layers = [c.layer if isinstance(c, Array) else c for c in collections]
-    if not all(isinstance(x, Layer) for x in layers):
+    layers = [layer_of(c) for c in collections]
+    if any(x is None for x in layers):
         raise TypeError("explain takes lamina collections (or layers)")
     plan = optimize_plan(layers)
     return Explanation(plan, count_tasks(plan.before), count_tasks(plan.layers))
@@ -76,8 +76,6 @@ def explain(*collections: Any) -> Explanation:
 
 def count_tasks(roots: Sequence[Layer]) -> int | None:
     """Tasks the lowering makes for ``roots`` (None when it would be too large to count)."""
-    from lamina.scheduler.lowering import lower
-
     if not roots:
         return 0
     if sum(r.nblocks for r in roots) > LOWERING_LIMIT:
