@@ -29,28 +29,32 @@ def test_task_exception_reaches_caller_unchanged_with_layer_and_block():
     assert "block (3,)" in notes
 
 
-def test_failure_in_a_wide_graph_does_not_hang():
+def test_failure_in_a_wide_graph_ends_the_computation():
     x = la.arange(10_000, chunks=10)
     y = la.map_blocks(fail_on_block_three, x, dtype=x.dtype) * 2 + x
-    start = time.perf_counter()
     with pytest.raises(ZeroDivisionError):
         lamina.compute(y, nthreads=2)
-    assert time.perf_counter() - start < 30
+
+
+SLOW_CALLS: list[int] = []
 
 
 def slow_block(block):
+    SLOW_CALLS.append(int(block[0]))
     time.sleep(0.05)
     return block
 
 
 def test_ctrl_c_cancels_cleanly():
+    """Threads stop after their current batch: most of the 400 blocks never run."""
+    SLOW_CALLS.clear()
     x = la.map_blocks(slow_block, la.arange(4000, chunks=10), dtype=np.int64)
     timer = threading.Timer(0.3, _thread.interrupt_main)
     timer.start()
-    start = time.perf_counter()
     with pytest.raises(KeyboardInterrupt):
         x.compute(nthreads=2)
-    assert time.perf_counter() - start < 5
+    ran = len(SLOW_CALLS)
+    assert 0 < ran < 100
     time.sleep(0.2)
     assert not [t for t in threading.enumerate() if t.name.startswith("lamina-runner")]
 
