@@ -61,20 +61,28 @@ def _add_process_options(parser: argparse.ArgumentParser, host_help: str, port: 
     parser.add_argument("--exit-with-parent", action="store_true", help=argparse.SUPPRESS)
 
 
-def add_security_options(parser: argparse.ArgumentParser, auth_help: str) -> None:
-    """``--auth-file`` and the TLS files; ``security_options(args)`` reads them back."""
+def add_security_options(parser: argparse.ArgumentParser, auth_help: str,
+                         listens: bool = True) -> None:
+    """``--auth-file`` and the TLS files (``--tls-mutual`` for a process that
+    ``listens``); ``security_options(args)`` reads them back."""
     parser.add_argument("--auth-file", metavar="PATH", help=auth_help)
-    parser.add_argument("--tls-cert", metavar="PEM",
-                        help="this process's TLS certificate: listen on tls:// (with --tls-key)")
+    cert_help = ("this process's TLS certificate: listen on tls:// (with --tls-key)" if listens
+                 else "a TLS certificate to present to a scheduler that requires one")
+    parser.add_argument("--tls-cert", metavar="PEM", help=cert_help)
     parser.add_argument("--tls-key", metavar="PEM", help="the private key of --tls-cert")
     parser.add_argument("--tls-ca", metavar="PEM",
-                        help="the CA that signs the cluster's certificates; a listener given "
-                        "one requires client certificates (mutual TLS)")
+                        help="the CA that signs the cluster's certificates (default: the "
+                        "system's)")
+    if listens:
+        parser.add_argument("--tls-mutual", action="store_true",
+                            help="require every connecting process to present a certificate "
+                            "signed by --tls-ca (mutual TLS)")
 
 
 def security_options(args: argparse.Namespace) -> dict[str, Any]:
     """The TLS keyword arguments of ``Security`` from ``add_security_options``'s flags."""
-    return {"tls_cert": args.tls_cert, "tls_key": args.tls_key, "tls_ca": args.tls_ca}
+    return {"tls_cert": args.tls_cert, "tls_key": args.tls_key, "tls_ca": args.tls_ca,
+            "tls_mutual": getattr(args, "tls_mutual", False)}
 
 
 def _at_least_one(text: str) -> int:
@@ -114,10 +122,10 @@ def _worker(args: argparse.Namespace) -> int:
     try:
         security = Security.when_written(SCHEDULER_WAIT_SECONDS, args.auth_file,
                                          **security_options(args))
+        return run_worker(args.address, args.nthreads, args.host, args.port,
+                          args.exit_with_parent, security)
     except (OSError, ValueError, LookupError) as exc:
         raise SystemExit(f"lamina worker: {exc}") from None
-    return run_worker(args.address, args.nthreads, args.host, args.port, args.exit_with_parent,
-                      security)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

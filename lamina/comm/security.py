@@ -48,14 +48,16 @@ class Security:
 
     ``tls_cert``/``tls_key``: this process's certificate (a server must
     have one; a client presents it for mutual TLS). ``tls_ca``: the CA that
-    signs peers' certificates; on a server it also makes a client
-    certificate required (mutual TLS).
+    signs the cluster's certificates (the system's CAs when None).
+    ``tls_mutual``: a listener requires every connecting process to present
+    a certificate signed by ``tls_ca`` (mutual TLS).
     """
 
     secret: bytes
     tls_cert: str | None = None
     tls_key: str | None = None
     tls_ca: str | None = None
+    tls_mutual: bool = False
     source: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -64,10 +66,14 @@ class Security:
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ValueError("TLS needs both a certificate and its key: give --tls-cert "
                              "and --tls-key together")
+        if self.tls_mutual and not self.tls_ca:
+            raise ValueError("mutual TLS checks clients against a CA: give --tls-ca "
+                             "with --tls-mutual")
 
     def __repr__(self) -> str:
         return (f"Security(secret=<{len(self.secret)} bytes>, tls_cert={self.tls_cert!r}, "
-                f"tls_key={self.tls_key!r}, tls_ca={self.tls_ca!r})")
+                f"tls_key={self.tls_key!r}, tls_ca={self.tls_ca!r}, "
+                f"tls_mutual={self.tls_mutual})")
 
     @property
     def scheme(self) -> str:

@@ -1,7 +1,7 @@
 """TLS contexts for ``tls://`` addresses, from a ``Security``'s files.
 
-A server needs a certificate and its key; given a CA as well, it requires
-clients to present a certificate signed by that CA (mutual TLS). A client
+A server needs a certificate and its key; with ``tls_mutual`` it requires
+clients to present a certificate signed by its CA (mutual TLS). A client
 checks the server's certificate and host name against its CA (the system's
 when none is given) and presents its own certificate when it has one::
 
@@ -24,7 +24,7 @@ def server_context(security: Security) -> ssl.SSLContext:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=security.tls_ca)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(security.tls_cert, security.tls_key)
-    if security.tls_ca:
+    if security.tls_mutual:
         context.verify_mode = ssl.CERT_REQUIRED
     return context
 
