@@ -83,8 +83,8 @@ class TCPComm(Comm):
                     await stream.read_into(buf)
                 frames.append(buf)
             return frames
-        except StreamClosedError as exc:
-            raise CommClosedError(f"connection to {self._peer} closed") from exc
+        except (StreamClosedError, ssl.SSLError) as exc:
+            raise _closed(exc, self._peer) from exc
 
     async def write_frames(self, frames: Sequence[Any]) -> None:
         lengths = [f.nbytes if isinstance(f, memoryview) else len(f) for f in frames]
@@ -101,8 +101,8 @@ class TCPComm(Comm):
             if small:
                 future = self.stream.write(b"".join(small))
             await future
-        except StreamClosedError as exc:
-            raise CommClosedError(f"connection to {self._peer} closed") from exc
+        except (StreamClosedError, ssl.SSLError) as exc:
+            raise _closed(exc, self._peer) from exc
 
     async def close(self) -> None:
         self.stream.close()
@@ -127,6 +127,14 @@ class _Server(TCPServer):
         task = asyncio.ensure_future(self.accepted(comm))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
+
+
+def _closed(exc: Exception, peer: str) -> ConnectionError:
+    """The error a broken stream raises: ``TLSError`` when TLS refused the peer."""
+    tls_failure = exc if isinstance(exc, ssl.SSLError) else getattr(exc, "real_error", None)
+    if isinstance(tls_failure, ssl.SSLError):
+        return TLSError(f"TLS with {peer} failed: {tls_failure}")
+    return CommClosedError(f"connection to {peer} closed")
 
 
 class TCPListener(Listener):
@@ -158,9 +166,9 @@ async def tcp_connect(where: str, load_blobs: bool, timeout: float,
         stream = await TCPClient().connect(host, port, timeout=timeout,
                                            max_buffer_size=MAX_BUFFER, ssl_options=ssl_context)
     except (ssl.SSLError, StreamClosedError) as exc:
-        tls_failure = exc if isinstance(exc, ssl.SSLError) else getattr(exc, "real_error", None)
-        if isinstance(tls_failure, ssl.SSLError):
-            raise TLSError(f"TLS with {scheme}://{where} failed: {tls_failure}") from exc
+        error = _closed(exc, f"{scheme}://{where}")
+        if isinstance(error, TLSError):
+            raise error from exc
         raise CommClosedError(f"could not connect to {scheme}://{where}: {exc}") from exc
     except (OSError, asyncio.TimeoutError) as exc:
         raise CommClosedError(f"could not connect to {scheme}://{where}: {exc}") from exc
