@@ -10,11 +10,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import socket
 import stat
 import subprocess
 import sys
 import tempfile
-import textwrap
 import threading
 
 import numpy as np
@@ -22,14 +22,14 @@ import pytest
 
 import lamina
 import lamina.array as la
-from lamina.client import Client, LocalCluster
+from lamina.client import Client
 from lamina.comm.auth import NONCE_BYTES, AuthenticationError, proof, valid_proof
 from lamina.comm.core import PROTOCOL_VERSION, connect, listen
 from lamina.comm.security import Security
 from lamina.comm.tcp import TCPComm
 from lamina.comm.wire import WIRE_VERSION
 
-from distributed_support import WAIT, wait_until
+from distributed_support import WAIT
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(lamina.__file__)))
 
@@ -281,8 +281,6 @@ def test_scheduler_worker_and_svd_commands_share_the_default_secret_file(tmp_pat
     env = child_env(HOME=str(home))
     env.pop("LAMINA_AUTH_SECRET")
     env.pop("LAMINA_AUTH_FILE")
-    import socket
-
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
