@@ -8,6 +8,7 @@ the cluster tests use real processes (``LocalCluster``, ``lamina`` commands).
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import os
 import socket
@@ -108,11 +109,12 @@ def test_a_recorded_proof_is_refused_on_a_new_connection():
 
 
 # wrong or missing secrets --------------------------------------------------------------
-def test_a_wrong_secret_is_refused_with_a_clear_error_on_both_sides(caplog):
+@pytest.mark.parametrize("address", ["tcp://127.0.0.1:0", "inproc://"])
+def test_a_wrong_secret_is_refused_with_a_clear_error_on_both_sides(caplog, address):
     handled = []
 
     async def main():
-        listener = await listen("tcp://127.0.0.1:0", lambda comm: handled.append(comm),
+        listener = await listen(address, lambda comm: handled.append(comm),
                                 {"role": "scheduler"}, security=Security(b"right"))
         with pytest.raises(AuthenticationError) as info:
             await connect(listener.address, {"role": "client"}, security=Security(b"wrong"))
@@ -122,7 +124,7 @@ def test_a_wrong_secret_is_refused_with_a_clear_error_on_both_sides(caplog):
 
     with caplog.at_level(logging.WARNING, logger="lamina.comm"):
         message = run(main())
-    assert "authentication with tcp://127.0.0.1:" in message
+    assert f"authentication with {address.split(':')[0]}://" in message
     assert "does not hold the same lamina secret" in message
     assert "LAMINA_AUTH_SECRET" in message and "auth=" in message
     assert handled == []
@@ -271,6 +273,19 @@ def test_a_worker_with_a_wrong_secret_exits_with_a_clear_message(cluster):
     assert out.returncode != 0
     assert "lamina worker: authentication with" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_lamina_svd_with_a_wrong_secret_says_so(cluster, tmp_path):
+    from lamina.cli import main
+
+    wrong = tmp_path / "secret"
+    wrong.write_text("a guess")
+    wrong.chmod(0o600)
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["svd", "--demo", "100x20", "--chunks", "50,10", "-k", "2", "--no-progress",
+                 "--scheduler", cluster.scheduler_address, "--auth-file", str(wrong)],
+                out, err) == 2
+    assert err.getvalue().startswith("lamina svd: authentication with tcp://")
 
 
 # the commands of the README --------------------------------------------------------------
