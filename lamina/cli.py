@@ -114,20 +114,35 @@ def _add_svd(sub: Any) -> None:
                    help="run on the lamina cluster whose scheduler is at ADDRESS "
                         "(tcp://host:port); a zarr input must be readable by its workers")
     p.add_argument("--no-progress", action="store_true", help="do not draw the progress bar")
+    from lamina.distributed_cli import add_security_options
+
+    add_security_options(p, "with --scheduler: the file holding the cluster secret (default: "
+                         "$LAMINA_AUTH_SECRET, else $LAMINA_AUTH_FILE, else ~/.lamina/secret, "
+                         "the file `lamina scheduler` writes)", listens=False)
 
 
 CONNECT_SECONDS = 10.0
 WORKER_WAIT_SECONDS = 30.0
 
 
-def _connect(address: str, err: TextIO) -> Any:
+def _connect(address: str, err: TextIO, args: argparse.Namespace) -> Any:
     """A ``Client`` of the scheduler at ``address`` with at least one worker, or None
     (after saying why on ``err``). Waits a while for both, so that they may be
     started together with this command."""
     from lamina.client import Client
+    from lamina.comm.auth import AuthenticationError
+    from lamina.comm.security import Security
+    from lamina.distributed_cli import security_options
 
     try:
-        client = Client(address, timeout=CONNECT_SECONDS)
+        auth = None
+        if args.auth_file or args.tls_cert or args.tls_ca:
+            auth = Security.when_written(CONNECT_SECONDS, args.auth_file,
+                                         **security_options(args))
+        client = Client(address, timeout=CONNECT_SECONDS, auth=auth)
+    except (AuthenticationError, LookupError, PermissionError) as exc:
+        err.write(f"lamina svd: {exc}\n")
+        return None
     except OSError as exc:
         err.write(f"lamina svd: could not connect to the scheduler at {address} ({exc}): "
                   "check the address, or start one with `lamina scheduler`\n")
@@ -160,7 +175,7 @@ def _run_svd(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
               f"({a.numblocks[0]}x{a.numblocks[1]} blocks)\n")
     client = None
     if args.scheduler:
-        client = _connect(args.scheduler, err)
+        client = _connect(args.scheduler, err, args)
         if client is None:
             return 2
         workers = list(client.scheduler_info()["workers"].values())

@@ -3,6 +3,11 @@
     lamina scheduler [--host 127.0.0.1] [--port 8786] [--max-task-losses 3]
     lamina worker tcp://127.0.0.1:8786 [--nthreads 4] [--host 127.0.0.1]
 
+Both take ``--auth-file PATH`` (the cluster secret; by default
+``LAMINA_AUTH_SECRET``, ``LAMINA_AUTH_FILE`` or ``~/.lamina/secret``, which
+the scheduler creates) and ``--tls-cert/--tls-key/--tls-ca`` (TLS:
+``tls://`` addresses); see docs/security.md.
+
 ``add_scheduler_parser`` and ``add_worker_parser`` add these sub-commands
 to the ``lamina`` command's parser; each sets ``func(args) -> exit code``.
 ``python -m lamina.distributed_cli`` runs them on their own.
@@ -11,6 +16,7 @@ to the ``lamina`` command's parser; each sets ``func(args) -> exit code``.
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any, Sequence
 
 
@@ -24,6 +30,9 @@ def add_scheduler_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--max-task-losses", type=_at_least_one, default=None, metavar="N",
                         help="a task running on N workers as they left the cluster fails "
                         "its run (default: 3)")
+    add_security_options(parser, "the cluster secret, created (mode 0600) if missing "
+                         "(default: $LAMINA_AUTH_SECRET, else $LAMINA_AUTH_FILE, "
+                         "else ~/.lamina/secret)")
     parser.set_defaults(func=_scheduler)
     return parser
 
@@ -37,6 +46,9 @@ def add_worker_parser(subparsers: Any) -> argparse.ArgumentParser:
                         help="threads running tasks (default: 1)")
     _add_process_options(parser, "interface peers reach this worker on (default: 127.0.0.1)",
                          0, "TCP port for peers (default: 0, a free one)")
+    add_security_options(parser, "the file holding the cluster secret (default: "
+                         "$LAMINA_AUTH_SECRET, else $LAMINA_AUTH_FILE, else ~/.lamina/secret, "
+                         "the file `lamina scheduler` writes)")
     parser.set_defaults(func=_worker)
     return parser
 
@@ -47,6 +59,30 @@ def _add_process_options(parser: argparse.ArgumentParser, host_help: str, port: 
     parser.add_argument("--host", default="127.0.0.1", help=host_help)
     parser.add_argument("--port", type=int, default=port, help=port_help)
     parser.add_argument("--exit-with-parent", action="store_true", help=argparse.SUPPRESS)
+
+
+def add_security_options(parser: argparse.ArgumentParser, auth_help: str,
+                         listens: bool = True) -> None:
+    """``--auth-file`` and the TLS files (``--tls-mutual`` for a process that
+    ``listens``); ``security_options(args)`` reads them back."""
+    parser.add_argument("--auth-file", metavar="PATH", help=auth_help)
+    cert_help = ("this process's TLS certificate: listen on tls:// (with --tls-key)" if listens
+                 else "a TLS certificate to present to a scheduler that requires one")
+    parser.add_argument("--tls-cert", metavar="PEM", help=cert_help)
+    parser.add_argument("--tls-key", metavar="PEM", help="the private key of --tls-cert")
+    parser.add_argument("--tls-ca", metavar="PEM",
+                        help="the CA that signs the cluster's certificates (default: the "
+                        "system's)")
+    if listens:
+        parser.add_argument("--tls-mutual", action="store_true",
+                            help="require every connecting process to present a certificate "
+                            "signed by --tls-ca (mutual TLS)")
+
+
+def security_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The TLS keyword arguments of ``Security`` from ``add_security_options``'s flags."""
+    return {"tls_cert": args.tls_cert, "tls_key": args.tls_key, "tls_ca": args.tls_ca,
+            "tls_mutual": getattr(args, "tls_mutual", False)}
 
 
 def _at_least_one(text: str) -> int:
@@ -62,18 +98,34 @@ def _at_least_one(text: str) -> int:
 
 
 def _scheduler(args: argparse.Namespace) -> int:
+    from lamina.comm.security import SECRET_ENV, Security
     from lamina.scheduler.server import run_scheduler
 
     losses = {} if args.max_task_losses is None else {"max_task_losses": args.max_task_losses}
-    return run_scheduler(args.host, args.port, args.exit_with_parent, **losses)
+    try:
+        security = Security.for_scheduler(args.auth_file, **security_options(args))
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"lamina scheduler: {exc}") from None
+    if security.source != SECRET_ENV:
+        print(f"lamina scheduler: workers and clients authenticate with the secret in "
+              f"{security.source}", file=sys.stderr, flush=True)
+    return run_scheduler(args.host, args.port, args.exit_with_parent, security=security,
+                         **losses)
 
 
 def _worker(args: argparse.Namespace) -> int:
-    from lamina.worker.worker import run_worker
+    from lamina.comm.security import Security
+    from lamina.worker.worker import SCHEDULER_WAIT_SECONDS, run_worker
 
     if args.nthreads < 1:
         raise SystemExit(f"--nthreads must be at least 1, got {args.nthreads}")
-    return run_worker(args.address, args.nthreads, args.host, args.port, args.exit_with_parent)
+    try:
+        security = Security.when_written(SCHEDULER_WAIT_SECONDS, args.auth_file,
+                                         **security_options(args))
+        return run_worker(args.address, args.nthreads, args.host, args.port,
+                          args.exit_with_parent, security)
+    except (OSError, ValueError, LookupError) as exc:
+        raise SystemExit(f"lamina worker: {exc}") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,8 +1,12 @@
 """Shared test settings: a Hypothesis profile for CI, a hard time limit per
-test (no test may hang), and a local cluster for the distributed tests."""
+test (no test may hang), a cluster secret for the whole test session (so
+processes started by tests authenticate, and the user's ~/.lamina/secret is
+never read or written), and a local cluster for the distributed tests."""
 
 import os
+import secrets
 import signal
+import tempfile
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -11,6 +15,9 @@ settings.register_profile(
     "ci", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+os.environ["LAMINA_AUTH_SECRET"] = secrets.token_urlsafe(32)
+os.environ["LAMINA_AUTH_FILE"] = os.path.join(tempfile.mkdtemp(prefix="lamina-tests-"), "secret")
 
 
 @pytest.fixture(autouse=True)

@@ -250,7 +250,8 @@ print("closed")
 
 def test_closing_a_client_leaves_no_pending_task_behind(cluster):
     root = os.path.dirname(os.path.dirname(os.path.abspath(lamina.__file__)))
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([root, *sys.path]))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([root, *sys.path]),
+               LAMINA_AUTH_SECRET=cluster.security.secret.decode())
     out = subprocess.run([sys.executable, "-c", CLOSE_CYCLES, cluster.scheduler_address],
                          capture_output=True, text=True, timeout=WAIT, env=env)
     assert out.returncode == 0, out.stderr

@@ -93,7 +93,7 @@ def test_killed_client_process_has_its_work_released(cluster, client):
     """)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(la.__file__))))]
-        + sys.path))
+        + sys.path), LAMINA_AUTH_SECRET=cluster.security.secret.decode())
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, env=env)
     try:
         assert proc.stdout.readline().startswith(b"submitted")

@@ -71,16 +71,19 @@ def busy_workers(client: Client) -> list[dict]:
     return [w for w in client.worker_info() if w["busy"]]
 
 
-def start_cli(*args: str) -> subprocess.Popen:
-    """``lamina ARGS`` (scheduler or worker) as a child process that exits with this one."""
+def start_cli(*args: str, secret: bytes | None = None) -> subprocess.Popen:
+    """``lamina ARGS`` (scheduler or worker) as a child process that exits with this one;
+    ``secret``: the cluster's, when not the one in this process's environment."""
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(la.__file__))))
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([root] + sys.path))
+    if secret is not None:
+        env["LAMINA_AUTH_SECRET"] = secret.decode()
     return subprocess.Popen([sys.executable, "-m", "lamina.distributed_cli", *args,
                              "--exit-with-parent"], stdout=subprocess.DEVNULL, env=env)
 
 
-def start_worker(address: str) -> subprocess.Popen:
-    return start_cli("worker", address, "--nthreads", "1")
+def start_worker(address: str, secret: bytes | None = None) -> subprocess.Popen:
+    return start_cli("worker", address, "--nthreads", "1", secret=secret)
 
 
 def test_killed_worker_mid_computation_still_gives_the_numpy_result():
@@ -127,7 +130,7 @@ def test_runs_wait_for_a_new_worker_when_the_last_one_leaves():
         assert not future.done()
         assert c.scheduler_info()["runs"] == 1
         open(gate, "w").close()
-        newcomer = start_worker(cluster.scheduler_address)
+        newcomer = start_worker(cluster.scheduler_address, cluster.security.secret)
         try:
             assert future.result(WAIT) == (data + 1).sum()
         finally:

@@ -8,6 +8,11 @@ loopback interface; its first output line announcing an address tells this
 process where it is, later lines are passed through to our stdout. The
 children exit with their parent, and their BLAS libraries get one thread per
 worker thread unless the environment says otherwise.
+
+The cluster has its own random secret (``security``), handed to the
+children in their environment (``LAMINA_AUTH_SECRET``, never on a command
+line, which other users may list); a ``Client`` of this process finds it
+by the scheduler's address.
 """
 
 from __future__ import annotations
@@ -17,6 +22,15 @@ import subprocess
 import sys
 import threading
 from typing import Any
+
+from lamina.comm.security import SECRET_ENV, Security, new_secret
+
+_SECURITY_BY_ADDRESS: dict[str, Security] = {}
+
+
+def security_of_local(address: str) -> Security | None:
+    """The secret of the running ``LocalCluster`` this process started at ``address``."""
+    return _SECURITY_BY_ADDRESS.get(address)
 
 
 class _Process:
@@ -63,19 +77,27 @@ class _Process:
 
 
 class LocalCluster:
-    """A scheduler and ``n_workers`` worker processes on this machine (loopback)."""
+    """A scheduler and ``n_workers`` worker processes on this machine (loopback).
+
+    ``auth``: the cluster's secret; a fresh random one by default.
+    """
 
     def __init__(self, n_workers: int = 2, threads_per_worker: int = 1,
-                 host: str = "127.0.0.1", timeout: float = 60.0) -> None:
+                 host: str = "127.0.0.1", timeout: float = 60.0,
+                 auth: str | None = None) -> None:
         self.n_workers = n_workers
         self.threads_per_worker = threads_per_worker
         self.processes: list[_Process] = []
+        secret = auth or new_secret()
+        self.security = Security(secret.encode(), source="LocalCluster")
         env = _child_env(threads_per_worker)
+        env[SECRET_ENV] = secret
         try:
             scheduler = _Process(["scheduler", "--host", host, "--port", "0",
                                   "--exit-with-parent"], "lamina scheduler listening at ", env)
             self.processes.append(scheduler)
             self.scheduler_address = scheduler.wait_ready(timeout)
+            _SECURITY_BY_ADDRESS[self.scheduler_address] = self.security
             for _ in range(n_workers):
                 self.processes.append(_Process(
                     ["worker", self.scheduler_address, "--nthreads", str(threads_per_worker),
@@ -98,6 +120,7 @@ class LocalCluster:
         for p in reversed(self.processes):
             p.stop()
         self.processes = []
+        _SECURITY_BY_ADDRESS.pop(getattr(self, "scheduler_address", ""), None)
 
     def __enter__(self) -> "LocalCluster":
         return self

@@ -35,12 +35,13 @@ from typing import Any, Sequence
 import numpy as np
 
 from lamina.array.core import Array
-from lamina.client.cluster import LocalCluster
+from lamina.client.cluster import LocalCluster, security_of_local
 from lamina.client.futures import CLOSED_BEFORE_RESULT, Future, remote_exception
 from lamina.client.loop import LoopThread
 from lamina.comm.batched import BatchedSend, unbatch
 from lamina.comm.core import CommClosedError, connect_when_up, framed_nbytes
 from lamina.comm.pool import ConnectionPool
+from lamina.comm.security import Security, as_security
 from lamina.comm.wire import Packed, WireError, dumps
 from lamina.compute import Mode, Progress, layers_of, run, values_of
 from lamina.layers.base import Layer
@@ -79,11 +80,21 @@ class Client:
     """A connection to a lamina scheduler (an address or a ``LocalCluster``).
 
     Waits up to ``timeout`` seconds for the scheduler to accept the connection.
+    ``auth``: the cluster's secret (text or bytes) or a ``Security`` (the
+    secret and TLS files, for ``tls://`` addresses). By default: the secret
+    of a ``LocalCluster`` this process started at that address, else
+    ``LAMINA_AUTH_SECRET``, ``LAMINA_AUTH_FILE`` or ``~/.lamina/secret``
+    (see docs/security.md). A wrong secret raises ``AuthenticationError``.
     """
 
-    def __init__(self, address: "str | LocalCluster", timeout: float = 10.0) -> None:
+    def __init__(self, address: "str | LocalCluster", timeout: float = 10.0,
+                 auth: "Security | str | bytes | None" = None) -> None:
         if isinstance(address, LocalCluster):
+            auth = auth if auth is not None else address.security
             address = address.scheduler_address
+        if auth is None:
+            auth = security_of_local(address) or Security.when_written(timeout)
+        self.security = as_security(auth)
         self.address = address
         self._refs = itertools.count(1)
         self._submissions: dict[int, _Submission] = {}
@@ -98,12 +109,12 @@ class Client:
 
     async def _start(self, timeout: float) -> None:
         self.comm = await connect_when_up(self.address, {"role": "client"}, load_blobs=False,
-                                          timeout=timeout)
+                                          timeout=timeout, security=self.security)
         hello = self.comm.peer_info
         self.scheduler_id = hello["id"]
         self._trusted = trust_of(hello.get("registry", {}))
         self.out = BatchedSend(self.comm)
-        self.pool = ConnectionPool({"role": "client"})
+        self.pool = ConnectionPool({"role": "client"}, security=self.security)
         self._info_waiters: dict[int, asyncio.Future] = {}
         self._finishing: set[asyncio.Task] = set()
         self._reader = asyncio.ensure_future(self._read())

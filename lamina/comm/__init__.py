@@ -3,7 +3,8 @@
 ``wire`` encodes values (msgpack header, raw buffer frames, opaque
 pickled blobs from ``opaque``) and takes an extension for the types it
 does not know, such as layers (``lamina.layers.codec``); ``core`` defines
-a connection (``Comm``) and the version handshake; ``tcp`` and ``inproc``
+a connection (``Comm``) and the handshake, in which ``auth`` proves the
+cluster secret that ``security`` finds; ``tcp`` (with ``tls``) and ``inproc``
 are its transports; ``process`` runs a scheduler or worker as a process
 (signals, parent watch, ready line)::
 
@@ -12,8 +13,10 @@ are its transports; ``process`` runs a scheduler or worker as a process
     reply = await comm.read()
 """
 
+from lamina.comm.auth import AuthenticationError
 from lamina.comm.core import Comm, CommClosedError, ProtocolError, connect, listen
+from lamina.comm.security import Security
 from lamina.comm.wire import Blob, Packed, WireError, dumps, loads
 
-__all__ = ["Blob", "Comm", "CommClosedError", "Packed", "ProtocolError", "WireError",
-           "connect", "dumps", "listen", "loads"]
+__all__ = ["AuthenticationError", "Blob", "Comm", "CommClosedError", "Packed", "ProtocolError",
+           "Security", "WireError", "connect", "dumps", "listen", "loads"]

@@ -1,25 +1,41 @@
-"""Connections: the ``Comm`` interface, addresses, and the version handshake.
+"""Connections: the ``Comm`` interface, addresses, and the handshake.
 
 A ``Comm`` carries whole messages (``write(msg)`` / ``await read()``) as
 frame lists encoded by ``lamina.comm.wire``. ``connect`` and ``listen``
-pick the transport from the address scheme (``tcp://host:port`` or
-``inproc://name``) and run the handshake: both sides send
-``{"op": "hello", "protocol": ..., "wire": ..., **info}`` and refuse a peer
-speaking another protocol version::
+pick the transport from the address scheme (``tcp://host:port``,
+``tls://host:port`` or ``inproc://name``) and run the handshake:
+
+1. both sides send ``{"op": "hello", "protocol": ..., "wire": ..., "nonce": ...}``
+   and refuse a peer speaking another protocol version;
+2. both prove they hold the cluster's secret (``lamina.comm.auth``);
+3. only then each sends what it says about itself (``{"op": "ready", **info}``).
+
+Nothing received is unpickled before step 3 ends (``load_blobs`` is off
+until then)::
 
     listener = await listen("tcp://127.0.0.1:0", handle, {"role": "scheduler"})
     comm = await connect(listener.address, {"role": "client"})
     comm.peer_info["role"]          # "scheduler"
+
+``security`` (``lamina.comm.security.Security``) holds the secret and the
+TLS files; by default it comes from the environment (``LAMINA_AUTH_SECRET``,
+``LAMINA_AUTH_FILE`` or ``~/.lamina/secret``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any, Awaitable, Callable, Sequence
 
+from lamina.comm.auth import AuthenticationError, check_nonce, exchange_proofs, new_nonce
+from lamina.comm.security import HOW_TO_GIVE, SecretNotFound, Security
 from lamina.comm.wire import WIRE_VERSION, WireError, dumps, frames_nbytes, loads
 
-PROTOCOL_VERSION = 1
+logger = logging.getLogger("lamina.comm")
+
+PROTOCOL_VERSION = 2
+SCHEMES = ("tcp", "tls", "inproc")
 HANDSHAKE_TIMEOUT = 10.0
 RETRY_SECONDS = 0.1
 
@@ -98,92 +114,150 @@ def parse_address(address: str) -> tuple[str, str]:
     if "://" not in address:
         return "tcp", address
     scheme, rest = address.split("://", 1)
-    if scheme not in ("tcp", "inproc"):
+    if scheme not in SCHEMES:
         raise ValueError(f"unknown address scheme {scheme!r} in {address!r}: "
-                         "use tcp://host:port or inproc://name")
+                         "use tcp://host:port, tls://host:port or inproc://name")
     return scheme, rest
 
 
-async def handshake(comm: Comm, info: dict[str, Any],
+async def handshake(comm: Comm, info: dict[str, Any], security: Security, side: str,
                     timeout: float = HANDSHAKE_TIMEOUT) -> dict[str, Any]:
-    """Exchange hello messages; raise ``ProtocolError`` on a version mismatch."""
-    hello = {"op": "hello", "protocol": PROTOCOL_VERSION, "wire": WIRE_VERSION, **info}
+    """Greet, authenticate, introduce; return the peer's info.
+
+    Raises ``ProtocolError`` on a version mismatch or a broken greeting and
+    ``AuthenticationError`` when the secrets differ; the comm is closed then.
+    """
+    wanted, comm.load_blobs = comm.load_blobs, False
     try:
-        await comm.write(hello)
-        peer = await asyncio.wait_for(comm.read(), timeout)
+        peer = await asyncio.wait_for(_greet_and_prove(comm, info, security, side), timeout)
     except WireError as exc:
         comm.abort()
         raise ProtocolError(f"handshake with {comm.peer_address} failed: {exc}") from exc
     except asyncio.TimeoutError as exc:
         comm.abort()
-        raise ProtocolError(f"no hello from {comm.peer_address} within {timeout} s") from exc
-    if not isinstance(peer, dict) or peer.get("op") != "hello":
-        comm.abort()
-        raise ProtocolError(f"{comm.peer_address} did not start with a hello message")
-    if peer.get("protocol") != PROTOCOL_VERSION:
-        comm.abort()
-        raise ProtocolError(
-            f"{comm.peer_address} speaks lamina protocol {peer.get('protocol')}, this process "
-            f"speaks {PROTOCOL_VERSION}: run the same lamina version everywhere")
+        raise ProtocolError(f"no handshake from {comm.peer_address} within {timeout} s") from exc
     comm.peer_info = peer
+    comm.load_blobs = wanted
     return peer
 
 
-async def connect(address: str, info: dict[str, Any] | None = None, load_blobs: bool = True,
-                  timeout: float = 10.0) -> Comm:
-    """Open a connection to ``address`` and run the handshake."""
-    scheme, where = parse_address(address)
-    if scheme == "tcp":
+async def _greet_and_prove(comm: Comm, info: dict[str, Any], security: Security,
+                           side: str) -> dict[str, Any]:
+    nonce = new_nonce()
+    await comm.write({"op": "hello", "protocol": PROTOCOL_VERSION, "wire": WIRE_VERSION,
+                      "nonce": nonce})
+    hello = await comm.read()
+    if not isinstance(hello, dict) or hello.get("op") != "hello":
+        comm.abort()
+        raise ProtocolError(f"{comm.peer_address} did not start with a hello message")
+    if hello.get("protocol") != PROTOCOL_VERSION:
+        comm.abort()
+        raise ProtocolError(
+            f"{comm.peer_address} speaks lamina protocol {hello.get('protocol')}, this process "
+            f"speaks {PROTOCOL_VERSION}: run the same lamina version everywhere")
+    try:
+        peer_nonce = check_nonce(hello.get("nonce"), comm.peer_address)
+    except AuthenticationError:
+        comm.abort()
+        raise
+    await exchange_proofs(comm, security.secret, side, nonce, peer_nonce)
+    await comm.write({**info, "op": "ready"})
+    peer = await comm.read()
+    if isinstance(peer, dict) and peer.get("op") == "ready":
+        return peer
+    comm.abort()
+    if isinstance(peer, dict) and peer.get("op") == "refused":
+        raise AuthenticationError(f"{comm.peer_address} refused this connection: "
+                                  f"{peer.get('reason')}")
+    raise ProtocolError(f"{comm.peer_address} sent no ready message after authenticating")
+
+
+async def _open(scheme: str, where: str, load_blobs: bool, timeout: float,
+                security: Security) -> Comm:
+    if scheme in ("tcp", "tls"):
         from lamina.comm.tcp import tcp_connect
 
-        comm: Comm = await tcp_connect(where, load_blobs, timeout)
-    else:
-        from lamina.comm.inproc import inproc_connect
+        context = None
+        if scheme == "tls":
+            from lamina.comm.tls import client_context
 
-        comm = await inproc_connect(where, load_blobs)
-    await handshake(comm, info or {}, timeout)
+            context = client_context(security)
+        return await tcp_connect(where, load_blobs, timeout, context)
+    from lamina.comm.inproc import inproc_connect
+
+    return await inproc_connect(where, load_blobs)
+
+
+async def connect(address: str, info: dict[str, Any] | None = None, load_blobs: bool = True,
+                  timeout: float = 10.0, security: Security | None = None) -> Comm:
+    """Open a connection to ``address`` and run the handshake.
+
+    ``security`` defaults to ``Security.from_environment()``. A peer holding
+    another secret raises ``AuthenticationError`` saying how to give the right one.
+    """
+    security = security or Security.from_environment()
+    scheme, where = parse_address(address)
+    comm = await _open(scheme, where, load_blobs, timeout, security)
+    try:
+        await handshake(comm, info or {}, security, "connector", timeout)
+    except AuthenticationError as exc:
+        raise AuthenticationError(f"{exc}. To connect, {HOW_TO_GIVE}") from None
     return comm
 
 
 async def connect_when_up(address: str, info: dict[str, Any] | None = None,
-                          load_blobs: bool = True, timeout: float = 10.0) -> Comm:
+                          load_blobs: bool = True, timeout: float = 10.0,
+                          security: Security | None = None) -> Comm:
     """``connect``, retried while nothing accepts at ``address`` yet, for up to ``timeout``.
 
     So a worker or client started together with its scheduler waits for it
-    instead of failing; a peer that answers with the wrong protocol fails at once.
+    (and for the secret file it writes, when ``security`` is None) instead
+    of failing; a peer that answers with the wrong protocol or secret fails at once.
     """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
         try:
-            return await connect(address, info, load_blobs, max(deadline - loop.time(), 0.1))
-        except CommClosedError:
+            return await connect(address, info, load_blobs, max(deadline - loop.time(), 0.1),
+                                 security)
+        except (CommClosedError, SecretNotFound):
             if loop.time() + RETRY_SECONDS >= deadline:
                 raise
             await asyncio.sleep(RETRY_SECONDS)
 
 
 async def listen(address: str, handler: Handler, info: dict[str, Any] | None = None,
-                 load_blobs: bool = False) -> Listener:
+                 load_blobs: bool = False, security: Security | None = None) -> Listener:
     """Accept connections at ``address``; each runs ``handler(comm)`` after the handshake.
 
     ``load_blobs=False`` (the default, for the scheduler) decodes incoming
-    messages without unpickling anything.
+    messages without unpickling anything. Connections that fail the
+    handshake are closed (and logged) before ``handler`` sees them.
+    ``security`` defaults to ``Security.from_environment()``.
     """
     info = info or {}
+    security = security or Security.from_environment()
 
     async def accepted(comm: Comm) -> None:
         try:
-            await handshake(comm, info)
+            await handshake(comm, info, security, "listener")
+        except AuthenticationError as exc:
+            logger.warning("refused a connection: %s", exc)
+            return
         except (ProtocolError, CommClosedError):
             return
         await handler(comm)
 
     scheme, where = parse_address(address)
-    if scheme == "tcp":
+    if scheme in ("tcp", "tls"):
         from lamina.comm.tcp import tcp_listen
 
-        return await tcp_listen(where, accepted, load_blobs)
+        context = None
+        if scheme == "tls":
+            from lamina.comm.tls import server_context
+
+            context = server_context(security)
+        return await tcp_listen(where, accepted, load_blobs, context)
     from lamina.comm.inproc import inproc_listen
 
     return await inproc_listen(where, accepted, load_blobs)

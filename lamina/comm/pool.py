@@ -13,14 +13,16 @@ from __future__ import annotations
 from typing import Any
 
 from lamina.comm.core import Comm, connect
+from lamina.comm.security import Security
 
 
 class ConnectionPool:
     """Idle connections per address, opened on demand."""
 
     def __init__(self, info: dict[str, Any], load_blobs: bool = True, timeout: float = 10.0,
-                 max_idle: int = 4) -> None:
+                 max_idle: int = 4, security: Security | None = None) -> None:
         self.info = info
+        self.security = security
         self.load_blobs = load_blobs
         self.timeout = timeout
         self.max_idle = max_idle
@@ -31,7 +33,7 @@ class ConnectionPool:
         """Send ``msg`` to ``address`` and return the reply."""
         idle = self.idle.setdefault(address, [])
         comm = idle.pop() if idle else await connect(address, self.info, self.load_blobs,
-                                                     self.timeout)
+                                                     self.timeout, self.security)
         try:
             await comm.write(msg)
             before = comm.bytes_read

@@ -6,12 +6,17 @@ write; a large frame (a NumPy array's memory) is handed to the socket as
 is, and read back straight into its own buffer with ``read_into``, so an
 array crosses the wire without being copied in Python. Received frames are
 writable ``bytearray``s: arrays decoded from them belong to the receiver.
+
+With an ``ssl.SSLContext`` (``tls://`` addresses, ``lamina.comm.tls``)
+the same frames travel inside TLS: Tornado's ``TCPServer`` and
+``TCPClient`` take the context as ``ssl_options``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 import struct
 from typing import Any, Awaitable, Callable, Sequence
 
@@ -20,12 +25,16 @@ from tornado.netutil import bind_sockets
 from tornado.tcpclient import TCPClient
 from tornado.tcpserver import TCPServer
 
-from lamina.comm.core import Comm, CommClosedError, Listener
+from lamina.comm.core import Comm, CommClosedError, Listener, ProtocolError
 from lamina.comm.wire import WireError
 
 SMALL_FRAME = 64 * 2**10
 MAX_FRAMES = 2**24
 MAX_BUFFER = 2**40
+
+
+class TLSError(ProtocolError):
+    """The TLS handshake failed: an untrusted certificate, or none where one is required."""
 
 
 def _split_hostport(where: str) -> tuple[str, int]:
@@ -74,8 +83,8 @@ class TCPComm(Comm):
                     await stream.read_into(buf)
                 frames.append(buf)
             return frames
-        except StreamClosedError as exc:
-            raise CommClosedError(f"connection to {self._peer} closed") from exc
+        except (StreamClosedError, ssl.SSLError) as exc:
+            raise _closed(exc, self._peer) from exc
 
     async def write_frames(self, frames: Sequence[Any]) -> None:
         lengths = [f.nbytes if isinstance(f, memoryview) else len(f) for f in frames]
@@ -92,8 +101,8 @@ class TCPComm(Comm):
             if small:
                 future = self.stream.write(b"".join(small))
             await future
-        except StreamClosedError as exc:
-            raise CommClosedError(f"connection to {self._peer} closed") from exc
+        except (StreamClosedError, ssl.SSLError) as exc:
+            raise _closed(exc, self._peer) from exc
 
     async def close(self) -> None:
         self.stream.close()
@@ -103,44 +112,64 @@ class TCPComm(Comm):
 
 
 class _Server(TCPServer):
-    def __init__(self, accepted: Callable[[Comm], Awaitable[None]], load_blobs: bool) -> None:
-        super().__init__(max_buffer_size=MAX_BUFFER)
+    def __init__(self, accepted: Callable[[Comm], Awaitable[None]], load_blobs: bool,
+                 scheme: str, ssl_context: ssl.SSLContext | None) -> None:
+        super().__init__(max_buffer_size=MAX_BUFFER, ssl_options=ssl_context)
         self.accepted = accepted
         self.load_blobs = load_blobs
+        self.scheme = scheme
         self.tasks: set[asyncio.Task] = set()
 
     async def handle_stream(self, stream: IOStream, address: Any) -> None:
-        peer = f"tcp://{address[0]}:{address[1]}" if isinstance(address, tuple) else str(address)
+        peer = (f"{self.scheme}://{address[0]}:{address[1]}" if isinstance(address, tuple)
+                else str(address))
         comm = TCPComm(stream, peer, self.load_blobs)
         task = asyncio.ensure_future(self.accepted(comm))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
 
+def _closed(exc: Exception, peer: str) -> ConnectionError:
+    """The error a broken stream raises: ``TLSError`` when TLS refused the peer."""
+    tls_failure = exc if isinstance(exc, ssl.SSLError) else getattr(exc, "real_error", None)
+    if isinstance(tls_failure, ssl.SSLError):
+        return TLSError(f"TLS with {peer} failed: {tls_failure}")
+    return CommClosedError(f"connection to {peer} closed")
+
+
 class TCPListener(Listener):
     def __init__(self, server: _Server, host: str, port: int) -> None:
         self.server = server
-        self.address = f"tcp://{host}:{port}"
+        self.address = f"{server.scheme}://{host}:{port}"
 
     async def stop(self) -> None:
         self.server.stop()
 
 
 async def tcp_listen(where: str, accepted: Callable[[Comm], Awaitable[None]],
-                     load_blobs: bool) -> TCPListener:
+                     load_blobs: bool, ssl_context: ssl.SSLContext | None = None) -> TCPListener:
+    """Listen at ``host:port`` (TLS with ``ssl_context``); ``accepted(comm)`` per connection."""
     host, port = _split_hostport(where)
     sockets = bind_sockets(port, address=host, family=socket.AF_INET if ":" not in host
                            else socket.AF_UNSPEC)
-    server = _Server(accepted, load_blobs)
+    server = _Server(accepted, load_blobs, "tls" if ssl_context else "tcp", ssl_context)
     server.add_sockets(sockets)
     return TCPListener(server, host, sockets[0].getsockname()[1])
 
 
-async def tcp_connect(where: str, load_blobs: bool, timeout: float) -> TCPComm:
+async def tcp_connect(where: str, load_blobs: bool, timeout: float,
+                      ssl_context: ssl.SSLContext | None = None) -> TCPComm:
+    """Connect to ``host:port`` (TLS with ``ssl_context``, which checks ``host``)."""
     host, port = _split_hostport(where)
+    scheme = "tls" if ssl_context else "tcp"
     try:
         stream = await TCPClient().connect(host, port, timeout=timeout,
-                                           max_buffer_size=MAX_BUFFER)
-    except (StreamClosedError, OSError, asyncio.TimeoutError) as exc:
-        raise CommClosedError(f"could not connect to tcp://{where}: {exc}") from exc
-    return TCPComm(stream, f"tcp://{where}", load_blobs)
+                                           max_buffer_size=MAX_BUFFER, ssl_options=ssl_context)
+    except (ssl.SSLError, StreamClosedError) as exc:
+        error = _closed(exc, f"{scheme}://{where}")
+        if isinstance(error, TLSError):
+            raise error from exc
+        raise CommClosedError(f"could not connect to {scheme}://{where}: {exc}") from exc
+    except (OSError, asyncio.TimeoutError) as exc:
+        raise CommClosedError(f"could not connect to {scheme}://{where}: {exc}") from exc
+    return TCPComm(stream, f"{scheme}://{where}", load_blobs)

@@ -38,6 +38,7 @@ import numpy as np
 from lamina.comm.batched import BatchedSend, unbatch
 from lamina.comm.core import Comm, CommClosedError, listen
 from lamina.comm.process import forbid_unpickling, run_process
+from lamina.comm.security import Security
 from lamina.comm.wire import Blob, WireError, loads
 from lamina.layers.codec import LayerCodec
 from lamina.layers.registry import signature
@@ -58,11 +59,16 @@ class Scheduler:
 
     ``max_task_losses``: how many departing workers a task may be running
     on before its run fails (a task that crashes its worker would otherwise
-    take every worker down in turn).
+    take every worker down in turn). ``security``: the cluster secret (and
+    TLS files) every worker and client must prove; by default
+    ``Security.for_scheduler()`` at ``start`` (the environment, or a secret
+    file it creates, see ``lamina.comm.security``).
     """
 
-    def __init__(self, max_task_losses: int = MAX_TASK_LOSSES) -> None:
+    def __init__(self, max_task_losses: int = MAX_TASK_LOSSES,
+                 security: Security | None = None) -> None:
         self.id = uuid.uuid4().hex
+        self.security = security
         if int(max_task_losses) < 1:
             raise ValueError(f"max_task_losses must be 1 or more, got {max_task_losses}: "
                              "a task fails its run once it was running on that many "
@@ -84,7 +90,9 @@ class Scheduler:
     async def start(self, address: str = "tcp://127.0.0.1:0") -> str:
         """Listen at ``address``; return the address actually bound."""
         info = {"role": "scheduler", "id": self.id, "registry": signature()}
-        self.listener = await listen(address, self._serve, info, load_blobs=False)
+        self.security = self.security or Security.for_scheduler()
+        self.listener = await listen(address, self._serve, info, load_blobs=False,
+                                     security=self.security)
         self.address = self.listener.address
         return self.address
 
@@ -375,9 +383,14 @@ def _plain(value: Any) -> Any:
 
 
 def run_scheduler(host: str = "127.0.0.1", port: int = 8786, exit_with_parent: bool = False,
-                  max_task_losses: int = MAX_TASK_LOSSES) -> int:
-    """The ``lamina scheduler`` command: serve until interrupted; return 0."""
-    scheduler = Scheduler(max_task_losses=max_task_losses)
+                  max_task_losses: int = MAX_TASK_LOSSES, security: Security | None = None) -> int:
+    """The ``lamina scheduler`` command: serve until interrupted; return 0.
+
+    Listens on ``tls://`` when ``security`` has a certificate, else ``tcp://``.
+    """
+    security = security or Security.for_scheduler()
+    scheduler = Scheduler(max_task_losses=max_task_losses, security=security)
     forbid_unpickling()
-    return run_process("scheduler", lambda: scheduler.start(f"tcp://{host}:{port}"),
-                       scheduler.stop, exit_with_parent)
+    address = f"{security.scheme}://{host}:{port}"
+    return run_process("scheduler", lambda: scheduler.start(address), scheduler.stop,
+                       exit_with_parent)

@@ -33,6 +33,7 @@ from lamina.comm.batched import BatchedSend, unbatch
 from lamina.comm.core import Comm, CommClosedError, connect_when_up, listen
 from lamina.comm.pool import ConnectionPool
 from lamina.comm.process import run_process
+from lamina.comm.security import Security
 from lamina.comm.wire import Blob, WireError, nodes_of
 from lamina.layers.base import Layer
 from lamina.layers.codec import LayerCodec
@@ -92,11 +93,18 @@ class Batch:
 
 
 class Worker:
-    """Connects to a scheduler, listens for peers, runs tasks."""
+    """Connects to a scheduler, listens for peers, runs tasks.
+
+    ``security``: the cluster secret (and TLS files) this worker proves to
+    the scheduler and its peers, and requires of them; by default from the
+    environment (``Security.from_environment``) at ``start``.
+    """
 
     def __init__(self, scheduler_address: str, nthreads: int = 1, host: str = "127.0.0.1",
-                 port: int = 0, listen_address: str | None = None) -> None:
+                 port: int = 0, listen_address: str | None = None,
+                 security: Security | None = None) -> None:
         self.scheduler_address = scheduler_address
+        self.security = security
         self.nthreads = max(int(nthreads), 1)
         self.listen_address = listen_address or f"tcp://{host}:{port}"
         self.data: dict[int, Any] = {}
@@ -107,7 +115,7 @@ class Worker:
         self.queue: deque[tuple[Batch, int, int]] = deque()
         self.busy = 0
         self.seconds_per_task = INITIAL_SECONDS_PER_TASK
-        self.pool = ConnectionPool({"role": "worker"})
+        self.pool: ConnectionPool | None = None
         self.tasks_run = 0
         self.address = ""
         self._done = asyncio.Event()
@@ -119,13 +127,15 @@ class Worker:
 
         Waits up to ``SCHEDULER_WAIT_SECONDS`` for the scheduler to come up.
         """
+        security = self.security = self.security or Security.from_environment()
+        self.pool = ConnectionPool({"role": "worker"}, security=security)
         self.listener = await listen(self.listen_address, self._serve_peer, {"role": "worker"},
-                                     load_blobs=True)
+                                     load_blobs=True, security=security)
         self.address = self.listener.address
         info = {"role": "worker", "address": self.address, "nthreads": self.nthreads,
                 "registry": signature()}
         self.comm = await connect_when_up(self.scheduler_address, info, load_blobs=True,
-                                          timeout=SCHEDULER_WAIT_SECONDS)
+                                          timeout=SCHEDULER_WAIT_SECONDS, security=security)
         self.out = BatchedSend(self.comm)
         self._spawn(self._serve_scheduler())
         return self.address
@@ -356,8 +366,14 @@ class Worker:
 
 
 def run_worker(scheduler_address: str, nthreads: int = 1, host: str = "127.0.0.1",
-               port: int = 0, exit_with_parent: bool = False) -> int:
-    """The ``lamina worker`` command: serve until the scheduler goes away; return 0."""
-    worker = Worker(scheduler_address, nthreads, host, port)
+               port: int = 0, exit_with_parent: bool = False,
+               security: Security | None = None) -> int:
+    """The ``lamina worker`` command: serve until the scheduler goes away; return 0.
+
+    Peers reach it on ``tls://`` when ``security`` has a certificate, else ``tcp://``.
+    """
+    security = security or Security.when_written(SCHEDULER_WAIT_SECONDS)
+    worker = Worker(scheduler_address, nthreads,
+                    listen_address=f"{security.scheme}://{host}:{port}", security=security)
     return run_process("worker", worker.start, worker.close, exit_with_parent,
                        ended=worker.finished, suffix=f" for {scheduler_address}")
