@@ -1,7 +1,7 @@
 """Command-line entry points of the distributed runtime.
 
     lamina scheduler [--host 127.0.0.1] [--port 8786] [--max-task-losses 3]
-    lamina worker tcp://127.0.0.1:8786 [--nthreads 4] [--host 127.0.0.1]
+    lamina worker tcp://127.0.0.1:8786 [--nthreads 4] [--host 127.0.0.1] [--memory-limit 2GiB]
 
 ``add_scheduler_parser`` and ``add_worker_parser`` add these sub-commands
 to the ``lamina`` command's parser; each sets ``func(args) -> exit code``.
@@ -35,6 +35,10 @@ def add_worker_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("address", help="the scheduler, e.g. tcp://127.0.0.1:8786")
     parser.add_argument("--nthreads", type=int, default=1,
                         help="threads running tasks (default: 1)")
+    parser.add_argument("--memory-limit", type=_memory_limit, default=None, metavar="SIZE",
+                        help="spill blocks to disk above 60%% of SIZE and pause above 80%%: "
+                        "bytes, '2GiB', '500MB' or a fraction of this machine's memory "
+                        "('0.5'); default: no limit")
     _add_process_options(parser, "interface peers reach this worker on (default: 127.0.0.1)",
                          0, "TCP port for peers (default: 0, a free one)")
     parser.set_defaults(func=_worker)
@@ -61,6 +65,16 @@ def _at_least_one(text: str) -> int:
     return value
 
 
+def _memory_limit(text: str) -> int | None:
+    """Bytes for ``--memory-limit`` (``lamina.worker.store.parse_memory_limit``)."""
+    from lamina.worker.store import parse_memory_limit
+
+    try:
+        return parse_memory_limit(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _scheduler(args: argparse.Namespace) -> int:
     from lamina.scheduler.server import run_scheduler
 
@@ -73,7 +87,8 @@ def _worker(args: argparse.Namespace) -> int:
 
     if args.nthreads < 1:
         raise SystemExit(f"--nthreads must be at least 1, got {args.nthreads}")
-    return run_worker(args.address, args.nthreads, args.host, args.port, args.exit_with_parent)
+    return run_worker(args.address, args.nthreads, args.host, args.port, args.exit_with_parent,
+                      args.memory_limit)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
