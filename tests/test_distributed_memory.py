@@ -36,7 +36,7 @@ def data() -> np.ndarray:
 
 
 def test_persisted_data_three_times_the_limit_spills_and_computes_right(limited):
-    cluster, client = limited
+    _, client = limited
     x = la.from_array(data(), chunks=(BLOCK_ROWS, COLS))
     y = client.persist(x * 2 + 1, timeout=WAIT)
     expected = data() * 2 + 1
@@ -66,7 +66,7 @@ def test_persisted_data_three_times_the_limit_spills_and_computes_right(limited)
 
 
 def test_a_worker_over_its_pause_limit_still_finishes_one_task_at_a_time(limited):
-    cluster, client = limited
+    _, client = limited
     x = la.from_array(data(), chunks=(BLOCK_ROWS, 100))
     total = client.compute(((x - 0.5) ** 2).sum())
     assert total.result(WAIT) == pytest.approx(((data() - 0.5) ** 2).sum())

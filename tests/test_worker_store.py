@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from lamina.worker.store import BlockStore, parse_memory_limit, sizeof
+from lamina.worker.store import BlockStore, UnlimitedStore, open_store, parse_memory_limit, sizeof
 
 KB = 1000
 
@@ -19,6 +19,11 @@ KB = 1000
 def block(fill: float, n: int = 125) -> np.ndarray:
     """A float64 block of ``n`` values: 1 kB by default."""
     return np.full(n, fill)
+
+
+def on_disk(store: BlockStore) -> list[int]:
+    """The keys whose spill files are on disk now."""
+    return sorted(int(name.split("-")[0]) for name in store.spill_files())
 
 
 # parsing limits -----------------------------------------------------------------------
@@ -50,11 +55,15 @@ def test_bad_memory_limits_say_what_to_give(text):
 
 # spilling -------------------------------------------------------------------------------
 def test_without_a_limit_nothing_spills():
-    store = BlockStore()
+    store = open_store(None)
     for key in range(100):
         store[key] = block(key)
-    assert store.spills == 0 and store.memory_bytes == 100 * KB and store.spill_files() == []
-    assert not store.over_pause()
+    assert type(store) is UnlimitedStore and isinstance(store, dict)
+    info = store.info()
+    assert info["spills"] == 0 and info["memory_bytes"] == 100 * KB and on_disk(store) == []
+    assert not store.over_pause() and not store.on_disk(range(100))
+    assert store.discard(3) and not store.discard(3) and len(store) == 99
+    assert set(info) == set(BlockStore(KB).info())
 
 
 def test_least_recently_used_blocks_spill_first():
@@ -63,9 +72,9 @@ def test_least_recently_used_blocks_spill_first():
         store[key] = block(key)
     store[0]                                                       # 0 is now recent
     store[3] = block(3)
-    assert store.spill_files() == ["1.npy"]
+    assert on_disk(store) == [1]
     store[4] = block(4)
-    assert store.spill_files() == ["1.npy", "2.npy"]
+    assert on_disk(store) == [1, 2]
     assert store.memory_bytes == 3 * KB and store.disk_bytes == 2 * KB
 
 
@@ -74,15 +83,15 @@ def test_reading_a_spilled_block_brings_it_back_and_spills_the_oldest():
     for key in range(4):
         store[key] = block(key)
     np.testing.assert_array_equal(store[0], block(0))
-    assert store.reloads == 1 and store.spill_files() == ["1.npy"]
+    assert store.reloads == 1 and on_disk(store) == [1]
 
 
 def test_a_block_larger_than_the_target_stays_while_in_use():
     store = BlockStore(memory_limit=2 * KB, spill_fraction=0.5)
     store[0] = block(0, 1000)
-    assert 0 in store and store.spill_files() == []
+    assert 0 in store and on_disk(store) == []
     store[1] = block(1)
-    assert store.spill_files() == ["0.npy"]
+    assert on_disk(store) == [0]
 
 
 @pytest.mark.parametrize("value", [
@@ -102,7 +111,7 @@ def test_spilled_blocks_come_back_bit_for_bit(value):
     store = BlockStore(memory_limit=1)
     store[0] = value
     store[1] = 0                                                    # pushes 0 out
-    assert store.spill_files()[0].startswith("0.")
+    assert on_disk(store) == [0]
     back = store[0]
     if isinstance(value, np.ndarray):
         assert back.dtype == value.dtype and back.shape == value.shape
@@ -119,16 +128,16 @@ def test_releasing_a_spilled_block_deletes_its_file_without_reading_it():
     for key in range(5):
         store[key] = block(key)
     assert store.discard(0) and store.discard(4) and not store.discard(99)
-    assert store.spill_files() == ["1.npy"] and store.reloads == 0
+    assert on_disk(store) == [1] and store.reloads == 0
     assert len(store) == 3 and store.disk_bytes == KB and store.memory_bytes == 2 * KB
 
 
 def test_replacing_a_spilled_block_deletes_its_old_file():
     store = BlockStore(memory_limit=3 * KB, spill_fraction=0.5)
     store[0], store[1] = block(0), block(1)
-    assert store.spill_files() == ["0.npy"]
+    assert on_disk(store) == [0]
     store[0] = block(5)
-    assert store.spill_files() == ["1.npy"]
+    assert on_disk(store) == [1]
     np.testing.assert_array_equal(store[0], block(5))
 
 
@@ -136,7 +145,7 @@ def test_pop_returns_a_spilled_block_and_forgets_it():
     store = BlockStore(memory_limit=KB, spill_fraction=1.0)
     store[0], store[1] = block(0), block(1)
     np.testing.assert_array_equal(store.pop(0), block(0))
-    assert 0 not in store and store.pop(0, None) is None and store.spill_files() == []
+    assert 0 not in store and store.pop(0, None) is None and on_disk(store) == []
 
 
 def test_closing_removes_the_spill_folder():
@@ -148,15 +157,24 @@ def test_closing_removes_the_spill_folder():
     assert not os.path.exists(folder) and len(store) == 0
 
 
-def test_a_store_over_its_pause_target_spills_before_pausing(monkeypatch):
+def test_blocks_over_the_pause_target_pause_until_they_spill(monkeypatch):
     import lamina.worker.store as store_module
 
     monkeypatch.setattr(store_module, "process_memory", lambda process=None: 0)
     store = BlockStore(memory_limit=10 * KB, spill_fraction=0.1, pause_fraction=0.5)
     store[0] = block(0, 1000)                # 8 kB stays in memory: it was just stored
-    assert store.memory_bytes > store.pause_target
-    assert store.over_pause() is False       # spilled on the check
-    assert store.spill_files() == ["0.npy"]
+    assert store.over_pause()
+    store[1] = block(1)                      # the next block pushes it out
+    assert on_disk(store) == [0] and not store.over_pause()
+
+
+def test_a_block_that_cannot_be_written_stays_and_others_spill(caplog):
+    store = BlockStore(memory_limit=2 * KB, spill_fraction=0.5)
+    store[0] = threading.Lock()              # cannot be pickled
+    store[1] = block(1)
+    store[2] = block(2)
+    assert on_disk(store) == [1] and 0 in store
+    assert "could not spill block 0" in caplog.text
 
 
 def test_the_process_memory_counts_towards_the_pause():
@@ -228,7 +246,7 @@ class StoreMachine(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         self.store.close()
-        assert self.store.spill_files() == []
+        assert on_disk(self.store) == []
 
 
 TestStoreOperations = StoreMachine.TestCase

@@ -67,7 +67,7 @@ class LocalCluster:
 
     def __init__(self, n_workers: int = 2, threads_per_worker: int = 1,
                  host: str = "127.0.0.1", timeout: float = 60.0,
-                 memory_limit: str | int | float | None = None) -> None:
+                 memory_limit: str | float | None = None) -> None:
         self.n_workers = n_workers
         self.threads_per_worker = threads_per_worker
         self.processes: list[_Process] = []

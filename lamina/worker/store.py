@@ -1,6 +1,6 @@
 """A worker's blocks: in memory while they fit, spilled to local disk when not.
 
-    store = BlockStore(memory_limit=parse_memory_limit("2GiB"))
+    store = open_store(parse_memory_limit("2GiB"))     # a plain dict without a limit
     store[key] = block          # may write least recently used blocks to disk
     store[key]                  # a spilled block is read back (and kept in memory)
     store.discard(key)          # released: memory or spill file freed at once
@@ -24,6 +24,8 @@ replaced, and with the folder when the store closes or the process exits.
 
 from __future__ import annotations
 
+import itertools
+import logging
 import math
 import os
 import pickle
@@ -34,7 +36,7 @@ import tempfile
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterable, Iterator, MutableMapping
 from typing import Any
 
 import numpy as np
@@ -46,9 +48,10 @@ _UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
           "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
 _SIZE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)\s*([a-z]*)\s*$", re.IGNORECASE)
 _NOTHING = object()
+logger = logging.getLogger(__name__)
 
 
-def parse_memory_limit(value: str | int | float | None) -> int | None:
+def parse_memory_limit(value: str | float | None) -> int | None:
     """Bytes from ``"2GiB"``, ``"500MB"``, ``4e9``, or a fraction of system memory.
 
     A number in (0, 1] is a fraction of this machine's memory (``0.5``);
@@ -106,12 +109,49 @@ def process_memory(process: psutil.Process | None = None) -> int:
         return 0
 
 
+def open_store(memory_limit: int | None, spill_fraction: float = SPILL_FRACTION,
+               pause_fraction: float = PAUSE_FRACTION,
+               directory: str | None = None) -> BlockStore | UnlimitedStore:
+    """A ``BlockStore`` for a memory limit, else a plain dict (no cost per block)."""
+    if memory_limit is None:
+        return UnlimitedStore()
+    return BlockStore(memory_limit, spill_fraction, pause_fraction, directory)
+
+
+class UnlimitedStore(dict):
+    """Blocks of a worker without a memory limit: a dict with the store's methods."""
+
+    memory_limit = None
+
+    def discard(self, key: int) -> bool:
+        """Forget a block; say whether it was held."""
+        return self.pop(key, _NOTHING) is not _NOTHING
+
+    def on_disk(self, keys: Iterable[int]) -> bool:
+        return False
+
+    def over_pause(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        self.clear()
+
+    def spill_files(self) -> list[str]:
+        return []
+
+    def info(self) -> dict[str, Any]:
+        """The same counters as ``BlockStore.info``: memory only, summed when asked."""
+        return {"memory_limit": None, "memory_bytes": sum(map(sizeof, list(self.values()))),
+                "spilled_keys": 0, "disk_bytes": 0, "spilled_bytes_total": 0, "spills": 0,
+                "reloads": 0, "spill_files": 0, "spill_directory": None}
+
+
 class BlockStore(MutableMapping):
     """Blocks by key, spilled to disk least recently used first above a memory target.
 
     Thread safe: tasks store and read blocks from pool threads while the
     event loop serves peers and releases. Without ``memory_limit`` it never
-    spills and never pauses.
+    spills and never pauses (``open_store`` then gives a plain dict instead).
     """
 
     def __init__(self, memory_limit: int | None = None, spill_fraction: float = SPILL_FRACTION,
@@ -129,6 +169,10 @@ class BlockStore(MutableMapping):
         self._memory: OrderedDict[int, Any] = OrderedDict()
         self._sizes: dict[int, int] = {}
         self._disk: dict[int, tuple[str, int]] = {}
+        self._writing: dict[int, Any] = {}
+        self._writing_bytes = 0
+        self._unspillable: set[int] = set()
+        self._files = itertools.count()
         self._lock = threading.RLock()
         self._folder: str | None = None
         self._process = psutil.Process()
@@ -154,7 +198,7 @@ class BlockStore(MutableMapping):
         with self._lock:
             self._drop(key)
             self._hold(key, value)
-            self.spill_down(self.spill_target, keep=key)
+        self.spill_down(self.spill_target, keep=key)
 
     def __getitem__(self, key: int) -> Any:
         with self._lock:
@@ -166,8 +210,8 @@ class BlockStore(MutableMapping):
                 raise KeyError(key)
             value = self._load(key)
             self._hold(key, value)
-            self.spill_down(self.spill_target, keep=key)
-            return value
+        self.spill_down(self.spill_target, keep=key)
+        return value
 
     def __delitem__(self, key: int) -> None:
         with self._lock:
@@ -203,28 +247,67 @@ class BlockStore(MutableMapping):
         with self._lock:
             return self._drop(key)
 
+    def on_disk(self, keys: Iterable[int]) -> bool:
+        """Whether any of ``keys`` is spilled (reading it back means disk I/O)."""
+        disk = self._disk
+        return bool(disk) and any(key in disk for key in keys)
+
     # spilling ---------------------------------------------------------------------
     def spill_down(self, target: float, keep: int | None = None) -> None:
-        """Write least recently used blocks to disk until memory is at most ``target``."""
-        with self._lock:
-            while self.memory_bytes > target:
-                key = next((k for k in self._memory if k != keep), None)
+        """Write least recently used blocks to disk until memory is at most ``target``.
+
+        Files are written outside the lock, so other threads (and the event
+        loop serving peers and releases) wait for no write but their own; a
+        block released or replaced meanwhile has its new file deleted.
+        """
+        while True:
+            with self._lock:
+                if self.memory_bytes - self._writing_bytes <= target:
+                    return
+                key = next((k for k in self._memory if k != keep and k not in self._writing
+                            and k not in self._unspillable), None)
                 if key is None:
                     return
-                self._spill(key)
+                value = self._writing[key] = self._memory[key]
+                size = self._sizes[key]
+                self._writing_bytes += size
+                path = os.path.join(self._spill_folder(), f"{key}-{next(self._files)}")
+            try:
+                path = _write(path, value)
+            except Exception as exc:
+                logger.warning("could not spill block %d to %s, keeping it in memory: %s",
+                               key, path, exc)
+                with self._lock:
+                    self._unspillable.add(key)
+                return
+            finally:
+                with self._lock:
+                    del self._writing[key]
+                    self._writing_bytes -= size
+            with self._lock:
+                if self._memory.get(key) is not value:
+                    _remove(path)
+                    continue
+                self._disk[key] = (path, size)
+                del self._memory[key]
+                del self._sizes[key]
+                self.memory_bytes -= size
+                self.disk_bytes += size
+                self.spilled_bytes += size
+                self.spills += 1
 
     def over_pause(self) -> bool:
         """Whether held blocks or the process exceed the pause fraction of the limit.
 
-        Blocks are spilled down to the spill target first (sparing none), so
-        this is True only when disk cannot help: the process's own memory
-        (task temporaries, fetched inputs, the interpreter) is too large.
+        Held blocks stay near the spill target (only the block last stored
+        or read may push them over), so this mostly says that the process's
+        own memory, measured as resident memory, is too large: task
+        temporaries, fetched inputs, the interpreter.
         """
         if self.memory_limit is None:
             return False
-        if self.memory_bytes > self.pause_target:
-            self.spill_down(self.spill_target)
-        return self.memory_bytes > self.pause_target or process_memory(self._process) > self.pause_target
+        pause = self.pause_target
+        return self.memory_bytes > pause or process_memory(self._process) > pause
 
     def _hold(self, key: int, value: Any) -> None:
         size = sizeof(value)
@@ -233,6 +316,7 @@ class BlockStore(MutableMapping):
         self.memory_bytes += size
 
     def _drop(self, key: int) -> bool:
+        self._unspillable.discard(key)
         if key in self._memory:
             del self._memory[key]
             self.memory_bytes -= self._sizes.pop(key)
@@ -243,25 +327,6 @@ class BlockStore(MutableMapping):
         self.disk_bytes -= entry[1]
         _remove(entry[0])
         return True
-
-    def _spill(self, key: int) -> None:
-        value = self._memory[key]
-        path = os.path.join(self._spill_folder(), str(key))
-        if type(value) is np.ndarray and not value.dtype.hasobject:
-            path += ".npy"
-            with open(path, "wb") as f:
-                np.save(f, value, allow_pickle=False)
-        else:
-            path += ".pkl"
-            with open(path, "wb") as f:
-                pickle.dump(value, f, protocol=5)
-        size = self._sizes.pop(key)
-        del self._memory[key]
-        self.memory_bytes -= size
-        self._disk[key] = (path, size)
-        self.disk_bytes += size
-        self.spilled_bytes += size
-        self.spills += 1
 
     def _load(self, key: int) -> Any:
         path, size = self._disk.pop(key)
@@ -303,6 +368,22 @@ class BlockStore(MutableMapping):
                 "spilled_bytes_total": self.spilled_bytes, "spills": self.spills,
                 "reloads": self.reloads, "spill_files": len(self.spill_files()),
                 "spill_directory": self._folder}
+
+
+def _write(path: str, value: Any) -> str:
+    """Write a block to ``path`` plus a suffix saying how: raw ``.npy`` or ``.pkl``."""
+    raw = type(value) is np.ndarray and not value.dtype.hasobject
+    path += ".npy" if raw else ".pkl"
+    try:
+        with open(path, "wb") as f:
+            if raw:
+                np.save(f, value, allow_pickle=False)
+            else:
+                pickle.dump(value, f, protocol=5)
+    except BaseException:
+        _remove(path)
+        raise
+    return path
 
 
 def _remove(path: str) -> None:

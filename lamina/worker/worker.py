@@ -42,7 +42,7 @@ from lamina.comm.wire import Blob, WireError, nodes_of
 from lamina.layers.base import Layer
 from lamina.layers.codec import LayerCodec
 from lamina.layers.registry import signature
-from lamina.worker.store import PAUSE_FRACTION, SPILL_FRACTION, BlockStore, parse_memory_limit
+from lamina.worker.store import PAUSE_FRACTION, SPILL_FRACTION, open_store, parse_memory_limit
 
 LONG_TASK_SECONDS = 1e-3
 SCHEDULER_WAIT_SECONDS = 30.0
@@ -102,13 +102,13 @@ class Worker:
 
     def __init__(self, scheduler_address: str, nthreads: int = 1, host: str = "127.0.0.1",
                  port: int = 0, listen_address: str | None = None,
-                 memory_limit: str | int | float | None = None,
+                 memory_limit: str | float | None = None,
                  spill_fraction: float = SPILL_FRACTION, pause_fraction: float = PAUSE_FRACTION,
                  spill_directory: str | None = None) -> None:
         self.scheduler_address = scheduler_address
         self.nthreads = max(int(nthreads), 1)
         self.listen_address = listen_address or f"tcp://{host}:{port}"
-        self.data = BlockStore(parse_memory_limit(memory_limit), spill_fraction, pause_fraction,
+        self.data = open_store(parse_memory_limit(memory_limit), spill_fraction, pause_fraction,
                                spill_directory)
         self.paused = False
         self.pauses = 0
@@ -365,7 +365,11 @@ class Worker:
                 op = msg.get("op")
                 if op == "get_data":
                     keys = np.asarray(msg["keys"]).tolist()
-                    values = [self.data.get(k, _MISSING) for k in keys]
+                    if self.data.on_disk(keys):     # read spill files off the event loop
+                        values = await asyncio.get_running_loop().run_in_executor(
+                            None, self._values, keys)
+                    else:
+                        values = self._values(keys)
                     missing = [k for k, v in zip(keys, values) if v is _MISSING]
                     await comm.write({"op": "data", "missing": missing,
                                       "values": [] if missing else values})
@@ -375,6 +379,9 @@ class Worker:
                     await comm.write({"op": "error", "reason": f"unknown op {op!r}"})
         except (CommClosedError, WireError):
             pass
+
+    def _values(self, keys: list[int]) -> list[Any]:
+        return [self.data.get(k, _MISSING) for k in keys]
 
     def info(self) -> dict[str, Any]:
         """What this worker holds and runs: for clients, tests and benchmarks."""
@@ -386,7 +393,7 @@ class Worker:
 
 def run_worker(scheduler_address: str, nthreads: int = 1, host: str = "127.0.0.1",
                port: int = 0, exit_with_parent: bool = False,
-               memory_limit: str | int | float | None = None) -> int:
+               memory_limit: str | float | None = None) -> int:
     """The ``lamina worker`` command: serve until the scheduler goes away; return 0."""
     worker = Worker(scheduler_address, nthreads, host, port, memory_limit=memory_limit)
     return run_process("worker", worker.start, worker.close, exit_with_parent,
