@@ -285,7 +285,7 @@ class Worker:
             future.add_done_callback(lambda f, b=batch: self._chunk_done(b, f))
 
     def _pause(self) -> bool:
-        """Whether memory is above the pause fraction of the limit (spilling first).
+        """Whether memory is above the pause fraction of the limit (``BlockStore.over_pause``).
 
         A paused worker starts no task while another runs; with none
         running it starts one, since what holds the memory may be the
