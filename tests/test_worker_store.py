@@ -177,6 +177,30 @@ def test_a_block_that_cannot_be_written_stays_and_others_spill(caplog):
     assert "could not spill block 0" in caplog.text
 
 
+def test_a_block_released_while_its_file_is_written_leaves_no_file(monkeypatch):
+    import lamina.worker.store as store_module
+
+    writing, release_done = threading.Event(), threading.Event()
+    real_write = store_module._write
+
+    def slow_write(path, value):
+        writing.set()
+        release_done.wait(10)
+        return real_write(path, value)
+
+    monkeypatch.setattr(store_module, "_write", slow_write)
+    store = BlockStore(memory_limit=2 * KB, spill_fraction=0.5)
+    store[0] = block(0)
+    spiller = threading.Thread(target=store.__setitem__, args=(1, block(1)))
+    spiller.start()
+    assert writing.wait(10)
+    assert 0 in store and store.discard(0)          # not blocked by the write
+    release_done.set()
+    spiller.join(10)
+    assert on_disk(store) == [] and 0 not in store and store.memory_bytes == KB
+    store.close()
+
+
 def test_the_process_memory_counts_towards_the_pause():
     store = BlockStore(memory_limit=1000)    # the interpreter alone is far above 800 bytes
     assert store.over_pause()
