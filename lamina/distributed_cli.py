@@ -1,7 +1,7 @@
 """Command-line entry points of the distributed runtime.
 
     lamina scheduler [--host 127.0.0.1] [--port 8786] [--max-task-losses 3]
-    lamina worker tcp://127.0.0.1:8786 [--nthreads 4] [--host 127.0.0.1]
+    lamina worker tcp://127.0.0.1:8786 [--nthreads 4] [--host 127.0.0.1] [--memory-limit 2GiB]
 
 Both take ``--auth-file PATH`` (the cluster secret; by default
 ``LAMINA_AUTH_SECRET``, ``LAMINA_AUTH_FILE`` or ``~/.lamina/secret``, which
@@ -44,6 +44,10 @@ def add_worker_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("address", help="the scheduler, e.g. tcp://127.0.0.1:8786")
     parser.add_argument("--nthreads", type=int, default=1,
                         help="threads running tasks (default: 1)")
+    parser.add_argument("--memory-limit", type=_memory_limit, default=None, metavar="SIZE",
+                        help="spill blocks to disk above 60%% of SIZE and pause above 80%%: "
+                        "bytes, '2GiB', '500MB' or a fraction of this machine's memory "
+                        "('0.5'); default: no limit")
     _add_process_options(parser, "interface peers reach this worker on (default: 127.0.0.1)",
                          0, "TCP port for peers (default: 0, a free one)")
     add_security_options(parser, "the file holding the cluster secret (default: "
@@ -97,6 +101,16 @@ def _at_least_one(text: str) -> int:
     return value
 
 
+def _memory_limit(text: str) -> int | None:
+    """Bytes for ``--memory-limit`` (``lamina.worker.store.parse_memory_limit``)."""
+    from lamina.worker.store import parse_memory_limit
+
+    try:
+        return parse_memory_limit(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _scheduler(args: argparse.Namespace) -> int:
     from lamina.comm.security import SECRET_ENV, Security
     from lamina.scheduler.server import run_scheduler
@@ -123,7 +137,7 @@ def _worker(args: argparse.Namespace) -> int:
         security = Security.when_written(SCHEDULER_WAIT_SECONDS, args.auth_file,
                                          **security_options(args))
         return run_worker(args.address, args.nthreads, args.host, args.port,
-                          args.exit_with_parent, security)
+                          args.exit_with_parent, security, args.memory_limit)
     except (OSError, ValueError, LookupError) as exc:
         raise SystemExit(f"lamina worker: {exc}") from None
 

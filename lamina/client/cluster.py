@@ -84,7 +84,7 @@ class LocalCluster:
 
     def __init__(self, n_workers: int = 2, threads_per_worker: int = 1,
                  host: str = "127.0.0.1", timeout: float = 60.0,
-                 auth: str | None = None) -> None:
+                 auth: str | None = None, memory_limit: str | float | None = None) -> None:
         self.n_workers = n_workers
         self.threads_per_worker = threads_per_worker
         self.processes: list[_Process] = []
@@ -101,7 +101,9 @@ class LocalCluster:
             for _ in range(n_workers):
                 self.processes.append(_Process(
                     ["worker", self.scheduler_address, "--nthreads", str(threads_per_worker),
-                     "--host", host, "--exit-with-parent"], "lamina worker listening at ", env))
+                     "--host", host, "--exit-with-parent",
+                     *(["--memory-limit", str(memory_limit)] if memory_limit else [])],
+                    "lamina worker listening at ", env))
             self.worker_addresses = [p.wait_ready(timeout) for p in self.processes[1:]]
         except BaseException:
             self.close()

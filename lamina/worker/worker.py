@@ -15,6 +15,11 @@ after it; when a peer is gone, the batch goes back to the scheduler as
 stay under their keys until the scheduler releases them. Completions go
 back in batches with the thread time they took, which the scheduler uses
 to size the next batches.
+
+With a ``memory_limit`` the blocks live in a ``BlockStore`` that spills
+the least recently used ones to disk and reads them back when a task or a
+peer asks; above the pause fraction the worker starts no new task while
+one is running (see ``lamina.worker.store``).
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from lamina.comm.wire import Blob, WireError, nodes_of
 from lamina.layers.base import Layer
 from lamina.layers.codec import LayerCodec
 from lamina.layers.registry import signature
+from lamina.worker.store import PAUSE_FRACTION, SPILL_FRACTION, open_store, parse_memory_limit
 
 LONG_TASK_SECONDS = 1e-3
 SCHEDULER_WAIT_SECONDS = 30.0
@@ -102,12 +108,17 @@ class Worker:
 
     def __init__(self, scheduler_address: str, nthreads: int = 1, host: str = "127.0.0.1",
                  port: int = 0, listen_address: str | None = None,
-                 security: Security | None = None) -> None:
+                 security: Security | None = None, memory_limit: str | float | None = None,
+                 spill_fraction: float = SPILL_FRACTION, pause_fraction: float = PAUSE_FRACTION,
+                 spill_directory: str | None = None) -> None:
         self.scheduler_address = scheduler_address
         self.security = security
         self.nthreads = max(int(nthreads), 1)
         self.listen_address = listen_address or f"tcp://{host}:{port}"
-        self.data: dict[int, Any] = {}
+        self.data = open_store(parse_memory_limit(memory_limit), spill_fraction, pause_fraction,
+                               spill_directory)
+        self.paused = False
+        self.pauses = 0
         self.runs: dict[int, WorkerRun] = {}
         self.addresses: dict[int, str] = {}
         self.wid = -1
@@ -150,6 +161,7 @@ class Worker:
         await self.listener.stop()
         await self.pool.close()
         self.executor.shutdown(wait=False, cancel_futures=True)
+        self.data.close()
         self._done.set()
 
     def _spawn(self, coro: Any) -> None:
@@ -178,7 +190,7 @@ class Worker:
         elif op == "release":
             data = self.data
             for key in np.asarray(msg["keys"]).tolist():
-                data.pop(key, None)
+                data.discard(key)
         elif op == "run":
             self._new_run(msg)
         elif op == "cancel":
@@ -272,12 +284,27 @@ class Worker:
     def _fill(self) -> None:
         loop = asyncio.get_running_loop()
         while self.busy < self.nthreads and self.queue:
+            if self._pause() and self.busy:
+                break
             batch, start, stop = self.queue.popleft()
             if batch.run.cancelled:
                 continue
             self.busy += 1
             future = loop.run_in_executor(self.executor, self._run_chunk, batch, start, stop)
             future.add_done_callback(lambda f, b=batch: self._chunk_done(b, f))
+
+    def _pause(self) -> bool:
+        """Whether memory is above the pause fraction of the limit (``BlockStore.over_pause``).
+
+        A paused worker starts no task while another runs; with none
+        running it starts one, since what holds the memory may be the
+        queued tasks' own inputs, freed only when they run.
+        """
+        paused = self.data.over_pause()
+        if paused and not self.paused:
+            self.pauses += 1
+        self.paused = paused
+        return paused
 
     def _run_chunk(self, batch: Batch, start: int, stop: int) -> tuple:
         """Run tasks ``start:stop`` of a batch (in a pool thread)."""
@@ -314,7 +341,7 @@ class Worker:
             done, errors, elapsed, began = [], [(batch.tasks[0], exc, 0)], 0.0, time.time()
         if run.cancelled:
             for task in done:
-                self.data.pop(run.key_base + task, None)
+                self.data.discard(run.key_base + task)
         else:
             if done:
                 self.tasks_run += len(done)
@@ -347,7 +374,11 @@ class Worker:
                 op = msg.get("op")
                 if op == "get_data":
                     keys = np.asarray(msg["keys"]).tolist()
-                    values = [self.data.get(k, _MISSING) for k in keys]
+                    if self.data.on_disk(keys):     # read spill files off the event loop
+                        values = await asyncio.get_running_loop().run_in_executor(
+                            None, self._values, keys)
+                    else:
+                        values = self._values(keys)
                     missing = [k for k, v in zip(keys, values) if v is _MISSING]
                     await comm.write({"op": "data", "missing": missing,
                                       "values": [] if missing else values})
@@ -358,22 +389,28 @@ class Worker:
         except (CommClosedError, WireError):
             pass
 
+    def _values(self, keys: list[int]) -> list[Any]:
+        return [self.data.get(k, _MISSING) for k in keys]
+
     def info(self) -> dict[str, Any]:
         """What this worker holds and runs: for clients, tests and benchmarks."""
         return {"address": self.address, "nthreads": self.nthreads, "n_keys": len(self.data),
                 "runs": sorted(self.runs), "queued": len(self.queue), "busy": self.busy,
-                "tasks_run": self.tasks_run}
+                "tasks_run": self.tasks_run, "paused": self.paused, "pauses": self.pauses,
+                **self.data.info()}
 
 
 def run_worker(scheduler_address: str, nthreads: int = 1, host: str = "127.0.0.1",
                port: int = 0, exit_with_parent: bool = False,
-               security: Security | None = None) -> int:
+               security: Security | None = None,
+               memory_limit: str | float | None = None) -> int:
     """The ``lamina worker`` command: serve until the scheduler goes away; return 0.
 
     Peers reach it on ``tls://`` when ``security`` has a certificate, else ``tcp://``.
     """
     security = security or Security.when_written(SCHEDULER_WAIT_SECONDS)
     worker = Worker(scheduler_address, nthreads,
-                    listen_address=f"{security.scheme}://{host}:{port}", security=security)
+                    listen_address=f"{security.scheme}://{host}:{port}", security=security,
+                    memory_limit=memory_limit)
     return run_process("worker", worker.start, worker.close, exit_with_parent,
                        ended=worker.finished, suffix=f" for {scheduler_address}")
