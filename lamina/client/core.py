@@ -186,6 +186,12 @@ class Client:
         except (CommClosedError, WireError) as exc:
             self._fail_all(CommClosedError(f"lost the connection to the scheduler at "
                                            f"{self.address}: {exc}"))
+        except Exception as exc:
+            self._fail_all(CommClosedError(f"closed the connection to the scheduler at "
+                                           f"{self.address}: a message from it could not "
+                                           f"be handled: {type(exc).__name__}: {exc}"))
+        finally:
+            self.comm.abort()
 
     def _handle(self, msg: dict) -> None:
         op = msg.get("op")

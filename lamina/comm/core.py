@@ -10,14 +10,23 @@ speaking another protocol version::
     listener = await listen("tcp://127.0.0.1:0", handle, {"role": "scheduler"})
     comm = await connect(listener.address, {"role": "client"})
     comm.peer_info["role"]          # "scheduler"
+
+Until its handshake is done a connection reads under ``GREETING_LIMITS``
+(a few KiB: a stranger cannot make it allocate or decode more); the
+handshake then ``trust``s it with the connection's own ``WireLimits``.
+A handler that fails is logged in one line and its connection closed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any, Awaitable, Callable, Sequence
 
+from lamina.comm.limits import DEFAULT_LIMITS, GREETING_LIMITS, WireLimits
 from lamina.comm.wire import WIRE_VERSION, WireError, dumps, frames_nbytes, loads
+
+logger = logging.getLogger("lamina.comm")
 
 PROTOCOL_VERSION = 1
 HANDSHAKE_TIMEOUT = 10.0
@@ -37,6 +46,7 @@ class Comm:
 
     def __init__(self, load_blobs: bool) -> None:
         self.load_blobs = load_blobs
+        self.limits: WireLimits = GREETING_LIMITS
         self.bytes_read = 0
         self.bytes_written = 0
         self.peer_info: dict[str, Any] = {}
@@ -45,7 +55,14 @@ class Comm:
         """The next message, decoded (blobs loaded only if ``load_blobs``)."""
         frames = await self.read_frames()
         self.bytes_read += framed_nbytes(frames)
-        return loads(frames, load_blobs=self.load_blobs)
+        return loads(frames, load_blobs=self.load_blobs, limits=self.limits)
+
+    def trust(self, limits: WireLimits | None = None) -> None:
+        """Lift the greeting limits to ``limits`` (``DEFAULT_LIMITS``): the peer is known now.
+
+        Called when the handshake (and authentication, where configured) succeeded.
+        """
+        self.limits = limits or DEFAULT_LIMITS
 
     async def write(self, msg: Any, warn_above: int | None = None) -> int:
         """Encode and send ``msg``; return the bytes put on the wire."""
@@ -104,9 +121,13 @@ def parse_address(address: str) -> tuple[str, str]:
     return scheme, rest
 
 
-async def handshake(comm: Comm, info: dict[str, Any],
-                    timeout: float = HANDSHAKE_TIMEOUT) -> dict[str, Any]:
-    """Exchange hello messages; raise ``ProtocolError`` on a version mismatch."""
+async def handshake(comm: Comm, info: dict[str, Any], timeout: float = HANDSHAKE_TIMEOUT,
+                    limits: WireLimits | None = None) -> dict[str, Any]:
+    """Exchange hello messages; raise ``ProtocolError`` on a version mismatch.
+
+    The peer's hello is read under ``GREETING_LIMITS``; afterwards the
+    connection reads under ``limits`` (``DEFAULT_LIMITS``).
+    """
     hello = {"op": "hello", "protocol": PROTOCOL_VERSION, "wire": WIRE_VERSION, **info}
     try:
         await comm.write(hello)
@@ -126,12 +147,13 @@ async def handshake(comm: Comm, info: dict[str, Any],
             f"{comm.peer_address} speaks lamina protocol {peer.get('protocol')}, this process "
             f"speaks {PROTOCOL_VERSION}: run the same lamina version everywhere")
     comm.peer_info = peer
+    comm.trust(limits)
     return peer
 
 
 async def connect(address: str, info: dict[str, Any] | None = None, load_blobs: bool = True,
-                  timeout: float = 10.0) -> Comm:
-    """Open a connection to ``address`` and run the handshake."""
+                  timeout: float = 10.0, limits: WireLimits | None = None) -> Comm:
+    """Open a connection to ``address`` and run the handshake; then read within ``limits``."""
     scheme, where = parse_address(address)
     if scheme == "tcp":
         from lamina.comm.tcp import tcp_connect
@@ -141,7 +163,7 @@ async def connect(address: str, info: dict[str, Any] | None = None, load_blobs: 
         from lamina.comm.inproc import inproc_connect
 
         comm = await inproc_connect(where, load_blobs)
-    await handshake(comm, info or {}, timeout)
+    await handshake(comm, info or {}, timeout, limits)
     return comm
 
 
@@ -164,20 +186,27 @@ async def connect_when_up(address: str, info: dict[str, Any] | None = None,
 
 
 async def listen(address: str, handler: Handler, info: dict[str, Any] | None = None,
-                 load_blobs: bool = False) -> Listener:
+                 load_blobs: bool = False, limits: WireLimits | None = None) -> Listener:
     """Accept connections at ``address``; each runs ``handler(comm)`` after the handshake.
 
     ``load_blobs=False`` (the default, for the scheduler) decodes incoming
-    messages without unpickling anything.
+    messages without unpickling anything; ``limits`` bound what a connection
+    reads once its handshake is done. When the handler returns or fails the
+    connection is closed at once; a failure is logged in one line.
     """
     info = info or {}
 
     async def accepted(comm: Comm) -> None:
         try:
-            await handshake(comm, info)
+            await handshake(comm, info, limits=limits)
+            await handler(comm)
         except (ProtocolError, CommClosedError):
-            return
-        await handler(comm)
+            pass
+        except Exception as exc:
+            logger.warning("closed the connection from %s: %s: %s", comm.peer_address,
+                           type(exc).__name__, exc)
+        finally:
+            comm.abort()
 
     scheme, where = parse_address(address)
     if scheme == "tcp":

@@ -129,22 +129,32 @@ class Scheduler:
         try:
             await self._read(comm, handle, f"worker {ws.address}")
         finally:
+            ws.out.abort()
             self._remove_worker(ws)
 
     async def _read(self, comm: Comm, handle: Callable[[dict], Awaitable[None]],
                     sender: str) -> None:
-        """Handle each message from ``comm``, then schedule, until it closes."""
+        """Handle each message from ``comm``, then schedule, until it closes.
+
+        A malformed message or a failed handler closes the connection at once
+        and is logged in one line.
+        """
         try:
             while True:
                 msg = await comm.read()
                 for m in unbatch(msg):
                     try:
                         await handle(m)
-                    except Exception:
-                        logger.exception("could not handle %r from %s", m.get("op"), sender)
+                    except Exception as exc:
+                        raise WireError(f"could not handle {m['op']!r}: "
+                                        f"{type(exc).__name__}: {exc}") from exc
                 self._schedule()
-        except (CommClosedError, WireError):
+        except CommClosedError:
             pass
+        except WireError as exc:
+            logger.warning("closed the connection from %s: %s", sender, exc)
+        finally:
+            comm.abort()
 
     def _broadcast_workers(self) -> None:
         addresses = {ws.wid: ws.address for ws in self.workers.values()}
@@ -222,6 +232,7 @@ class Scheduler:
         try:
             await self._read(comm, lambda msg: self._client_message(cs, msg), "a client")
         finally:
+            cs.out.abort()
             self.clients.pop(cs.cid, None)
             for rid in list(cs.runs):
                 run = self.runs.get(rid)

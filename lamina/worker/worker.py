@@ -20,6 +20,7 @@ to size the next batches.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import time
 import traceback
@@ -29,7 +30,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from lamina.comm.batched import BatchedSend, unbatch
+from lamina.comm.batched import BatchedSend, as_message, unbatch
 from lamina.comm.core import Comm, CommClosedError, connect_when_up, listen
 from lamina.comm.pool import ConnectionPool
 from lamina.comm.process import run_process
@@ -37,6 +38,8 @@ from lamina.comm.wire import Blob, WireError, nodes_of
 from lamina.layers.base import Layer
 from lamina.layers.codec import LayerCodec
 from lamina.layers.registry import signature
+
+logger = logging.getLogger("lamina.worker")
 
 LONG_TASK_SECONDS = 1e-3
 SCHEDULER_WAIT_SECONDS = 30.0
@@ -154,9 +157,13 @@ class Worker:
                 msg = await self.comm.read()
                 for m in unbatch(msg):
                     self._handle(m)
-        except (CommClosedError, WireError):
+        except CommClosedError:
             pass
+        except Exception as exc:
+            logger.warning("closed the connection to the scheduler: %s: %s",
+                           type(exc).__name__, exc)
         finally:
+            self.comm.abort()
             self._done.set()
 
     def _handle(self, msg: dict) -> None:
@@ -333,8 +340,8 @@ class Worker:
     async def _serve_peer(self, comm: Comm) -> None:
         try:
             while True:
-                msg = await comm.read()
-                op = msg.get("op")
+                msg = as_message(await comm.read())
+                op = msg["op"]
                 if op == "get_data":
                     keys = np.asarray(msg["keys"]).tolist()
                     values = [self.data.get(k, _MISSING) for k in keys]
@@ -345,8 +352,10 @@ class Worker:
                     await comm.write({"op": "info", **self.info()})
                 else:
                     await comm.write({"op": "error", "reason": f"unknown op {op!r}"})
-        except (CommClosedError, WireError):
+        except CommClosedError:
             pass
+        except WireError as exc:
+            logger.warning("closed the connection from %s: %s", comm.peer_address, exc)
 
     def info(self) -> dict[str, Any]:
         """What this worker holds and runs: for clients, tests and benchmarks."""
