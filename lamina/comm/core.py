@@ -23,7 +23,7 @@ import asyncio
 import logging
 from typing import Any, Awaitable, Callable, Sequence
 
-from lamina.comm.limits import DEFAULT_LIMITS, GREETING_LIMITS, WireLimits
+from lamina.comm.limits import DEFAULT_LIMITS, GREETING_LIMITS, WireLimits, brief
 from lamina.comm.wire import WIRE_VERSION, WireError, dumps, frames_nbytes, loads
 
 logger = logging.getLogger("lamina.comm")
@@ -203,8 +203,7 @@ async def listen(address: str, handler: Handler, info: dict[str, Any] | None = N
         except (ProtocolError, CommClosedError):
             pass
         except Exception as exc:
-            logger.warning("closed the connection from %s: %s: %s", comm.peer_address,
-                           type(exc).__name__, exc)
+            logger.warning("closed the connection from %s: %s", comm.peer_address, brief(exc))
         finally:
             comm.abort()
 

@@ -26,7 +26,7 @@ from lamina.comm.format import (EXT_BIGINT, EXT_BLOB, EXT_BYTES, EXT_COMPLEX, EX
                                 EXT_ELLIPSIS, EXT_MARK, EXT_NDARRAY, EXT_PACKED, EXT_RANGE,
                                 EXT_REF, EXT_RLE, EXT_SCALAR, EXT_SLICE, FROZENSET, LIST, MAGIC,
                                 MARKS, SET, WIRE_VERSION, Mark)
-from lamina.comm.limits import DEFAULT_LIMITS, WireError, WireLimits
+from lamina.comm.limits import DEFAULT_LIMITS, WireError, WireLimits, brief
 from lamina.comm.opaque import Blob, Packed, buffer_nbytes
 
 if TYPE_CHECKING:
@@ -102,7 +102,7 @@ class Decoder:
 
     def frame(self, index: Any) -> Any:
         if type(index) is not int or not 0 < index < len(self.frames):
-            raise WireError(f"frame {index!r} is missing: the message has {len(self.frames)}")
+            raise WireError(f"frame {_short(index)} is missing: the message has {len(self.frames)}")
         return self.frames[index]
 
     def ext_hook(self, code: int, data: bytes) -> Any:
@@ -120,7 +120,7 @@ class Decoder:
         fields, height = self._unpack(data)
         if code == EXT_REF:
             if type(fields) is not int or not 0 <= fields < len(self.rows):
-                raise WireError(f"reference to node row {fields!r} before it was defined")
+                raise WireError(f"reference to node row {_short(fields)} before it was defined")
             obj, height = self.rows[fields], self.row_heights[fields]
         else:
             obj = self._extension_value(code, fields)
@@ -161,7 +161,7 @@ class Decoder:
             start, count = fields
             if type(start) is not int or type(count) is not int or count < 0 \
                     or not 0 < start <= start + count <= len(self.frames):
-                raise WireError(f"packed frames {start!r}+{count!r} are not in the message")
+                raise WireError(f"packed frames {_short(start)}+{_short(count)} are not in the message")
             return Packed(self.frames[start:start + count])
         raise WireError(f"unknown extension type {code}")
 
@@ -213,7 +213,7 @@ def _array_from(buf: Any, dtype: Any, shape: Any, order: Any,
     dtype = _dtype_from(dtype)
     if (type(shape) is not tuple or len(shape) > _MAX_NDIM or order not in (0, 1)
             or not all(type(s) is int and s >= 0 for s in shape)):
-        raise WireError(f"bad array header: shape {shape!r}, order {order!r}")
+        raise WireError(f"bad array header: shape {_short(shape)}, order {_short(order)}")
     count = 1
     for s in shape:
         count *= s
@@ -237,10 +237,22 @@ def _dtype_from(plain: Any) -> np.dtype:
     elif type(plain) in (list, tuple) and len(plain) == 1 and type(plain[0]) in (list, tuple):
         dtype = np.dtype([tuple(f) for f in plain[0]])
     else:
-        raise WireError(f"bad dtype {plain!r}")
+        raise WireError(f"bad dtype {_short(plain)}")
     if dtype.hasobject:
         raise WireError(f"dtype {dtype} holds Python objects: those travel pickled, as blobs")
     return dtype
+
+
+def _short(value: Any) -> str:
+    """``value`` for an error message: its repr if short, else its type and size."""
+    if type(value) in (int, bool) or value is None:
+        return repr(value)
+    if type(value) in (str, bytes) and len(value) <= 40:
+        return repr(value)
+    if type(value) is tuple and len(value) <= 8 and all(type(v) is int for v in value):
+        return repr(value)
+    size = f" of {len(value)}" if hasattr(value, "__len__") else ""
+    return f"a {type(value).__name__}{size}"
 
 
 _MALFORMED = (ValueError, TypeError, KeyError, IndexError, OverflowError, RecursionError,
@@ -270,7 +282,7 @@ def _decode(frames: Sequence[Any], load_blobs: bool, extension: Extension | None
     except (WireError, pickle.UnpicklingError, ImportError, AttributeError):
         raise
     except _MALFORMED as exc:
-        raise WireError(f"malformed message: {type(exc).__name__}: {exc}") from exc
+        raise WireError(f"malformed message: {brief(exc)}") from exc
     return decoder
 
 

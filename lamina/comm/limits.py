@@ -50,3 +50,10 @@ class WireLimits:
 DEFAULT_LIMITS = WireLimits()
 GREETING_LIMITS = WireLimits(max_message_bytes=8 * 2**10, max_frames=4,
                              max_header_bytes=8 * 2**10, max_depth=16, max_items=1024)
+
+
+def brief(exc: BaseException, limit: int = 200) -> str:
+    """``"Type: message"`` of ``exc``, cut to ``limit`` characters: a peer chooses
+    what goes into the messages of errors it causes, and logs stay one short line."""
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= limit else text[:limit] + "..."

@@ -29,7 +29,7 @@ from lamina.comm.core import Comm, CommClosedError, Listener
 from lamina.comm.limits import WireError, WireLimits
 
 SMALL_FRAME = 64 * 2**10
-PREALLOCATE_BYTES = 16 * 2**20
+PREALLOCATE_BYTES = 8 * 2**20
 MAX_BUFFER = 2**40
 
 

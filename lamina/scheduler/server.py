@@ -38,6 +38,7 @@ import numpy as np
 from lamina.comm.batched import BatchedSend, unbatch
 from lamina.comm.core import Comm, CommClosedError, listen
 from lamina.comm.process import forbid_unpickling, run_process
+from lamina.comm.limits import brief
 from lamina.comm.wire import Blob, WireError, loads
 from lamina.layers.codec import LayerCodec
 from lamina.layers.registry import signature
@@ -146,8 +147,8 @@ class Scheduler:
                     try:
                         await handle(m)
                     except Exception as exc:
-                        raise WireError(f"could not handle {m['op']!r}: "
-                                        f"{type(exc).__name__}: {exc}") from exc
+                        raise WireError(f"could not handle {m['op'][:40]!r}: "
+                                        f"{brief(exc)}") from exc
                 self._schedule()
         except CommClosedError:
             pass

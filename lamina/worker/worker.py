@@ -32,6 +32,7 @@ import numpy as np
 
 from lamina.comm.batched import BatchedSend, as_message, unbatch
 from lamina.comm.core import Comm, CommClosedError, connect_when_up, listen
+from lamina.comm.limits import brief
 from lamina.comm.pool import ConnectionPool
 from lamina.comm.process import run_process
 from lamina.comm.wire import Blob, WireError, nodes_of
@@ -160,8 +161,7 @@ class Worker:
         except CommClosedError:
             pass
         except Exception as exc:
-            logger.warning("closed the connection to the scheduler: %s: %s",
-                           type(exc).__name__, exc)
+            logger.warning("closed the connection to the scheduler: %s", brief(exc))
         finally:
             self.comm.abort()
             self._done.set()
@@ -355,7 +355,7 @@ class Worker:
         except CommClosedError:
             pass
         except WireError as exc:
-            logger.warning("closed the connection from %s: %s", comm.peer_address, exc)
+            logger.warning("closed the connection from %s: %s", comm.peer_address, brief(exc))
 
     def info(self) -> dict[str, Any]:
         """What this worker holds and runs: for clients, tests and benchmarks."""
