@@ -16,6 +16,7 @@ Whatever is wrong raises ``WireError`` and nothing else.
 from __future__ import annotations
 
 import pickle
+from functools import partial
 from itertools import repeat
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -51,36 +52,31 @@ class Decoder:
         self.extension = extension
         self.limits = limits
         self.rows: list[Any] = []
-        self.row_heights: list[int] = []
         self.value: Any = None
         self.items = 0
         self._level = 0
-        # id -> nesting height of what the current msgpack call built; _alive
-        # keeps those objects referenced so that no id is reused meanwhile
+        # id -> nesting height of every container built so far. An id freed
+        # and reused by a later object can only make a height seem larger
+        # (a container's own entry is overwritten), never smaller: the bound
+        # holds, and an ordinary message's dropped containers are shallow.
         self._heights: dict[int, int] = {}
-        self._alive: list[Any] = []
+        self._unpackb = partial(
+            msgpack.unpackb, raw=False, use_list=False, strict_map_key=False,
+            ext_hook=self.ext_hook, list_hook=self.list_hook, object_hook=self.map_hook,
+            max_array_len=limits.max_items, max_map_len=limits.max_items)
 
     def unpack(self, data: Any) -> Any:
         """One msgpack payload, decoded within the limits."""
         return self._unpack(data)[0]
 
     def _unpack(self, data: Any) -> tuple[Any, int]:
-        limits = self.limits
-        if self._level >= limits.max_depth:
-            raise WireError(f"the message nests deeper than {limits.max_depth} levels "
-                            "(WireLimits.max_depth)")
-        saved = self._heights, self._alive
-        self._heights, self._alive = {}, []
+        # checked before descending: nested extension types are nested calls
+        if self._level >= self.limits.max_depth:
+            self._too_deep()
         self._level += 1
-        try:
-            value = msgpack.unpackb(
-                data, raw=False, use_list=False, strict_map_key=False,
-                ext_hook=self.ext_hook, list_hook=self.list_hook, object_hook=self.map_hook,
-                max_array_len=limits.max_items, max_map_len=limits.max_items)
-            return value, self._heights.get(id(value), 0)
-        finally:
-            self._level -= 1
-            self._heights, self._alive = saved
+        value = self._unpackb(data)
+        self._level -= 1  # an error abandons the whole decoder: no finally needed
+        return value, self._heights.get(id(value), 0)
 
     def _count(self, n: int) -> None:
         self.items += n
@@ -90,15 +86,13 @@ class Decoder:
 
     def _note(self, obj: Any, height: int) -> None:
         if height > self.limits.max_depth:
-            raise WireError(f"the message nests deeper than {self.limits.max_depth} levels "
-                            "(WireLimits.max_depth)")
-        if height and not isinstance(obj, _LEAVES):
+            self._too_deep()
+        if not isinstance(obj, _LEAVES):
             self._heights[id(obj)] = height
-            self._alive.append(obj)
 
-    def _height_of(self, values: Any) -> int:
-        heights = self._heights
-        return max(map(heights.get, map(id, values), repeat(0)), default=0)
+    def _too_deep(self) -> None:
+        raise WireError(f"the message nests deeper than {self.limits.max_depth} levels "
+                        "(WireLimits.max_depth)")
 
     def frame(self, index: Any) -> Any:
         if type(index) is not int or not 0 < index < len(self.frames):
@@ -119,11 +113,11 @@ class Decoder:
                             "version")
         fields, height = self._unpack(data)
         if code == EXT_REF:
+            # a row is built once, from rows before it: a reference nests nothing
             if type(fields) is not int or not 0 <= fields < len(self.rows):
                 raise WireError(f"reference to node row {_short(fields)} before it was defined")
-            obj, height = self.rows[fields], self.row_heights[fields]
-        else:
-            obj = self._extension_value(code, fields)
+            return self.rows[fields]
+        obj = self._extension_value(code, fields)
         self._note(obj, height + 1)
         return obj
 
@@ -174,29 +168,44 @@ class Decoder:
                                np.asarray(counts, dtype=np.int64)).tolist())
 
     def list_hook(self, items: tuple) -> Any:
-        self._count(len(items))
-        height = self._height_of(items) + 1
+        # the hot path: one call per msgpack array, so the checks are inline
+        self.items += len(items)
+        heights = self._heights
+        height = max(map(heights.get, map(id, items), repeat(0)), default=0) + 1
+        if self.items > self.limits.max_items:
+            self._count(0)
+        if height > self.limits.max_depth:
+            self._too_deep()
         if items and type(items[0]) is Mark:
-            mark = items[0]
-            if mark is LIST:
-                obj: Any = list(items[1:])
-            elif mark is SET:
-                obj = set(items[1:])
-            elif mark is FROZENSET:
-                obj = frozenset(items[1:])
-            else:
-                obj = self.node(items[1:])
-                self.rows.append(obj)
-                self.row_heights.append(height)
+            return self._marked(items, height)
+        heights[id(items)] = height
+        return items
+
+    def _marked(self, items: tuple, height: int) -> Any:
+        mark = items[0]
+        if mark is LIST:
+            obj: Any = list(items[1:])
+        elif mark is SET or mark is FROZENSET:
+            obj = set(items[1:]) if mark is SET else frozenset(items[1:])
         else:
-            obj = items
-        self._note(obj, height)
+            # a row of the node table: referred to, not nested (an
+            # expression's depth is its own, not the message's)
+            obj = self.node(items[1:])
+            self.rows.append(obj)
+            return obj
+        self._heights[id(obj)] = height
         return obj
 
     def map_hook(self, mapping: dict) -> dict:
-        self._count(2 * len(mapping))
-        height = max(self._height_of(mapping), self._height_of(mapping.values())) + 1
-        self._note(mapping, height)
+        self.items += 2 * len(mapping)
+        heights = self._heights
+        height = max(max(map(heights.get, map(id, mapping), repeat(0)), default=0),
+                     max(map(heights.get, map(id, mapping.values()), repeat(0)), default=0)) + 1
+        if self.items > self.limits.max_items:
+            self._count(0)
+        if height > self.limits.max_depth:
+            self._too_deep()
+        heights[id(mapping)] = height
         return mapping
 
     def node(self, fields: tuple) -> Any:

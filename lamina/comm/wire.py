@@ -49,7 +49,7 @@ from lamina.comm.format import (ELLIPSIS_EXT, EXT_BIGINT, EXT_BLOB, EXT_BYTES, E
 from lamina.comm.limits import DEFAULT_LIMITS, WireError, WireLimits
 from lamina.comm.opaque import Blob, Packed, buffer_nbytes, frames_nbytes
 
-__all__ = ["MAGIC", "WIRE_VERSION", "Blob", "Decoder", "DEFAULT_LIMITS", "Encoder", "Extension",
+__all__ = ["DEFAULT_LIMITS", "MAGIC", "WIRE_VERSION", "Blob", "Decoder", "Encoder", "Extension",
            "LargeGraphWarning", "Packed", "WireError", "WireLimits", "dumps", "frames_nbytes",
            "loads", "nodes_of"]
 

@@ -37,8 +37,8 @@ import numpy as np
 
 from lamina.comm.batched import BatchedSend, unbatch
 from lamina.comm.core import Comm, CommClosedError, listen
-from lamina.comm.process import forbid_unpickling, run_process
 from lamina.comm.limits import brief
+from lamina.comm.process import forbid_unpickling, run_process
 from lamina.comm.wire import Blob, WireError, loads
 from lamina.layers.codec import LayerCodec
 from lamina.layers.registry import signature
