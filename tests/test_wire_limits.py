@@ -214,3 +214,18 @@ def test_an_expression_deeper_than_max_depth_decodes_its_rows_are_not_nesting():
     got = loads(dumps({"roots": roots}, extension=LayerCodec()), load_blobs=False,
                 extension=LayerCodec(), limits=WireLimits(max_depth=16))
     assert got["roots"][0].name == roots[0].name
+
+
+def test_every_roles_hello_fits_the_greeting_limits_with_room_to_spare():
+    from lamina.comm.core import PROTOCOL_VERSION
+    from lamina.comm.limits import GREETING_LIMITS
+    from lamina.layers.registry import signature
+
+    hello = {"op": "hello", "protocol": PROTOCOL_VERSION, "wire": WIRE_VERSION,
+             "role": "worker", "address": "tcp://[2001:db8::1]:65535", "nthreads": 512,
+             "id": "f" * 32, "registry": signature()}
+    roomy = WireLimits(max_message_bytes=GREETING_LIMITS.max_message_bytes // 2,
+                       max_frames=1, max_header_bytes=GREETING_LIMITS.max_header_bytes // 2,
+                       max_depth=GREETING_LIMITS.max_depth // 2,
+                       max_items=GREETING_LIMITS.max_items // 2)
+    assert loads(dumps(hello), limits=roomy)["registry"] == hello["registry"]

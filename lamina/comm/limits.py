@@ -49,7 +49,7 @@ class WireLimits:
 
 DEFAULT_LIMITS = WireLimits()
 GREETING_LIMITS = WireLimits(max_message_bytes=8 * 2**10, max_frames=4,
-                             max_header_bytes=8 * 2**10, max_depth=16, max_items=1024)
+                             max_header_bytes=8 * 2**10, max_depth=16, max_items=4096)
 
 
 def brief(exc: BaseException, limit: int = 200) -> str:
