@@ -89,3 +89,25 @@ def test_a_client_fails_its_futures_when_the_scheduler_sends_what_it_cannot_hand
                 future.result(10)
     finally:
         io.stop()
+
+
+def test_a_frame_larger_than_the_first_buffer_arrives_whole():
+    import numpy as np
+
+    from lamina.comm import connect
+    from lamina.comm.tcp import PREALLOCATE_BYTES
+
+    async def echo(comm) -> None:
+        await comm.write(await comm.read())
+
+    async def main() -> None:
+        listener = await listen("tcp://127.0.0.1:0", echo, {"role": "echo"}, load_blobs=True)
+        comm = await connect(listener.address, {"role": "client"})
+        sent = np.random.default_rng(0).integers(0, 2**60, 5 * PREALLOCATE_BYTES // 8 + 3)
+        await comm.write({"op": "echo", "a": sent})
+        got = await asyncio.wait_for(comm.read(), 30)
+        np.testing.assert_array_equal(got["a"], sent)
+        await comm.close()
+        await listener.stop()
+
+    asyncio.run(main())

@@ -351,7 +351,7 @@ class Worker:
                 elif op == "info":
                     await comm.write({"op": "info", **self.info()})
                 else:
-                    await comm.write({"op": "error", "reason": f"unknown op {op!r}"})
+                    await comm.write({"op": "error", "reason": f"unknown op {op[:40]!r}"})
         except CommClosedError:
             pass
         except WireError as exc:
