@@ -40,6 +40,7 @@ from lamina.client.futures import CLOSED_BEFORE_RESULT, Future, remote_exception
 from lamina.client.loop import LoopThread
 from lamina.comm.batched import BatchedSend, unbatch
 from lamina.comm.core import CommClosedError, connect_when_up, framed_nbytes
+from lamina.comm.limits import brief
 from lamina.comm.pool import ConnectionPool
 from lamina.comm.security import Security, as_security
 from lamina.comm.wire import Packed, WireError, dumps
@@ -197,6 +198,12 @@ class Client:
         except (CommClosedError, WireError) as exc:
             self._fail_all(CommClosedError(f"lost the connection to the scheduler at "
                                            f"{self.address}: {exc}"))
+        except Exception as exc:
+            self._fail_all(CommClosedError(f"closed the connection to the scheduler at "
+                                           f"{self.address}: a message from it could not "
+                                           f"be handled: {brief(exc)}"))
+        finally:
+            self.comm.abort()
 
     def _handle(self, msg: dict) -> None:
         op = msg.get("op")

@@ -15,6 +15,7 @@ import asyncio
 from typing import Any, Callable, Iterator
 
 from lamina.comm.core import Comm, CommClosedError
+from lamina.comm.limits import WireError
 
 
 class BatchedSend:
@@ -56,6 +57,12 @@ class BatchedSend:
             self.messages_sent += len(msgs)
             self.writes += 1
 
+    def abort(self) -> None:
+        """Stop at once, dropping what is queued (the connection is gone)."""
+        self._stopping = True
+        self.buffer = []
+        self._task.cancel()
+
     async def close(self, timeout: float = 5.0) -> None:
         """Send what is queued, then stop."""
         self._stopping = True
@@ -67,8 +74,24 @@ class BatchedSend:
 
 
 def unbatch(msg: Any) -> Iterator[dict]:
-    """The messages inside ``msg`` (itself, unless it is a batch)."""
+    """The messages inside ``msg`` (itself, unless it is a batch).
+
+    Raises ``WireError`` at anything that is not a message (see ``as_message``).
+    """
     if isinstance(msg, dict) and msg.get("op") == "batch":
-        yield from msg["msgs"]
+        msgs = msg.get("msgs")
+        if type(msgs) not in (list, tuple):
+            raise WireError(f"a batch holds a list of messages, not {type(msgs).__name__}")
+        for m in msgs:
+            yield as_message(m)
     else:
-        yield msg
+        yield as_message(msg)
+
+
+def as_message(msg: Any) -> dict:
+    """``msg`` if it is a message (a dict with a string ``op``), else ``WireError``."""
+    if type(msg) is not dict or type(msg.get("op")) is not str:
+        got = (f"a dict whose 'op' is {type(msg.get('op')).__name__}" if type(msg) is dict
+               else f"a {type(msg).__name__}")
+        raise WireError(f"a message is a dict with a string 'op', got {got}")
+    return msg

@@ -20,6 +20,11 @@ until then)::
 ``security`` (``lamina.comm.security.Security``) holds the secret and the
 TLS files; by default it comes from the environment (``LAMINA_AUTH_SECRET``,
 ``LAMINA_AUTH_FILE`` or ``~/.lamina/secret``).
+
+Until its handshake is done a connection reads under ``GREETING_LIMITS``
+(a few KiB: a stranger cannot make it allocate or decode more); the
+handshake then ``trust``s it with the connection's own ``WireLimits``.
+A handler that fails is logged in one line and its connection closed.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from typing import Any, Awaitable, Callable, Sequence
 
 from lamina.comm.auth import AuthenticationError, check_nonce, exchange_proofs, new_nonce
 from lamina.comm.security import HOW_TO_GIVE, SecretNotFound, Security
+from lamina.comm.limits import DEFAULT_LIMITS, GREETING_LIMITS, WireLimits, brief
 from lamina.comm.wire import WIRE_VERSION, WireError, dumps, frames_nbytes, loads
 
 logger = logging.getLogger("lamina.comm")
@@ -53,6 +59,7 @@ class Comm:
 
     def __init__(self, load_blobs: bool) -> None:
         self.load_blobs = load_blobs
+        self.limits: WireLimits = GREETING_LIMITS
         self.bytes_read = 0
         self.bytes_written = 0
         self.peer_info: dict[str, Any] = {}
@@ -61,7 +68,14 @@ class Comm:
         """The next message, decoded (blobs loaded only if ``load_blobs``)."""
         frames = await self.read_frames()
         self.bytes_read += framed_nbytes(frames)
-        return loads(frames, load_blobs=self.load_blobs)
+        return loads(frames, load_blobs=self.load_blobs, limits=self.limits)
+
+    def trust(self, limits: WireLimits | None = None) -> None:
+        """Lift the greeting limits to ``limits`` (``DEFAULT_LIMITS``): the peer is known now.
+
+        Called when the handshake (and authentication, where configured) succeeded.
+        """
+        self.limits = limits or DEFAULT_LIMITS
 
     async def write(self, msg: Any, warn_above: int | None = None) -> int:
         """Encode and send ``msg``; return the bytes put on the wire."""
@@ -121,15 +135,20 @@ def parse_address(address: str) -> tuple[str, str]:
 
 
 async def handshake(comm: Comm, info: dict[str, Any], security: Security, side: str,
-                    timeout: float = HANDSHAKE_TIMEOUT) -> dict[str, Any]:
+                    timeout: float = HANDSHAKE_TIMEOUT,
+                    limits: WireLimits | None = None) -> dict[str, Any]:
     """Greet, authenticate, introduce; return the peer's info.
 
-    Raises ``ProtocolError`` on a version mismatch or a broken greeting and
-    ``AuthenticationError`` when the secrets differ; the comm is closed then.
+    The hello and the proofs are read under ``GREETING_LIMITS``; once the
+    peer has proven it holds the secret the connection reads under
+    ``limits`` (``DEFAULT_LIMITS``). Raises ``ProtocolError`` on a version
+    mismatch or a broken greeting and ``AuthenticationError`` when the
+    secrets differ; the comm is closed then.
     """
     wanted, comm.load_blobs = comm.load_blobs, False
     try:
-        peer = await asyncio.wait_for(_greet_and_prove(comm, info, security, side), timeout)
+        peer = await asyncio.wait_for(_greet_and_prove(comm, info, security, side, limits),
+                                      timeout)
     except WireError as exc:
         comm.abort()
         raise ProtocolError(f"handshake with {comm.peer_address} failed: {exc}") from exc
@@ -142,7 +161,7 @@ async def handshake(comm: Comm, info: dict[str, Any], security: Security, side: 
 
 
 async def _greet_and_prove(comm: Comm, info: dict[str, Any], security: Security,
-                           side: str) -> dict[str, Any]:
+                           side: str, limits: WireLimits | None) -> dict[str, Any]:
     nonce = new_nonce()
     await comm.write({"op": "hello", "protocol": PROTOCOL_VERSION, "wire": WIRE_VERSION,
                       "nonce": nonce})
@@ -161,6 +180,7 @@ async def _greet_and_prove(comm: Comm, info: dict[str, Any], security: Security,
         comm.abort()
         raise
     await exchange_proofs(comm, security.secret, side, nonce, peer_nonce)
+    comm.trust(limits)
     await comm.write({**info, "op": "ready"})
     peer = await comm.read()
     if isinstance(peer, dict) and peer.get("op") == "ready":
@@ -189,8 +209,9 @@ async def _open(scheme: str, where: str, load_blobs: bool, timeout: float,
 
 
 async def connect(address: str, info: dict[str, Any] | None = None, load_blobs: bool = True,
-                  timeout: float = 10.0, security: Security | None = None) -> Comm:
-    """Open a connection to ``address`` and run the handshake.
+                  timeout: float = 10.0, security: Security | None = None,
+                  limits: WireLimits | None = None) -> Comm:
+    """Open a connection to ``address`` and run the handshake; then read within ``limits``.
 
     ``security`` defaults to ``Security.from_environment()``. A peer holding
     another secret raises ``AuthenticationError`` saying how to give the right one.
@@ -199,7 +220,7 @@ async def connect(address: str, info: dict[str, Any] | None = None, load_blobs: 
     scheme, where = parse_address(address)
     comm = await _open(scheme, where, load_blobs, timeout, security)
     try:
-        await handshake(comm, info or {}, security, "connector", timeout)
+        await handshake(comm, info or {}, security, "connector", timeout, limits)
     except AuthenticationError as exc:
         raise AuthenticationError(f"{exc}. To connect, {HOW_TO_GIVE}") from None
     return comm
@@ -227,26 +248,32 @@ async def connect_when_up(address: str, info: dict[str, Any] | None = None,
 
 
 async def listen(address: str, handler: Handler, info: dict[str, Any] | None = None,
-                 load_blobs: bool = False, security: Security | None = None) -> Listener:
+                 load_blobs: bool = False, security: Security | None = None,
+                 limits: WireLimits | None = None) -> Listener:
     """Accept connections at ``address``; each runs ``handler(comm)`` after the handshake.
 
     ``load_blobs=False`` (the default, for the scheduler) decodes incoming
-    messages without unpickling anything. Connections that fail the
-    handshake are closed (and logged) before ``handler`` sees them.
-    ``security`` defaults to ``Security.from_environment()``.
+    messages without unpickling anything; ``limits`` bound what a connection
+    reads once its peer has authenticated. Connections that fail the
+    handshake are closed (and logged) before ``handler`` sees them; when the
+    handler returns or fails the connection is closed at once, and a failure
+    is logged in one line. ``security`` defaults to ``Security.from_environment()``.
     """
     info = info or {}
     security = security or Security.from_environment()
 
     async def accepted(comm: Comm) -> None:
         try:
-            await handshake(comm, info, security, "listener")
+            await handshake(comm, info, security, "listener", limits=limits)
+            await handler(comm)
         except AuthenticationError as exc:
-            logger.warning("refused a connection: %s", exc)
-            return
+            logger.warning("refused a connection: %s", brief(exc))
         except (ProtocolError, CommClosedError):
-            return
-        await handler(comm)
+            pass
+        except Exception as exc:
+            logger.warning("closed the connection from %s: %s", comm.peer_address, brief(exc))
+        finally:
+            comm.abort()
 
     scheme, where = parse_address(address)
     if scheme in ("tcp", "tls"):

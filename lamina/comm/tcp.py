@@ -10,6 +10,11 @@ writable ``bytearray``s: arrays decoded from them belong to the receiver.
 With an ``ssl.SSLContext`` (``tls://`` addresses, ``lamina.comm.tls``)
 the same frames travel inside TLS: Tornado's ``TCPServer`` and
 ``TCPClient`` take the context as ``ssl_options``.
+
+The announced frame count and lengths are checked against the connection's
+``limits`` before anything is read or allocated, and a frame larger than
+``PREALLOCATE_BYTES`` grows as its bytes arrive: a peer that announces
+a gigabyte and sends nothing costs the receiver nothing.
 """
 
 from __future__ import annotations
@@ -26,10 +31,10 @@ from tornado.tcpclient import TCPClient
 from tornado.tcpserver import TCPServer
 
 from lamina.comm.core import Comm, CommClosedError, Listener, ProtocolError
-from lamina.comm.wire import WireError
+from lamina.comm.limits import WireError, WireLimits
 
 SMALL_FRAME = 64 * 2**10
-MAX_FRAMES = 2**24
+PREALLOCATE_BYTES = 8 * 2**20
 MAX_BUFFER = 2**40
 
 
@@ -62,29 +67,42 @@ class TCPComm(Comm):
         return self.stream.closed()
 
     async def read_frames(self) -> list[Any]:
-        stream = self.stream
         try:
-            (n,) = struct.unpack("<Q", await stream.read_bytes(8))
-            if n > MAX_FRAMES:
-                raise WireError(f"message announces {n} frames: not a lamina peer")
-            lengths = struct.unpack(f"<{n}Q", await stream.read_bytes(8 * n)) if n else ()
-            total = sum(lengths)
-            if total <= SMALL_FRAME:
-                data = memoryview(await stream.read_bytes(total)) if total else memoryview(b"")
-                frames, pos = [], 0
-                for length in lengths:
-                    frames.append(bytearray(data[pos:pos + length]))
-                    pos += length
-                return frames
-            frames = []
-            for length in lengths:
-                buf = bytearray(length)
-                if length:
-                    await stream.read_into(buf)
-                frames.append(buf)
-            return frames
+            return await self._read_frames()
+        except WireError:
+            self.abort()
+            raise
         except (StreamClosedError, ssl.SSLError) as exc:
             raise _closed(exc, self._peer) from exc
+
+    async def _read_frames(self) -> list[Any]:
+        stream, limits = self.stream, self.limits
+        (n,) = struct.unpack("<Q", await stream.read_bytes(8))
+        if n > limits.max_frames:
+            raise WireError(f"{self._peer} announces a message of {n} frames, more than "
+                            f"{limits.max_frames} (WireLimits.max_frames)")
+        lengths = struct.unpack(f"<{n}Q", await stream.read_bytes(8 * n)) if n else ()
+        _check_lengths(lengths, limits, self._peer)
+        total = sum(lengths)
+        if total <= SMALL_FRAME:
+            data = memoryview(await stream.read_bytes(total)) if total else memoryview(b"")
+            frames, pos = [], 0
+            for length in lengths:
+                frames.append(bytearray(data[pos:pos + length]))
+                pos += length
+            return frames
+        return [await self._read_frame(length) for length in lengths]
+
+    async def _read_frame(self, length: int) -> bytearray:
+        """One frame; beyond ``PREALLOCATE_BYTES`` the buffer doubles as bytes arrive."""
+        buf = bytearray(min(length, PREALLOCATE_BYTES))
+        if buf:
+            await self.stream.read_into(buf)
+        while len(buf) < length:
+            chunk = bytearray(min(length - len(buf), len(buf)))
+            await self.stream.read_into(chunk)
+            buf += chunk
+        return buf
 
     async def write_frames(self, frames: Sequence[Any]) -> None:
         lengths = [f.nbytes if isinstance(f, memoryview) else len(f) for f in frames]
@@ -109,6 +127,16 @@ class TCPComm(Comm):
 
     def abort(self) -> None:
         self.stream.close()
+
+
+def _check_lengths(lengths: Sequence[int], limits: WireLimits, peer: str) -> None:
+    total = sum(lengths)
+    if total > limits.max_message_bytes:
+        raise WireError(f"{peer} announces a message of {total} bytes, more than "
+                        f"{limits.max_message_bytes} (WireLimits.max_message_bytes)")
+    if lengths and lengths[0] > limits.max_header_bytes:
+        raise WireError(f"{peer} announces a header of {lengths[0]} bytes, more than "
+                        f"{limits.max_header_bytes} (WireLimits.max_header_bytes)")
 
 
 class _Server(TCPServer):

@@ -28,46 +28,34 @@ reference to a row is a small extension type. The expression codec
 
     frames = dumps({"roots": (layer,)}, extension=LayerCodec())
     loads(frames, extension=LayerCodec())["roots"][0]      # the same layer
+
+Decoding (``lamina.comm.decoding``) is bounded by ``WireLimits``
+(``lamina.comm.limits``): a message from outside cannot make the receiver
+recurse, allocate or expand beyond them.
 """
 
 from __future__ import annotations
 
-import pickle
 import warnings
-from typing import Any, Hashable, Protocol, Sequence
+from typing import Any, Hashable, Protocol
 
 import msgpack
 import numpy as np
 
+from lamina.comm.decoding import Decoder, loads, nodes_of
+from lamina.comm.format import (ELLIPSIS_EXT, EXT_BIGINT, EXT_BLOB, EXT_BYTES, EXT_COMPLEX,
+                                EXT_DTYPE, EXT_NDARRAY, EXT_PACKED, EXT_RANGE, EXT_REF, EXT_RLE,
+                                EXT_SCALAR, EXT_SLICE, MAGIC, MARK_EXT, WIRE_VERSION, packb)
+from lamina.comm.limits import DEFAULT_LIMITS, WireError, WireLimits
 from lamina.comm.opaque import Blob, Packed, buffer_nbytes, frames_nbytes
 
-__all__ = ["Blob", "Decoder", "Encoder", "Extension", "LargeGraphWarning", "Packed",
-           "WireError", "dumps", "frames_nbytes", "loads", "nodes_of"]
+__all__ = ["DEFAULT_LIMITS", "MAGIC", "WIRE_VERSION", "Blob", "Decoder", "Encoder", "Extension",
+           "LargeGraphWarning", "Packed", "WireError", "WireLimits", "dumps", "frames_nbytes",
+           "loads", "nodes_of"]
 
-WIRE_VERSION = 1
-MAGIC = b"LMN"
 LARGE_GRAPH_BYTES = 10 * 2**20
 INLINE_PICKLE_BYTES = 64 * 2**10
 RLE_MIN_LENGTH = 8
-
-EXT_NDARRAY = 1
-EXT_BLOB = 2
-EXT_REF = 3
-EXT_MARK = 4
-EXT_RLE = 5
-EXT_SLICE = 6
-EXT_DTYPE = 7
-EXT_SCALAR = 8
-EXT_COMPLEX = 9
-EXT_ELLIPSIS = 10
-EXT_BIGINT = 11
-EXT_BYTES = 12
-EXT_PACKED = 13
-EXT_RANGE = 14
-
-
-class WireError(ValueError):
-    """A message could not be encoded or decoded."""
 
 
 class LargeGraphWarning(UserWarning):
@@ -94,23 +82,6 @@ class Extension(Protocol):
     def decode(self, fields: tuple, decoder: "Decoder") -> Any: ...
 
 
-class _Mark:
-    __slots__ = ("kind",)
-
-    def __init__(self, kind: int) -> None:
-        self.kind = kind
-
-
-_LIST, _SET, _FROZENSET, _NODE = (_Mark(i) for i in range(4))
-_MARKS = (_LIST, _SET, _FROZENSET, _NODE)
-_MARK_EXT = [msgpack.ExtType(EXT_MARK, bytes([m.kind])) for m in _MARKS]
-_ELLIPSIS_EXT = msgpack.ExtType(EXT_ELLIPSIS, b"")
-
-
-def _packb(obj: Any) -> bytes:
-    return msgpack.packb(obj, use_bin_type=True)
-
-
 # encoding ----------------------------------------------------------------------
 class Encoder:
     """One message being encoded: its frames and its node table.
@@ -133,7 +104,7 @@ class Encoder:
     def add_row(self, key: Hashable, fields: list[Any]) -> int:
         """Append a row of encoded ``fields`` known as ``key``; its index."""
         index = len(self.nodes)
-        self.nodes.append([_MARK_EXT[3], *fields])
+        self.nodes.append([MARK_EXT[3], *fields])
         self.rows[key] = index
         return index
 
@@ -149,42 +120,42 @@ class Encoder:
         if t is tuple:
             return self.tuple(obj)
         if t is list:
-            return [_MARK_EXT[0], *map(self.walk, obj)]
+            return [MARK_EXT[0], *map(self.walk, obj)]
         if t is dict:
             return {self.walk(k): self.walk(v) for k, v in obj.items()}
         if t is np.ndarray:
             return self.ndarray(obj)
         if t is bytes:
             if len(obj) > INLINE_PICKLE_BYTES:
-                return msgpack.ExtType(EXT_BYTES, _packb(self.frame(obj)))
+                return msgpack.ExtType(EXT_BYTES, packb(self.frame(obj)))
             return obj
         if t is Blob:
             return self.blob(obj)
         if t is Packed:
             start = len(self.frames) + 1
             self.frames.extend(obj.frames)
-            return msgpack.ExtType(EXT_PACKED, _packb((start, len(obj.frames))))
+            return msgpack.ExtType(EXT_PACKED, packb((start, len(obj.frames))))
         if t is slice:
             return msgpack.ExtType(EXT_SLICE, self.pack((obj.start, obj.stop, obj.step)))
         if t is range:
-            return msgpack.ExtType(EXT_RANGE, _packb((obj.start, obj.stop, obj.step)))
+            return msgpack.ExtType(EXT_RANGE, packb((obj.start, obj.stop, obj.step)))
         if t is set or t is frozenset:
-            mark = _MARK_EXT[1] if t is set else _MARK_EXT[2]
+            mark = MARK_EXT[1] if t is set else MARK_EXT[2]
             return [mark, *map(self.walk, obj)]
         if t is complex:
-            return msgpack.ExtType(EXT_COMPLEX, _packb((obj.real, obj.imag)))
+            return msgpack.ExtType(EXT_COMPLEX, packb((obj.real, obj.imag)))
         if obj is Ellipsis:
-            return _ELLIPSIS_EXT
+            return ELLIPSIS_EXT
         if isinstance(obj, np.dtype):
             return msgpack.ExtType(EXT_DTYPE, self.pack(_dtype_plain(obj)))
         if isinstance(obj, np.generic) and not obj.dtype.hasobject:
             return msgpack.ExtType(EXT_SCALAR, self.pack((obj.dtype, obj.tobytes())))
         if self.extension is not None and self.extension.claims(obj):
-            return msgpack.ExtType(EXT_REF, _packb(self.extension.encode(obj, self)))
+            return msgpack.ExtType(EXT_REF, packb(self.extension.encode(obj, self)))
         return self.blob(Blob.dump(obj))
 
     def pack(self, obj: Any) -> bytes:
-        return _packb(self.walk(obj))
+        return packb(self.walk(obj))
 
     def tuple(self, obj: tuple) -> Any:
         if len(obj) >= RLE_MIN_LENGTH:
@@ -220,7 +191,7 @@ class Encoder:
         else:
             data = bytes(data)
         buffers = [self.frame(b) for b in blob.buffers]
-        return msgpack.ExtType(EXT_BLOB, _packb((data, buffers)))
+        return msgpack.ExtType(EXT_BLOB, packb((data, buffers)))
 
 
 def _rle(values: tuple) -> Any:
@@ -235,7 +206,7 @@ def _rle(values: tuple) -> Any:
     if 2 * len(starts) >= len(values):
         return None
     counts = np.diff(np.append(starts, len(values)))
-    return msgpack.ExtType(EXT_RLE, _packb((arr[starts].tolist(), counts.tolist())))
+    return msgpack.ExtType(EXT_RLE, packb((arr[starts].tolist(), counts.tolist())))
 
 
 def _dtype_plain(dtype: np.dtype) -> Any:
@@ -255,7 +226,7 @@ def dumps(value: Any, extension: Extension | None = None,
     """
     enc = Encoder(extension)
     body = enc.walk(value)
-    header = MAGIC + bytes([WIRE_VERSION]) + _packb([enc.nodes, body])
+    header = MAGIC + bytes([WIRE_VERSION]) + packb([enc.nodes, body])
     frames = [header, *enc.frames]
     if enc.nodes and warn_above is not None:
         size = frames_nbytes(frames)
@@ -268,150 +239,3 @@ def dumps(value: Any, extension: Extension | None = None,
                 LargeGraphWarning, stacklevel=2)
     return frames
 
-
-# decoding ----------------------------------------------------------------------
-class Decoder:
-    """One message being decoded: its frames and the objects of its node table.
-
-    ``rows[i]`` is what row ``i`` decoded to; ``load_blobs`` says whether
-    this receiver unpickles (an extension may build stand-ins when not).
-    """
-
-    def __init__(self, frames: Sequence[Any], load_blobs: bool,
-                 extension: Extension | None = None) -> None:
-        self.frames = frames
-        self.load_blobs = load_blobs
-        self.extension = extension
-        self.rows: list[Any] = []
-        self.value: Any = None
-
-    def unpack(self, data: Any) -> Any:
-        return msgpack.unpackb(data, raw=False, use_list=False, strict_map_key=False,
-                               ext_hook=self.ext_hook, list_hook=self.list_hook)
-
-    def frame(self, index: int) -> Any:
-        if not 0 < index < len(self.frames):
-            raise WireError(f"frame {index} is missing: the message has {len(self.frames)}")
-        return self.frames[index]
-
-    def ext_hook(self, code: int, data: bytes) -> Any:
-        if code == EXT_NDARRAY:
-            dtype, shape, order, index = self.unpack(data)
-            return _array_from(self.frame(index), dtype, shape, order)
-        if code == EXT_BLOB:
-            inline, buffer_ids = self.unpack(data)
-            payload = inline if isinstance(inline, bytes) else self.frame(inline)
-            blob = Blob(payload, [self.frame(i) for i in buffer_ids])
-            return blob.load() if self.load_blobs else blob
-        if code == EXT_REF:
-            index = self.unpack(data)
-            if not 0 <= index < len(self.rows):
-                raise WireError(f"reference to node row {index} before it was defined")
-            return self.rows[index]
-        if code == EXT_MARK:
-            return _MARKS[data[0]]
-        if code == EXT_RLE:
-            values, counts = self.unpack(data)
-            return tuple(np.repeat(np.asarray(values, dtype=np.int64),
-                                   np.asarray(counts, dtype=np.int64)).tolist())
-        if code == EXT_SLICE:
-            return slice(*self.unpack(data))
-        if code == EXT_RANGE:
-            return range(*self.unpack(data))
-        if code == EXT_DTYPE:
-            return _dtype_from(self.unpack(data))
-        if code == EXT_SCALAR:
-            dtype, raw = self.unpack(data)
-            return np.frombuffer(raw, dtype=dtype)[0]
-        if code == EXT_COMPLEX:
-            real, imag = self.unpack(data)
-            return complex(real, imag)
-        if code == EXT_ELLIPSIS:
-            return Ellipsis
-        if code == EXT_BIGINT:
-            return int(data.decode())
-        if code == EXT_BYTES:
-            return bytes(self.frame(self.unpack(data)))
-        if code == EXT_PACKED:
-            start, count = self.unpack(data)
-            return Packed(self.frames[start:start + count])
-        raise WireError(f"unknown extension type {code}: the sender runs another lamina version")
-
-    def list_hook(self, items: tuple) -> Any:
-        if items and type(items[0]) is _Mark:
-            mark = items[0]
-            if mark is _LIST:
-                return list(items[1:])
-            if mark is _SET:
-                return set(items[1:])
-            if mark is _FROZENSET:
-                return frozenset(items[1:])
-            obj = self.node(items[1:])
-            self.rows.append(obj)
-            return obj
-        return items
-
-    def node(self, fields: tuple) -> Any:
-        if self.extension is None:
-            raise WireError("the message has a node table (e.g. a layer expression) but was "
-                            "decoded without an extension: decode it with the extension "
-                            "that encoded it (lamina.layers.codec.LayerCodec for layers)")
-        return self.extension.decode(fields, self)
-
-
-def _array_from(buf: Any, dtype: Any, shape: tuple, order: int) -> np.ndarray:
-    dtype = _dtype_from(dtype)
-    count = 1
-    for s in shape:
-        count *= s
-    if count == 0 or dtype.itemsize == 0:
-        return np.empty(shape, dtype=dtype)
-    flat = np.frombuffer(buf, dtype=dtype, count=count)
-    if order:
-        return flat.reshape(shape[::-1]).T
-    return flat.reshape(shape)
-
-
-def _dtype_from(plain: Any) -> np.dtype:
-    if isinstance(plain, str):
-        return np.dtype(plain)
-    if isinstance(plain, np.dtype):
-        return plain
-    return np.dtype([tuple(f) for f in plain[0]])
-
-
-def _decode(frames: Sequence[Any], load_blobs: bool, extension: Extension | None) -> Decoder:
-    if not frames:
-        raise WireError("empty message")
-    header = memoryview(frames[0])
-    if bytes(header[:3]) != MAGIC:
-        raise WireError("not a lamina message (bad magic bytes)")
-    if header[3] != WIRE_VERSION:
-        raise WireError(
-            f"message uses wire version {header[3]}, this lamina reads version "
-            f"{WIRE_VERSION}: run the same lamina version on clients, scheduler and workers")
-    decoder = Decoder(frames, load_blobs, extension)
-    try:
-        _, decoder.value = decoder.unpack(header[4:])
-    except (WireError, pickle.UnpicklingError, ImportError, AttributeError):
-        raise
-    except (ValueError, TypeError, KeyError, IndexError, msgpack.UnpackException) as exc:
-        raise WireError(f"malformed message: {exc}") from exc
-    return decoder
-
-
-def loads(frames: Sequence[Any], load_blobs: bool = True,
-          extension: Extension | None = None) -> Any:
-    """Decode frames made by ``dumps``.
-
-    With ``load_blobs=False`` pickled objects stay ``Blob``s and nothing is
-    unpickled: the scheduler decodes this way. A message with a node table
-    needs the ``extension`` that encoded it.
-    """
-    return _decode(frames, load_blobs, extension).value
-
-
-def nodes_of(frames: Sequence[Any], load_blobs: bool = True,
-             extension: Extension | None = None) -> list[Any]:
-    """Every object of a message's node table, in row order (children first)."""
-    return _decode(frames, load_blobs, extension).rows

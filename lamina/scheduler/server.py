@@ -37,6 +37,7 @@ import numpy as np
 
 from lamina.comm.batched import BatchedSend, unbatch
 from lamina.comm.core import Comm, CommClosedError, listen
+from lamina.comm.limits import brief
 from lamina.comm.process import forbid_unpickling, run_process
 from lamina.comm.security import Security
 from lamina.comm.wire import Blob, WireError, loads
@@ -137,22 +138,32 @@ class Scheduler:
         try:
             await self._read(comm, handle, f"worker {ws.address}")
         finally:
+            ws.out.abort()
             self._remove_worker(ws)
 
     async def _read(self, comm: Comm, handle: Callable[[dict], Awaitable[None]],
                     sender: str) -> None:
-        """Handle each message from ``comm``, then schedule, until it closes."""
+        """Handle each message from ``comm``, then schedule, until it closes.
+
+        A malformed message or a failed handler closes the connection at once
+        and is logged in one line.
+        """
         try:
             while True:
                 msg = await comm.read()
                 for m in unbatch(msg):
                     try:
                         await handle(m)
-                    except Exception:
-                        logger.exception("could not handle %r from %s", m.get("op"), sender)
+                    except Exception as exc:
+                        raise WireError(f"could not handle {m['op'][:40]!r}: "
+                                        f"{brief(exc)}") from exc
                 self._schedule()
-        except (CommClosedError, WireError):
+        except CommClosedError:
             pass
+        except WireError as exc:
+            logger.warning("closed the connection from %s: %s", sender, exc)
+        finally:
+            comm.abort()
 
     def _broadcast_workers(self) -> None:
         addresses = {ws.wid: ws.address for ws in self.workers.values()}
@@ -230,6 +241,7 @@ class Scheduler:
         try:
             await self._read(comm, lambda msg: self._client_message(cs, msg), "a client")
         finally:
+            cs.out.abort()
             self.clients.pop(cs.cid, None)
             for rid in list(cs.runs):
                 run = self.runs.get(rid)

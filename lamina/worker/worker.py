@@ -25,6 +25,7 @@ one is running (see ``lamina.worker.store``).
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import time
 import traceback
@@ -34,8 +35,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from lamina.comm.batched import BatchedSend, unbatch
+from lamina.comm.batched import BatchedSend, as_message, unbatch
 from lamina.comm.core import Comm, CommClosedError, connect_when_up, listen
+from lamina.comm.limits import brief
 from lamina.comm.pool import ConnectionPool
 from lamina.comm.process import run_process
 from lamina.comm.security import Security
@@ -44,6 +46,8 @@ from lamina.layers.base import Layer
 from lamina.layers.codec import LayerCodec
 from lamina.layers.registry import signature
 from lamina.worker.store import PAUSE_FRACTION, SPILL_FRACTION, open_store, parse_memory_limit
+
+logger = logging.getLogger("lamina.worker")
 
 LONG_TASK_SECONDS = 1e-3
 SCHEDULER_WAIT_SECONDS = 30.0
@@ -176,9 +180,12 @@ class Worker:
                 msg = await self.comm.read()
                 for m in unbatch(msg):
                     self._handle(m)
-        except (CommClosedError, WireError):
+        except CommClosedError:
             pass
+        except Exception as exc:
+            logger.warning("closed the connection to the scheduler: %s", brief(exc))
         finally:
+            self.comm.abort()
             self._done.set()
 
     def _handle(self, msg: dict) -> None:
@@ -370,8 +377,8 @@ class Worker:
     async def _serve_peer(self, comm: Comm) -> None:
         try:
             while True:
-                msg = await comm.read()
-                op = msg.get("op")
+                msg = as_message(await comm.read())
+                op = msg["op"]
                 if op == "get_data":
                     keys = np.asarray(msg["keys"]).tolist()
                     if self.data.on_disk(keys):     # read spill files off the event loop
@@ -385,9 +392,11 @@ class Worker:
                 elif op == "info":
                     await comm.write({"op": "info", **self.info()})
                 else:
-                    await comm.write({"op": "error", "reason": f"unknown op {op!r}"})
-        except (CommClosedError, WireError):
+                    await comm.write({"op": "error", "reason": f"unknown op {op[:40]!r}"})
+        except CommClosedError:
             pass
+        except WireError as exc:
+            logger.warning("closed the connection from %s: %s", comm.peer_address, brief(exc))
 
     def _values(self, keys: list[int]) -> list[Any]:
         return [self.data.get(k, _MISSING) for k in keys]
