@@ -13,13 +13,12 @@ import gc
 import logging
 
 import pytest
-from test_comm_hostile import framed, hello
+from test_comm_hostile import framed
 
 import lamina.array as la
 from lamina.client import Client
 from lamina.client.loop import LoopThread
-from lamina.comm import CommClosedError, listen
-from lamina.comm.wire import dumps
+from lamina.comm import CommClosedError, connect, listen
 from lamina.layers.registry import signature
 from lamina.scheduler.server import Scheduler
 
@@ -41,7 +40,11 @@ def test_a_refused_message_is_one_log_line_and_a_closed_connection(caplog, junk)
     async def main() -> None:
         scheduler = Scheduler()
         address = await scheduler.start("tcp://127.0.0.1:0")
-        await refused_by(address, hello() + framed(dumps(junk)))
+        comm = await connect(address, {"role": "client"})
+        await comm.write(junk)
+        with pytest.raises(CommClosedError):
+            while True:
+                await asyncio.wait_for(comm.read(), 10)
         await asyncio.sleep(0.1)
         assert scheduler.info()["clients"] == 0
         await scheduler.stop()

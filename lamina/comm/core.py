@@ -34,8 +34,8 @@ import logging
 from typing import Any, Awaitable, Callable, Sequence
 
 from lamina.comm.auth import AuthenticationError, check_nonce, exchange_proofs, new_nonce
-from lamina.comm.security import HOW_TO_GIVE, SecretNotFound, Security
 from lamina.comm.limits import DEFAULT_LIMITS, GREETING_LIMITS, WireLimits, brief
+from lamina.comm.security import HOW_TO_GIVE, SecretNotFound, Security
 from lamina.comm.wire import WIRE_VERSION, WireError, dumps, frames_nbytes, loads
 
 logger = logging.getLogger("lamina.comm")
@@ -267,7 +267,7 @@ async def listen(address: str, handler: Handler, info: dict[str, Any] | None = N
             await handshake(comm, info, security, "listener", limits=limits)
             await handler(comm)
         except AuthenticationError as exc:
-            logger.warning("refused a connection: %s", brief(exc))
+            logger.warning("refused a connection: %s", str(exc)[:200])
         except (ProtocolError, CommClosedError):
             pass
         except Exception as exc:

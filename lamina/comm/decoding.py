@@ -23,10 +23,29 @@ from typing import TYPE_CHECKING, Any, Sequence
 import msgpack
 import numpy as np
 
-from lamina.comm.format import (EXT_BIGINT, EXT_BLOB, EXT_BYTES, EXT_COMPLEX, EXT_DTYPE,
-                                EXT_ELLIPSIS, EXT_MARK, EXT_NDARRAY, EXT_PACKED, EXT_RANGE,
-                                EXT_REF, EXT_RLE, EXT_SCALAR, EXT_SLICE, FROZENSET, LIST, MAGIC,
-                                MARKS, SET, WIRE_VERSION, Mark)
+from lamina.comm.format import (
+    EXT_BIGINT,
+    EXT_BLOB,
+    EXT_BYTES,
+    EXT_COMPLEX,
+    EXT_DTYPE,
+    EXT_ELLIPSIS,
+    EXT_MARK,
+    EXT_NDARRAY,
+    EXT_PACKED,
+    EXT_RANGE,
+    EXT_REF,
+    EXT_RLE,
+    EXT_SCALAR,
+    EXT_SLICE,
+    FROZENSET,
+    LIST,
+    MAGIC,
+    MARKS,
+    SET,
+    WIRE_VERSION,
+    Mark,
+)
 from lamina.comm.limits import DEFAULT_LIMITS, WireError, WireLimits, brief
 from lamina.comm.opaque import Blob, Packed, buffer_nbytes
 

@@ -43,9 +43,25 @@ import msgpack
 import numpy as np
 
 from lamina.comm.decoding import Decoder, loads, nodes_of
-from lamina.comm.format import (ELLIPSIS_EXT, EXT_BIGINT, EXT_BLOB, EXT_BYTES, EXT_COMPLEX,
-                                EXT_DTYPE, EXT_NDARRAY, EXT_PACKED, EXT_RANGE, EXT_REF, EXT_RLE,
-                                EXT_SCALAR, EXT_SLICE, MAGIC, MARK_EXT, WIRE_VERSION, packb)
+from lamina.comm.format import (
+    ELLIPSIS_EXT,
+    EXT_BIGINT,
+    EXT_BLOB,
+    EXT_BYTES,
+    EXT_COMPLEX,
+    EXT_DTYPE,
+    EXT_NDARRAY,
+    EXT_PACKED,
+    EXT_RANGE,
+    EXT_REF,
+    EXT_RLE,
+    EXT_SCALAR,
+    EXT_SLICE,
+    MAGIC,
+    MARK_EXT,
+    WIRE_VERSION,
+    packb,
+)
 from lamina.comm.limits import DEFAULT_LIMITS, WireError, WireLimits
 from lamina.comm.opaque import Blob, Packed, buffer_nbytes, frames_nbytes
 
