@@ -119,7 +119,10 @@ def _is_ufunc(func: Callable) -> bool:
 def array_ufunc(ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
     """``__array_ufunc__``: ufunc calls and ufunc reductions stay lazy."""
     if kwargs.get("out") is not None:
-        return NotImplemented
+        raise TypeError(
+            f"numpy.{ufunc.__name__}{'' if method == '__call__' else '.' + method}(..., out=) "
+            "is not supported on lamina Arrays, which are immutable: use the returned Array"
+        )
     kwargs.pop("out", None)
     inputs = tuple(np.asarray(i) if isinstance(i, (list, tuple)) else i for i in inputs)
     if not all(isinstance(i, (Array, np.ndarray, np.generic, int, float, complex, bool))
@@ -149,15 +152,10 @@ def array_ufunc(ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> An
             for i in range(ufunc.nout)
         )
     if method == "reduce" and len(inputs) == 1:
-        from lamina.array import reductions
+        from lamina.array.ufunc_reduce import reduce_from_protocol
 
-        name = {"add": "sum", "multiply": "prod", "minimum": "min", "maximum": "max",
-                "logical_and": "all", "logical_or": "any"}.get(ufunc.__name__)
-        if name is not None:
-            return getattr(reductions, name)(inputs[0], axis=kwargs.get("axis", 0),
-                                             keepdims=kwargs.get("keepdims", False))
+        return reduce_from_protocol(ufunc, inputs[0], kwargs)
     return NotImplemented
-
 
 
 def real(x: Any) -> Array:

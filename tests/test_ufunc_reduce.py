@@ -1,0 +1,64 @@
+"""``np.<ufunc>.reduce`` on lamina Arrays gives NumPy's values, dtypes and errors."""
+
+import numpy as np
+import pytest
+
+import lamina.array as la
+
+VALUES = np.array([1.0, 2.0, 3.0, 4.0])
+MATRIX = np.arange(6.0).reshape(2, 3)
+
+
+def test_initial_counts_once_not_once_per_block():
+    x = la.from_array(VALUES, chunks=2)
+    got = np.add.reduce(x, initial=10).compute()
+    assert got == np.add.reduce(VALUES, initial=10) == 20.0
+
+
+def test_initial_of_an_idempotent_ufunc_fills_empty_reductions():
+    empty = np.zeros((0, 3))
+    got = np.minimum.reduce(la.from_array(empty, chunks=1), initial=2.0).compute()
+    np.testing.assert_array_equal(got, np.minimum.reduce(empty, initial=2.0))
+
+
+def test_where_masks_each_block_with_the_identity():
+    x = la.from_array(MATRIX, chunks=1)
+    where = [True, False, True]
+    got = np.add.reduce(x, axis=1, where=where).compute()
+    np.testing.assert_array_equal(got, np.add.reduce(MATRIX, axis=1, where=where))  # [2, 8]
+
+
+def test_where_without_identity_needs_initial_like_numpy():
+    x = la.from_array(MATRIX, chunks=1)
+    with pytest.raises(ValueError, match="does not have an identity"):
+        np.minimum.reduce(x, axis=1, where=[True, False, True])
+    got = np.minimum.reduce(x, axis=1, where=[True, False, True], initial=9.0).compute()
+    np.testing.assert_array_equal(
+        got, np.minimum.reduce(MATRIX, axis=1, where=[True, False, True], initial=9.0))
+
+
+def test_dtype_is_the_loop_dtype_so_small_ints_wrap_like_numpy():
+    data = np.array([100, 100], dtype=np.int8)
+    x = la.from_array(data, chunks=1)
+    got = np.add.reduce(x, dtype="int8").compute()
+    expected = np.add.reduce(data, dtype="int8")
+    assert got.dtype == expected.dtype == np.int8 and got == expected == -56
+
+
+def test_keepdims_and_axis_tuples_follow_numpy():
+    cube = np.arange(24.0).reshape(2, 3, 4)
+    x = la.from_array(cube, chunks=(1, 2, 3))
+    got = np.maximum.reduce(x, axis=(0, -1), keepdims=True).compute()
+    np.testing.assert_array_equal(got, np.maximum.reduce(cube, axis=(0, -1), keepdims=True))
+
+
+def test_out_raises_a_clear_type_error():
+    x = la.from_array(VALUES, chunks=2)
+    with pytest.raises(TypeError, match="out=.*not supported.*immutable"):
+        np.add.reduce(x, out=np.zeros(()))
+
+
+def test_a_ufunc_whose_reduce_depends_on_order_is_refused_by_name():
+    x = la.from_array(VALUES, chunks=2)
+    with pytest.raises(TypeError, match="numpy.subtract.reduce is not supported"):
+        np.subtract.reduce(x)
