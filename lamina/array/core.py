@@ -182,7 +182,10 @@ class Array:
         return np.imag(self)
 
     def conj(self) -> "Array":
-        return np.conjugate(self)
+        """The complex conjugate; a real array is returned as it is, like ``ndarray.conj``."""
+        return np.conjugate(self) if self.dtype.kind == "c" else self
+
+    conjugate = conj
 
     def map_blocks(self, func: Any, *args: Any, **kwargs: Any) -> "Array":
         from lamina.array.map_blocks import map_blocks
@@ -296,7 +299,17 @@ for _name, _ufunc in _OPERATORS.items():
 for _name, _ufunc in {"eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal,
                       "gt": np.greater, "ge": np.greater_equal}.items():
     setattr(Array, f"__{_name}__", _binary(f"__{_name}__", _ufunc))
-Array.__hash__ = lambda self: hash(self.layer)  # type: ignore[method-assign]
+Array.__hash__ = lambda self: hash(self.layer)
+
+
+def _power(self: Array, other: Any) -> Any:
+    """``self ** other``, NumPy's operator (see ``lamina.array.elementwise.power_operator``)."""
+    from lamina.array.elementwise import power_operator
+
+    return power_operator(self, other)
+
+
+Array.__pow__ = _power  # type: ignore[method-assign]  # type: ignore[method-assign]
 
 
 def asanyarray_like(values: Sequence[Any]) -> list[Any]:

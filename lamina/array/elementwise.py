@@ -158,6 +158,25 @@ def array_ufunc(ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> An
     return NotImplemented
 
 
+def power_operator(base: Array, exponent: Any) -> Any:
+    """``base ** exponent`` exactly as NumPy's ``**`` operator computes it.
+
+    For an exponent that is exactly a Python ``2``, ``-1`` or ``0.5``, NumPy's
+    operator calls ``square``, ``reciprocal`` or ``sqrt`` instead of
+    ``power`` (the last two only for float and complex arrays). Their
+    special values and dtypes differ from ``np.power``'s: ``(inf+0j) ** -1``
+    is ``-0-0j`` (``np.power`` gives ``nan+nanj``) and ``bool_array ** 2``
+    is int8 (``np.power``: int64). ``np.power(x, e)`` itself stays ``power``.
+    """
+    fast = None
+    if type(exponent) is int and exponent == 2:
+        fast = np.square
+    elif base.dtype.kind in "fc" and (type(exponent) is int and exponent == -1
+                                      or type(exponent) is float and exponent == 0.5):
+        fast = np.reciprocal if exponent == -1 else np.sqrt
+    return fast(base) if fast is not None else np.power(base, exponent)
+
+
 def real(x: Any) -> Array:
     """The real part, like ``np.real``."""
     return elemwise(np.real, x, name="real")
