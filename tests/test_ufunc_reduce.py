@@ -62,3 +62,18 @@ def test_a_ufunc_whose_reduce_depends_on_order_is_refused_by_name():
     x = la.from_array(VALUES, chunks=2)
     with pytest.raises(TypeError, match="numpy.subtract.reduce is not supported"):
         np.subtract.reduce(x)
+
+
+def test_ufunc_outer_is_elementwise_with_numpy_special_values():
+    a, b = np.arange(6.0).reshape(2, 3), np.array([np.inf, -0.0])
+    x, y = la.from_array(a, chunks=1), la.from_array(b, chunks=1)
+    with np.errstate(invalid="ignore"):
+        got, expected = np.multiply.outer(y, x).compute(), np.multiply.outer(b, a)
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(expected))
+
+
+def test_other_ufunc_methods_raise_a_clear_type_error():
+    x = la.from_array(VALUES, chunks=2)
+    with pytest.raises(TypeError, match="numpy.add.accumulate is not supported on lamina"):
+        np.add.accumulate(x)

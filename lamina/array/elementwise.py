@@ -155,7 +155,21 @@ def array_ufunc(ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> An
         from lamina.array.ufunc_reduce import reduce_from_protocol
 
         return reduce_from_protocol(ufunc, inputs[0], kwargs)
-    return NotImplemented
+    if method == "outer" and len(inputs) == 2:
+        return ufunc_outer(ufunc, *inputs, **kwargs)
+    raise TypeError(
+        f"numpy.{ufunc.__name__}.{method} is not supported on lamina Arrays: compute first "
+        f"to call it in NumPy (supported: the call itself, reduce and outer)"
+    )
+
+
+def ufunc_outer(ufunc: np.ufunc, a: Any, b: Any, **kwargs: Any) -> Array:
+    """``ufunc.outer(a, b)``: ``ufunc(a[..., None, ...], b)`` with ``b.ndim`` new axes."""
+    from lamina.array.creation import asarray
+
+    a, b = asarray(a), asarray(b)
+    expanded = a.reshape(a.shape + (1,) * b.ndim)
+    return array_ufunc(ufunc, "__call__", expanded, b, **kwargs)
 
 
 def power_operator(base: Array, exponent: Any) -> Any:
