@@ -77,3 +77,36 @@ def test_other_ufunc_methods_raise_a_clear_type_error():
     x = la.from_array(VALUES, chunks=2)
     with pytest.raises(TypeError, match="numpy.add.accumulate is not supported on lamina"):
         np.add.accumulate(x)
+
+
+@pytest.mark.parametrize("name, kwargs", [
+    ("sum", {"initial": 10}), ("sum", {"where": [True, False, True, True]}),
+    ("prod", {"initial": 2}), ("max", {"initial": 10.0}),
+    ("min", {"where": [True, False, True, True], "initial": 5.0}),
+    ("any", {"where": [False, True, False, False]}), ("all", {"where": [1, 0, 1, 1]}),
+])
+def test_numpy_reductions_take_initial_and_where(name, kwargs):
+    x = la.from_array(VALUES, chunks=2)
+    got, expected = getattr(np, name)(x, **kwargs).compute(), getattr(np, name)(VALUES, **kwargs)
+    assert got.dtype == expected.dtype and got == expected
+
+
+def test_sum_with_where_keeps_sum_dtype_for_small_ints():
+    data = np.array([100, 100, 5], dtype=np.int8)
+    got = np.sum(la.from_array(data, chunks=1), where=[1, 1, 0]).compute()
+    expected = np.sum(data, where=[1, 1, 0])
+    assert got.dtype == expected.dtype == np.int64 and got == expected == 200
+
+
+@pytest.mark.parametrize("where", [[1, 0, 1, 1], np.float64(1.0), np.array([1, 0, 1, 1]),
+                                   np.array([0.5, 0, 1, 1])])
+def test_where_is_converted_to_bool_as_numpy_converts_it(where):
+    """Lists and scalars are read as booleans; an array must cast safely to bool."""
+    x = la.from_array(VALUES, chunks=2)
+    try:
+        expected = np.add.reduce(VALUES, where=where)
+    except TypeError:
+        with pytest.raises(TypeError, match="Cannot cast array data"):
+            np.add.reduce(x, where=where)
+        return
+    assert np.add.reduce(x, where=where).compute() == expected

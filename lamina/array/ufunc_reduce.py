@@ -75,11 +75,14 @@ def _mask(where: Any, x: Array) -> Array:
     """``where`` as a boolean Array of ``x``'s shape and chunks (NumPy broadcasting)."""
     from lamina.array.creation import asarray, broadcast_to
 
-    mask = asarray(where) if isinstance(where, Array) else asarray(np.asarray(where))
-    if mask.dtype != np.bool_:
-        if not np.can_cast(mask.dtype, np.bool_, casting="safe"):
-            raise TypeError(f"where= must be boolean, got dtype {mask.dtype}: give a boolean mask")
-        mask = mask.astype(np.bool_)
+    dtype = where.dtype if isinstance(where, (np.ndarray, Array)) else None
+    if dtype is not None and not np.can_cast(dtype, np.bool_, casting="safe"):
+        raise TypeError(f"Cannot cast array data from {np.dtype(dtype)!r} to dtype('bool') "
+                        "according to the rule 'safe': give where= as a boolean mask")
+    if isinstance(where, Array):
+        mask = where
+    else:  # a list is read as booleans, an array must be boolean already, as in NumPy
+        mask = asarray(np.asarray(where, dtype=np.bool_))
     try:
         np.broadcast_shapes(mask.shape, x.shape)
     except ValueError:
