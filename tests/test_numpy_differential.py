@@ -182,3 +182,13 @@ def test_floating_sums_differ_from_numpy_by_rounding_only(seed, chunk):
     np.testing.assert_allclose(np.add.reduce(x).compute(), np.add.reduce(values),
                                rtol=1e-12, atol=1e-9)
     np.testing.assert_allclose(x.sum().compute(), values.sum(), rtol=1e-12, atol=1e-9)
+
+
+@pytest.mark.parametrize("name", ["var", "std"])
+def test_var_and_std_with_an_integer_dtype_are_refused_not_wrong(name):
+    """NumPy computes them in wrapping integer arithmetic (var of [-100, 7, -100] as
+    int8 is 12); the parallel formula gave another number, so lamina refuses."""
+    x = la.from_array(np.array([-100, 7, -100], dtype=np.int8), chunks=2)
+    with pytest.raises(TypeError, match="give a float dtype"):
+        getattr(np, name)(x, dtype="int8")
+    assert getattr(np, name)(x, dtype="float64").dtype == np.float64

@@ -154,9 +154,19 @@ def mean(x: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False,
     return _reduce(x, "mean", axis, keepdims, split_every, _float_acc(x, dtype), out)
 
 
+def _no_integer_dtype(name: str, dtype: Any) -> None:
+    if dtype is not None and np.dtype(dtype).kind in "biu":
+        raise TypeError(
+            f"{name} with dtype={np.dtype(dtype)} is not supported on lamina Arrays: NumPy "
+            "computes it in wrapping integer arithmetic, which a parallel formula cannot "
+            "reproduce; give a float dtype (and cast the result)"
+        )
+
+
 def var(x: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False, ddof: int = 0,
         split_every: SplitEvery = None) -> Array:
     """Variance over ``axis`` (Chan's parallel formula: stable for large means)."""
+    _no_integer_dtype("var", dtype)
     x = _as_array(x)
     out = _probe(np.var, x.dtype, dtype=dtype)
     return _reduce(x, "var", axis, keepdims, split_every, _float_acc(x, dtype), out,
@@ -166,6 +176,7 @@ def var(x: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False, ddo
 def std(x: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False, ddof: int = 0,
         split_every: SplitEvery = None) -> Array:
     """Standard deviation over ``axis``."""
+    _no_integer_dtype("std", dtype)
     x = _as_array(x)
     out = _probe(np.std, x.dtype, dtype=dtype)
     return _reduce(x, "std", axis, keepdims, split_every, _float_acc(x, dtype), out,
