@@ -23,6 +23,7 @@ CASES = {
     "full float32": (lambda m: m.full(3, f32(1.5)), ),
     "linspace": (lambda m: m.linspace(0, 10, 3), ),
     "linspace float32": (lambda m: m.linspace(f32(0), f32(1), 4), ),
+    "linspace float32 values": (lambda m: m.linspace(f32(-3.3), f32(7.1), 33), ),
     "linspace int8 dtype": (lambda m: m.linspace(0, 3, 4, dtype=np.int8), ),
     "zeros_like int8": (lambda m: m.zeros_like(m.asarray(INT8)), ),
     "ones_like dtype None": (lambda m: m.ones_like(m.asarray(INT8), dtype=None), ),

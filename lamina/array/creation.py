@@ -112,14 +112,13 @@ def linspace(start: float, stop: float, num: int = 50, endpoint: bool = True,
     """``num`` evenly spaced values from ``start`` to ``stop``, like ``np.linspace``."""
     if num < 0:
         raise ValueError(f"Number of samples, {num}, must be non-negative.")
-    if dtype is None:
-        dtype = np.result_type(start, stop, float(num))
-    dtype = np.dtype(dtype)
-    if np.result_type(start, stop).kind == "c" or dtype.kind == "c":
+    work = np.result_type(start, stop, float(num))  # NumPy computes the values in this dtype
+    dtype = work if dtype is None else np.dtype(dtype)
+    if work.kind == "c" or dtype.kind == "c":
         raise TypeError("complex linspace is not supported on lamina Arrays: build the real "
                         "and imaginary parts with linspace and combine them")
     return Array(Linspace(float(start), float(stop), int(num), bool(endpoint),
-                          normalize_chunks(chunks, (num,), dtype), dtype, like))
+                          normalize_chunks(chunks, (num,), dtype), dtype, like, work))
 
 
 def from_blocks_like(shape_like: Array, blocks: list) -> Array:
