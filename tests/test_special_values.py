@@ -78,3 +78,11 @@ def test_conj_method_keeps_a_real_dtype_like_ndarray_conj():
     assert_same(x.conj().compute(), data.conj())
     assert_same(x.conjugate().compute(), data.conjugate())
     assert_same(np.conjugate(x).compute(), np.conjugate(data))  # the ufunc: int8
+
+
+def test_empty_int_array_to_a_negative_power_is_empty_like_numpy():
+    """NumPy's error for ``int ** -1`` depends on values: none are there, none is raised."""
+    data = np.zeros(0, dtype=np.int8)
+    assert_same((la.from_array(data, chunks=1) ** -1).compute(), data ** -1)
+    with pytest.raises(ValueError, match="negative integer powers"):
+        la.from_array(np.ones(2, dtype=np.int8), chunks=1) ** -1

@@ -60,7 +60,7 @@ def elemwise(func: Callable, *args: Any, dtype: Any = None, name: str | None = N
     shape, chunks = broadcast_chunks(lazy)
     ndim = len(shape)
     if dtype is None:
-        dtype = infer_dtype(func, arrays, kwargs)
+        dtype = infer_dtype(func, arrays, kwargs, empty=0 in shape)
     layer_args, arg_axes = [], []
     for a in arrays:
         if not isinstance(a, Array):
@@ -83,17 +83,21 @@ def elemwise(func: Callable, *args: Any, dtype: Any = None, name: str | None = N
     return Array(layer)
 
 
-def infer_dtype(func: Callable, args: Sequence[Any], kwargs: dict) -> np.dtype:
+def infer_dtype(func: Callable, args: Sequence[Any], kwargs: dict,
+                empty: bool = False) -> np.dtype:
     """The dtype ``func`` returns, found by calling it on one-element arrays.
 
     A ufunc that fails on the probes fails on any data (say, a Python int
     out of the array dtype's range), so its error is raised now, as NumPy
     would; another function's failure falls back to the promoted dtype.
+    An ``empty`` result is probed with empty arrays: NumPy raises no error
+    that depends on values (``int ** -1``) when there are none.
     """
+    side = 0 if empty else 1
     probes = []
     for a in args:
         if isinstance(a, Array) or _is_arraylike(a):
-            probes.append(np.ones((1,) * a.ndim, dtype=a.dtype))
+            probes.append(np.ones((side,) * a.ndim, dtype=a.dtype))
         else:
             probes.append(a)
     with np.errstate(all="ignore"):
