@@ -110,3 +110,11 @@ def test_where_is_converted_to_bool_as_numpy_converts_it(where):
             np.add.reduce(x, where=where)
         return
     assert np.add.reduce(x, where=where).compute() == expected
+
+
+def test_array_methods_take_initial_and_where_like_ndarray():
+    x = la.from_array(VALUES, chunks=2)
+    assert x.sum(initial=10).compute() == VALUES.sum(initial=10)
+    mask = [True, False, True, False]
+    assert x.max(where=mask, initial=0).compute() == VALUES.max(where=mask, initial=0)
+    assert x.all(where=mask).compute() == VALUES.all(where=mask)

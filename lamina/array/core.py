@@ -236,13 +236,15 @@ class Array:
 
         return getattr(reductions, name)(self, *args, **kwargs)
 
-    def sum(self, axis=None, dtype=None, keepdims=False, split_every=None) -> "Array":
+    def sum(self, axis=None, dtype=None, keepdims=False, split_every=None,
+            **initial_where: Any) -> "Array":
         return self._reduce("sum", axis=axis, dtype=dtype, keepdims=keepdims,
-                            split_every=split_every)
+                            split_every=split_every, **initial_where)
 
-    def prod(self, axis=None, dtype=None, keepdims=False, split_every=None) -> "Array":
+    def prod(self, axis=None, dtype=None, keepdims=False, split_every=None,
+             **initial_where: Any) -> "Array":
         return self._reduce("prod", axis=axis, dtype=dtype, keepdims=keepdims,
-                            split_every=split_every)
+                            split_every=split_every, **initial_where)
 
     def mean(self, axis=None, dtype=None, keepdims=False, split_every=None) -> "Array":
         return self._reduce("mean", axis=axis, dtype=dtype, keepdims=keepdims,
@@ -256,17 +258,21 @@ class Array:
         return self._reduce("std", axis=axis, dtype=dtype, keepdims=keepdims, ddof=ddof,
                             split_every=split_every)
 
-    def min(self, axis=None, keepdims=False, split_every=None) -> "Array":
-        return self._reduce("min", axis=axis, keepdims=keepdims, split_every=split_every)
+    def min(self, axis=None, keepdims=False, split_every=None, **initial_where: Any) -> "Array":
+        return self._reduce("min", axis=axis, keepdims=keepdims, split_every=split_every,
+                            **initial_where)
 
-    def max(self, axis=None, keepdims=False, split_every=None) -> "Array":
-        return self._reduce("max", axis=axis, keepdims=keepdims, split_every=split_every)
+    def max(self, axis=None, keepdims=False, split_every=None, **initial_where: Any) -> "Array":
+        return self._reduce("max", axis=axis, keepdims=keepdims, split_every=split_every,
+                            **initial_where)
 
-    def any(self, axis=None, keepdims=False, split_every=None) -> "Array":
-        return self._reduce("any", axis=axis, keepdims=keepdims, split_every=split_every)
+    def any(self, axis=None, keepdims=False, split_every=None, **where: Any) -> "Array":
+        return self._reduce("any", axis=axis, keepdims=keepdims, split_every=split_every,
+                            **where)
 
-    def all(self, axis=None, keepdims=False, split_every=None) -> "Array":
-        return self._reduce("all", axis=axis, keepdims=keepdims, split_every=split_every)
+    def all(self, axis=None, keepdims=False, split_every=None, **where: Any) -> "Array":
+        return self._reduce("all", axis=axis, keepdims=keepdims, split_every=split_every,
+                            **where)
 
     def argmin(self, axis=None, keepdims=False, split_every=None) -> "Array":
         return self._reduce("argmin", axis=axis, keepdims=keepdims, split_every=split_every)
