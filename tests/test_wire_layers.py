@@ -469,6 +469,10 @@ LAYER_STRATEGIES = {
     "ReduceChunk": reduction(),
     "ReduceCombine": reduction(),
     "ReduceAggregate": reduction(),
+    "UfuncReduceChunk": arrays().map(lambda x: next(
+        layer for layer in topological([np.add.reduce(x, axis=None, where=x > 0,
+                                                      initial=1).layer])
+        if type(layer).__name__ == "UfuncReduceChunk")),
     "FromZarr": from_zarr(),
     "StoreZarr": store_zarr(),
     "Held": held,

@@ -1,4 +1,4 @@
-"""Products that contract axes: tensordot, dot, matmul, vdot, outer.
+"""Products that contract axes: tensordot, dot, matmul, vdot; and outer.
 
     a = la.from_array(np.ones((100, 60)), chunks=(10, 20))
     b = la.from_array(np.ones((60, 30)), chunks=(15, 30))
@@ -234,6 +234,11 @@ def vdot(a: Any, b: Any, split_every: int | None = None) -> Array:
 
 
 def outer(a: Any, b: Any) -> Array:
-    """Outer product of the flattened arrays (``np.outer``)."""
+    """Outer product of the flattened arrays, elementwise like ``np.outer``.
+
+    NumPy defines it as ``a.ravel()[:, None] * b.ravel()[None, :]``; a
+    matrix product would lose NaN and -0.0 (BLAS skips zero factors).
+    """
     (a, _), (b, _) = _operand(a), _operand(b)
-    return tensordot(_flat(a), _flat(b), axes=0)
+    a, b = _flat(a), _flat(b)
+    return np.multiply(a.reshape(a.size, 1), b.reshape(1, b.size))

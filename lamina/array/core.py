@@ -182,7 +182,10 @@ class Array:
         return np.imag(self)
 
     def conj(self) -> "Array":
-        return np.conjugate(self)
+        """The complex conjugate; a real array is returned as it is, like ``ndarray.conj``."""
+        return np.conjugate(self) if self.dtype.kind == "c" else self
+
+    conjugate = conj
 
     def map_blocks(self, func: Any, *args: Any, **kwargs: Any) -> "Array":
         from lamina.array.map_blocks import map_blocks
@@ -233,13 +236,15 @@ class Array:
 
         return getattr(reductions, name)(self, *args, **kwargs)
 
-    def sum(self, axis=None, dtype=None, keepdims=False, split_every=None) -> "Array":
+    def sum(self, axis=None, dtype=None, keepdims=False, split_every=None,
+            **initial_where: Any) -> "Array":
         return self._reduce("sum", axis=axis, dtype=dtype, keepdims=keepdims,
-                            split_every=split_every)
+                            split_every=split_every, **initial_where)
 
-    def prod(self, axis=None, dtype=None, keepdims=False, split_every=None) -> "Array":
+    def prod(self, axis=None, dtype=None, keepdims=False, split_every=None,
+             **initial_where: Any) -> "Array":
         return self._reduce("prod", axis=axis, dtype=dtype, keepdims=keepdims,
-                            split_every=split_every)
+                            split_every=split_every, **initial_where)
 
     def mean(self, axis=None, dtype=None, keepdims=False, split_every=None) -> "Array":
         return self._reduce("mean", axis=axis, dtype=dtype, keepdims=keepdims,
@@ -253,17 +258,21 @@ class Array:
         return self._reduce("std", axis=axis, dtype=dtype, keepdims=keepdims, ddof=ddof,
                             split_every=split_every)
 
-    def min(self, axis=None, keepdims=False, split_every=None) -> "Array":
-        return self._reduce("min", axis=axis, keepdims=keepdims, split_every=split_every)
+    def min(self, axis=None, keepdims=False, split_every=None, **initial_where: Any) -> "Array":
+        return self._reduce("min", axis=axis, keepdims=keepdims, split_every=split_every,
+                            **initial_where)
 
-    def max(self, axis=None, keepdims=False, split_every=None) -> "Array":
-        return self._reduce("max", axis=axis, keepdims=keepdims, split_every=split_every)
+    def max(self, axis=None, keepdims=False, split_every=None, **initial_where: Any) -> "Array":
+        return self._reduce("max", axis=axis, keepdims=keepdims, split_every=split_every,
+                            **initial_where)
 
-    def any(self, axis=None, keepdims=False, split_every=None) -> "Array":
-        return self._reduce("any", axis=axis, keepdims=keepdims, split_every=split_every)
+    def any(self, axis=None, keepdims=False, split_every=None, **where: Any) -> "Array":
+        return self._reduce("any", axis=axis, keepdims=keepdims, split_every=split_every,
+                            **where)
 
-    def all(self, axis=None, keepdims=False, split_every=None) -> "Array":
-        return self._reduce("all", axis=axis, keepdims=keepdims, split_every=split_every)
+    def all(self, axis=None, keepdims=False, split_every=None, **where: Any) -> "Array":
+        return self._reduce("all", axis=axis, keepdims=keepdims, split_every=split_every,
+                            **where)
 
     def argmin(self, axis=None, keepdims=False, split_every=None) -> "Array":
         return self._reduce("argmin", axis=axis, keepdims=keepdims, split_every=split_every)
@@ -296,7 +305,17 @@ for _name, _ufunc in _OPERATORS.items():
 for _name, _ufunc in {"eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal,
                       "gt": np.greater, "ge": np.greater_equal}.items():
     setattr(Array, f"__{_name}__", _binary(f"__{_name}__", _ufunc))
-Array.__hash__ = lambda self: hash(self.layer)  # type: ignore[method-assign]
+Array.__hash__ = lambda self: hash(self.layer)
+
+
+def _power(self: Array, other: Any) -> Any:
+    """``self ** other``, NumPy's operator (see ``lamina.array.elementwise.power_operator``)."""
+    from lamina.array.elementwise import power_operator
+
+    return power_operator(self, other)
+
+
+Array.__pow__ = _power  # type: ignore[method-assign]  # type: ignore[method-assign]
 
 
 def asanyarray_like(values: Sequence[Any]) -> list[Any]:

@@ -52,14 +52,17 @@ def full(shape: Any, fill_value: Any, chunks: Any = "auto", dtype: Any = None,
 
 
 def zeros(shape: Any, dtype: Any = float, chunks: Any = "auto", like: str = "numpy") -> Array:
-    return full(shape, 0, chunks=chunks, dtype=dtype, like=like)
+    """An array of zeros; ``dtype=None`` means float64, as in NumPy."""
+    return full(shape, 0, chunks=chunks, dtype=np.dtype(dtype), like=like)
 
 
 def ones(shape: Any, dtype: Any = float, chunks: Any = "auto", like: str = "numpy") -> Array:
-    return full(shape, 1, chunks=chunks, dtype=dtype, like=like)
+    """An array of ones; ``dtype=None`` means float64, as in NumPy."""
+    return full(shape, 1, chunks=chunks, dtype=np.dtype(dtype), like=like)
 
 
 def empty(shape: Any, dtype: Any = float, chunks: Any = "auto", like: str = "numpy") -> Array:
+    """An uninitialized array (filled lazily); ``dtype=None`` means float64, as in NumPy."""
     shape = _shape_of(shape)
     dtype = np.dtype(dtype)
     return Array(Full(shape, normalize_chunks(chunks, shape, dtype), dtype, None, like))
@@ -67,7 +70,7 @@ def empty(shape: Any, dtype: Any = float, chunks: Any = "auto", like: str = "num
 
 def _like(name: str):
     def make(a: Any, dtype: Any = None, chunks: Any = None, **kwargs: Any) -> Array:
-        dtype = dtype or a.dtype
+        dtype = a.dtype if dtype is None else dtype
         chunks = chunks or (a.chunks if isinstance(a, Array) else "auto")
         return globals()[name](a.shape, dtype=dtype, chunks=chunks, **kwargs)
     make.__name__ = f"{name}_like"
@@ -83,7 +86,10 @@ empty_like = _like("empty")
 def full_like(a: Any, fill_value: Any, dtype: Any = None, chunks: Any = None) -> Array:
     """``full`` with the shape (and chunks) of ``a``."""
     chunks = chunks or (a.chunks if isinstance(a, Array) else "auto")
-    return full(a.shape, fill_value, chunks=chunks, dtype=dtype or a.dtype)
+    dtype = np.dtype(a.dtype if dtype is None else dtype)
+    with np.errstate(all="ignore"):
+        fill_value = np.array(fill_value).astype(dtype).item()  # unsafe cast, as np.full_like
+    return full(a.shape, fill_value, chunks=chunks, dtype=dtype)
 
 
 def arange(start: Any, stop: Any = None, step: Any = 1, chunks: Any = "auto",
@@ -94,9 +100,8 @@ def arange(start: Any, stop: Any = None, step: Any = 1, chunks: Any = "auto",
     if step == 0:
         raise ZeroDivisionError("arange step must not be zero: give a positive or negative step")
     length = max(int(math.ceil((stop - start) / step)), 0)
-    if dtype is None:
-        dtype = np.arange(start, start + step, step).dtype if length else np.result_type(
-            start, stop, step)
+    if dtype is None:  # NumPy: at least intp, promoted with each argument's own dtype
+        dtype = np.result_type(np.intp, *(np.asarray(v).dtype for v in (start, stop, step)))
     dtype = np.dtype(dtype)
     return Array(Arange(start, step, length, normalize_chunks(chunks, (length,), dtype), dtype,
                         like))
@@ -107,9 +112,13 @@ def linspace(start: float, stop: float, num: int = 50, endpoint: bool = True,
     """``num`` evenly spaced values from ``start`` to ``stop``, like ``np.linspace``."""
     if num < 0:
         raise ValueError(f"Number of samples, {num}, must be non-negative.")
-    dtype = np.dtype(dtype or np.float64)
+    work = np.result_type(start, stop, float(num))  # NumPy computes the values in this dtype
+    dtype = work if dtype is None else np.dtype(dtype)
+    if work.kind == "c" or dtype.kind == "c":
+        raise TypeError("complex linspace is not supported on lamina Arrays: build the real "
+                        "and imaginary parts with linspace and combine them")
     return Array(Linspace(float(start), float(stop), int(num), bool(endpoint),
-                          normalize_chunks(chunks, (num,), dtype), dtype, like))
+                          normalize_chunks(chunks, (num,), dtype), dtype, like, work))
 
 
 def from_blocks_like(shape_like: Array, blocks: list) -> Array:

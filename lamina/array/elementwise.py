@@ -60,7 +60,7 @@ def elemwise(func: Callable, *args: Any, dtype: Any = None, name: str | None = N
     shape, chunks = broadcast_chunks(lazy)
     ndim = len(shape)
     if dtype is None:
-        dtype = infer_dtype(func, arrays, kwargs)
+        dtype = infer_dtype(func, arrays, kwargs, empty=0 in shape)
     layer_args, arg_axes = [], []
     for a in arrays:
         if not isinstance(a, Array):
@@ -83,17 +83,21 @@ def elemwise(func: Callable, *args: Any, dtype: Any = None, name: str | None = N
     return Array(layer)
 
 
-def infer_dtype(func: Callable, args: Sequence[Any], kwargs: dict) -> np.dtype:
+def infer_dtype(func: Callable, args: Sequence[Any], kwargs: dict,
+                empty: bool = False) -> np.dtype:
     """The dtype ``func`` returns, found by calling it on one-element arrays.
 
     A ufunc that fails on the probes fails on any data (say, a Python int
     out of the array dtype's range), so its error is raised now, as NumPy
     would; another function's failure falls back to the promoted dtype.
+    An ``empty`` result is probed with empty arrays: NumPy raises no error
+    that depends on values (``int ** -1``) when there are none.
     """
+    side = 0 if empty else 1
     probes = []
     for a in args:
         if isinstance(a, Array) or _is_arraylike(a):
-            probes.append(np.ones((1,) * a.ndim, dtype=a.dtype))
+            probes.append(np.ones((side,) * a.ndim, dtype=a.dtype))
         else:
             probes.append(a)
     with np.errstate(all="ignore"):
@@ -119,7 +123,10 @@ def _is_ufunc(func: Callable) -> bool:
 def array_ufunc(ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
     """``__array_ufunc__``: ufunc calls and ufunc reductions stay lazy."""
     if kwargs.get("out") is not None:
-        return NotImplemented
+        raise TypeError(
+            f"numpy.{ufunc.__name__}{'' if method == '__call__' else '.' + method}(..., out=) "
+            "is not supported on lamina Arrays, which are immutable: use the returned Array"
+        )
     kwargs.pop("out", None)
     inputs = tuple(np.asarray(i) if isinstance(i, (list, tuple)) else i for i in inputs)
     if not all(isinstance(i, (Array, np.ndarray, np.generic, int, float, complex, bool))
@@ -149,15 +156,43 @@ def array_ufunc(ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> An
             for i in range(ufunc.nout)
         )
     if method == "reduce" and len(inputs) == 1:
-        from lamina.array import reductions
+        from lamina.array.ufunc_reduce import reduce_from_protocol
 
-        name = {"add": "sum", "multiply": "prod", "minimum": "min", "maximum": "max",
-                "logical_and": "all", "logical_or": "any"}.get(ufunc.__name__)
-        if name is not None:
-            return getattr(reductions, name)(inputs[0], axis=kwargs.get("axis", 0),
-                                             keepdims=kwargs.get("keepdims", False))
-    return NotImplemented
+        return reduce_from_protocol(ufunc, inputs[0], kwargs)
+    if method == "outer" and len(inputs) == 2:
+        return ufunc_outer(ufunc, *inputs, **kwargs)
+    raise TypeError(
+        f"numpy.{ufunc.__name__}.{method} is not supported on lamina Arrays: compute first "
+        f"to call it in NumPy (supported: the call itself, reduce and outer)"
+    )
 
+
+def ufunc_outer(ufunc: np.ufunc, a: Any, b: Any, **kwargs: Any) -> Array:
+    """``ufunc.outer(a, b)``: ``ufunc(a[..., None, ...], b)`` with ``b.ndim`` new axes."""
+    from lamina.array.creation import asarray
+
+    a, b = asarray(a), asarray(b)
+    expanded = a.reshape(a.shape + (1,) * b.ndim)
+    return array_ufunc(ufunc, "__call__", expanded, b, **kwargs)
+
+
+def power_operator(base: Array, exponent: Any) -> Any:
+    """``base ** exponent`` exactly as NumPy's ``**`` operator computes it.
+
+    For an exponent that is exactly a Python ``2``, ``-1`` or ``0.5``, NumPy's
+    operator calls ``square``, ``reciprocal`` or ``sqrt`` instead of
+    ``power`` (the last two only for float and complex arrays). Their
+    special values and dtypes differ from ``np.power``'s: ``(inf+0j) ** -1``
+    is ``-0-0j`` (``np.power`` gives ``nan+nanj``) and ``bool_array ** 2``
+    is int8 (``np.power``: int64). ``np.power(x, e)`` itself stays ``power``.
+    """
+    fast = None
+    if type(exponent) is int and exponent == 2:
+        fast = np.square
+    elif base.dtype.kind in "fc" and (type(exponent) is int and exponent == -1
+                                      or type(exponent) is float and exponent == 0.5):
+        fast = np.reciprocal if exponent == -1 else np.sqrt
+    return fast(base) if fast is not None else np.power(base, exponent)
 
 
 def real(x: Any) -> Array:

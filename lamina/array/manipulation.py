@@ -21,7 +21,7 @@ from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
 from lamina.array.core import Array, asanyarray_like
 from lamina.array.slicing import getitem
-from lamina.layers.chunks import normalize_chunks
+from lamina.layers.chunks import chunks_by_axis, normalize_chunks
 from lamina.layers.concatenate import Concatenate
 from lamina.layers.rechunk import Rechunk
 from lamina.layers.reshape import Reshape, reshape_plan
@@ -31,7 +31,8 @@ from lamina.layers.transpose import Transpose
 def rechunk(x: Array, chunks: Any) -> Array:
     """The same values cut into new blocks; a dict changes only some axes."""
     if isinstance(chunks, dict):
-        chunks = tuple(chunks.get(i, chunks.get(i - x.ndim, x.chunks[i])) for i in range(x.ndim))
+        given = chunks_by_axis(chunks, x.ndim, "rechunk")
+        chunks = tuple(x.chunks[i] if given.get(i) is None else given[i] for i in range(x.ndim))
     elif isinstance(chunks, (tuple, list)) and len(chunks) == x.ndim:
         chunks = tuple(x.chunks[i] if c is None else c for i, c in enumerate(chunks))
     new = normalize_chunks(chunks, x.shape, x.dtype)

@@ -102,20 +102,48 @@ def _no_identity(x: Array, axes: tuple[int, ...], name: str) -> None:
         )
 
 
+_NO_VALUE = np._NoValue
+
+
+def _masked_or_started(ufunc: np.ufunc, x: Array, axis: Any, dtype: Any, keepdims: bool,
+                       initial: Any, where: Any, out: Any, split_every: SplitEvery
+                       ) -> Array | None:
+    """The reduction through ``ufunc.reduce`` when ``initial`` or ``where`` is given."""
+    if out is not None:
+        raise TypeError("out= is not supported on lamina Arrays, which are immutable: use the "
+                        "returned Array")
+    if initial is _NO_VALUE and (where is True or where is _NO_VALUE):
+        return None
+    from lamina.array.ufunc_reduce import ufunc_reduce
+
+    return ufunc_reduce(ufunc, x, axis=axis, dtype=dtype, keepdims=keepdims, initial=initial,
+                        where=True if where is _NO_VALUE else where, split_every=split_every)
+
+
 def sum(x: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False,
-        split_every: SplitEvery = None) -> Array:
+        split_every: SplitEvery = None, initial: Any = _NO_VALUE, where: Any = True,
+        out: Any = None) -> Array:
     """Sum over ``axis``; small ints accumulate as int64 like NumPy."""
     x = _as_array(x)
-    out = _probe(np.sum, x.dtype, dtype=dtype)
-    return _reduce(x, "sum", axis, keepdims, split_every, out, out)
+    out_dtype = _probe(np.sum, x.dtype, dtype=dtype)
+    started = _masked_or_started(np.add, x, axis, out_dtype, keepdims, initial, where, out,
+                                 split_every)
+    if started is not None:
+        return started
+    return _reduce(x, "sum", axis, keepdims, split_every, out_dtype, out_dtype)
 
 
 def prod(x: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False,
-         split_every: SplitEvery = None) -> Array:
+         split_every: SplitEvery = None, initial: Any = _NO_VALUE, where: Any = True,
+         out: Any = None) -> Array:
     """Product over ``axis``."""
     x = _as_array(x)
-    out = _probe(np.prod, x.dtype, dtype=dtype)
-    return _reduce(x, "prod", axis, keepdims, split_every, out, out)
+    out_dtype = _probe(np.prod, x.dtype, dtype=dtype)
+    started = _masked_or_started(np.multiply, x, axis, out_dtype, keepdims, initial, where,
+                                 out, split_every)
+    if started is not None:
+        return started
+    return _reduce(x, "prod", axis, keepdims, split_every, out_dtype, out_dtype)
 
 
 def mean(x: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False,
@@ -126,9 +154,19 @@ def mean(x: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False,
     return _reduce(x, "mean", axis, keepdims, split_every, _float_acc(x, dtype), out)
 
 
+def _no_integer_dtype(name: str, dtype: Any) -> None:
+    if dtype is not None and np.dtype(dtype).kind in "biu":
+        raise TypeError(
+            f"{name} with dtype={np.dtype(dtype)} is not supported on lamina Arrays: NumPy "
+            "computes it in wrapping integer arithmetic, which a parallel formula cannot "
+            "reproduce; give a float dtype (and cast the result)"
+        )
+
+
 def var(x: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False, ddof: int = 0,
         split_every: SplitEvery = None) -> Array:
     """Variance over ``axis`` (Chan's parallel formula: stable for large means)."""
+    _no_integer_dtype("var", dtype)
     x = _as_array(x)
     out = _probe(np.var, x.dtype, dtype=dtype)
     return _reduce(x, "var", axis, keepdims, split_every, _float_acc(x, dtype), out,
@@ -138,6 +176,7 @@ def var(x: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False, ddo
 def std(x: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False, ddof: int = 0,
         split_every: SplitEvery = None) -> Array:
     """Standard deviation over ``axis``."""
+    _no_integer_dtype("std", dtype)
     x = _as_array(x)
     out = _probe(np.std, x.dtype, dtype=dtype)
     return _reduce(x, "std", axis, keepdims, split_every, _float_acc(x, dtype), out,
@@ -145,33 +184,49 @@ def std(x: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False, ddo
 
 
 def _extreme(x: Any, op: str, name: str, axis: Any, keepdims: bool,
-             split_every: SplitEvery) -> Array:
+             split_every: SplitEvery, initial: Any = _NO_VALUE, where: Any = True,
+             out: Any = None) -> Array:
     x = _as_array(x)
+    if op in ("min", "max"):
+        started = _masked_or_started(getattr(np, name), x, axis, None, keepdims, initial, where,
+                                     out, split_every)
+        if started is not None:
+            return started
     _no_identity(x, normalize_axes(axis, x.ndim), name)
     return _reduce(x, op, axis, keepdims, split_every, x.dtype, x.dtype)
 
 
-def min(x: Any, axis: Any = None, keepdims: bool = False,
-        split_every: SplitEvery = None) -> Array:
+def min(x: Any, axis: Any = None, keepdims: bool = False, split_every: SplitEvery = None,
+        initial: Any = _NO_VALUE, where: Any = True, out: Any = None) -> Array:
     """Minimum over ``axis``; NaN wins like NumPy."""
-    return _extreme(x, "min", "minimum", axis, keepdims, split_every)
+    return _extreme(x, "min", "minimum", axis, keepdims, split_every, initial, where, out)
 
 
-def max(x: Any, axis: Any = None, keepdims: bool = False,
-        split_every: SplitEvery = None) -> Array:
+def max(x: Any, axis: Any = None, keepdims: bool = False, split_every: SplitEvery = None,
+        initial: Any = _NO_VALUE, where: Any = True, out: Any = None) -> Array:
     """Maximum over ``axis``; NaN wins like NumPy."""
-    return _extreme(x, "max", "maximum", axis, keepdims, split_every)
+    return _extreme(x, "max", "maximum", axis, keepdims, split_every, initial, where, out)
 
 
-def any(x: Any, axis: Any = None, keepdims: bool = False,
-        split_every: SplitEvery = None) -> Array:
+def any(x: Any, axis: Any = None, keepdims: bool = False, split_every: SplitEvery = None,
+        where: Any = True, out: Any = None) -> Array:
     """Whether any element along ``axis`` is true."""
+    x = _as_array(x)
+    masked = _masked_or_started(np.logical_or, x, axis, np.bool_, keepdims, _NO_VALUE, where,
+                                out, split_every)
+    if masked is not None:
+        return masked
     return _reduce(x, "any", axis, keepdims, split_every, np.bool_, np.bool_)
 
 
-def all(x: Any, axis: Any = None, keepdims: bool = False,
-        split_every: SplitEvery = None) -> Array:
+def all(x: Any, axis: Any = None, keepdims: bool = False, split_every: SplitEvery = None,
+        where: Any = True, out: Any = None) -> Array:
     """Whether every element along ``axis`` is true."""
+    x = _as_array(x)
+    masked = _masked_or_started(np.logical_and, x, axis, np.bool_, keepdims, _NO_VALUE, where,
+                                out, split_every)
+    if masked is not None:
+        return masked
     return _reduce(x, "all", axis, keepdims, split_every, np.bool_, np.bool_)
 
 

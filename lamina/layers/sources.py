@@ -153,12 +153,17 @@ class Arange(SourceLayer):
         return run
 
 
-@trusted(version=1)
+@trusted(version=2)
 class Linspace(SourceLayer):
-    """``num`` evenly spaced values from ``start`` to ``stop`` (1-D)."""
+    """``num`` evenly spaced values from ``start`` to ``stop`` (1-D).
 
-    _parameters = ("start", "stop", "num", "endpoint", "in_chunks", "out_dtype", "xp_name")
-    _defaults = {"xp_name": "numpy"}
+    Computed as NumPy computes them, in ``work_dtype`` (float32 for float32
+    endpoints): ``i * step + start``, the last value set to ``stop``.
+    """
+
+    _parameters = ("start", "stop", "num", "endpoint", "in_chunks", "out_dtype", "xp_name",
+                   "work_dtype")
+    _defaults = {"xp_name": "numpy", "work_dtype": np.dtype(np.float64)}
 
     def _meta(self) -> tuple[Chunks, np.dtype]:
         return self.in_chunks, self.out_dtype
@@ -169,16 +174,25 @@ class Linspace(SourceLayer):
 
     def kernel(self) -> Kernel:
         xp = self.array_module
-        start, stop, num, endpoint, dtype = (self.start, self.stop, self.num, self.endpoint,
-                                             self.dtype)
+        num, endpoint, dtype, work = self.num, self.endpoint, self.dtype, self.work_dtype
+        start, stop = np.array(self.start, dtype=work), np.array(self.stop, dtype=work)
         div = (num - 1) if endpoint else num
-        step = (stop - start) / div if div > 0 else 0.0
+        with np.errstate(all="ignore"):
+            delta = np.subtract(stop, start, dtype=work)
+            step = delta / div if div > 0 else None
         region = self.block_region
 
         def run(block: int, inputs: list) -> Any:
             r = region(block)[0]
-            i = xp.arange(r.start, r.stop, dtype=np.float64)
-            values = start + i * step
+            i = xp.arange(r.start, r.stop, dtype=work)
+            with np.errstate(all="ignore"):
+                if step is None:
+                    values = i * delta
+                elif step == 0:
+                    values = (i / div) * delta
+                else:
+                    values = i * step
+                values += start
             if endpoint and num > 1 and r.stop == num:
                 values[-1] = stop
             if dtype.kind in "iu":
