@@ -1,6 +1,7 @@
 """Command-line entry points of the distributed runtime.
 
     lamina scheduler [--host 127.0.0.1] [--port 8786] [--max-task-losses 3]
+                     [--heartbeat-interval 1] [--worker-timeout 10]
     lamina worker tcp://127.0.0.1:8786 [--nthreads 4] [--host 127.0.0.1]
 
 ``add_scheduler_parser`` and ``add_worker_parser`` add these sub-commands
@@ -24,6 +25,11 @@ def add_scheduler_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--max-task-losses", type=_at_least_one, default=None, metavar="N",
                         help="a task running on N workers as they left the cluster fails "
                         "its run (default: 3)")
+    parser.add_argument("--heartbeat-interval", type=_seconds, default=None, metavar="SECONDS",
+                        help="how often workers report that they are alive (default: 1)")
+    parser.add_argument("--worker-timeout", type=_seconds, default=None, metavar="SECONDS",
+                        help="a worker silent this long is removed and its work computed "
+                        "again elsewhere; longer than the heartbeat interval (default: 10)")
     parser.set_defaults(func=_scheduler)
     return parser
 
@@ -61,11 +67,30 @@ def _at_least_one(text: str) -> int:
     return value
 
 
+def _seconds(text: str) -> float:
+    """A positive number of seconds, for ``--heartbeat-interval`` and ``--worker-timeout``."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
+    return value
+
+
 def _scheduler(args: argparse.Namespace) -> int:
+    from lamina.scheduler.heartbeat import HeartbeatWatch
     from lamina.scheduler.server import run_scheduler
 
-    losses = {} if args.max_task_losses is None else {"max_task_losses": args.max_task_losses}
-    return run_scheduler(args.host, args.port, args.exit_with_parent, **losses)
+    names = ("max_task_losses", "heartbeat_interval", "worker_timeout")
+    given = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+    watch = {key: given[name] for key, name in (("interval", "heartbeat_interval"),
+                                                 ("timeout", "worker_timeout")) if name in given}
+    try:
+        HeartbeatWatch(**watch)
+    except ValueError as exc:
+        raise SystemExit(f"lamina scheduler: {exc}") from None
+    return run_scheduler(args.host, args.port, args.exit_with_parent, **given)
 
 
 def _worker(args: argparse.Namespace) -> int:

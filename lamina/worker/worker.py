@@ -112,6 +112,7 @@ class Worker:
         self.address = ""
         self._done = asyncio.Event()
         self._background: set[asyncio.Future] = set()
+        self._departed: dict[int, asyncio.Future] = {}
 
     # lifecycle -----------------------------------------------------------------
     async def start(self) -> str:
@@ -178,9 +179,31 @@ class Worker:
             if run is not None:
                 run.layers, run.kernels = [], []
         elif op == "workers":
-            self.addresses = {int(k): v for k, v in msg["addresses"].items()}
+            addresses = {int(k): v for k, v in msg["addresses"].items()}
+            for wid in set(self.addresses) - set(addresses):
+                self._departure(wid).set_result(None)
+            self.addresses = addresses
         elif op == "welcome":
             self.wid = int(msg["wid"])
+            if msg.get("heartbeat"):
+                self._spawn(self._heartbeat(float(msg["heartbeat"])))
+
+    async def _heartbeat(self, interval: float) -> None:
+        """Tell the scheduler this worker is alive every ``interval`` seconds, even
+        while its threads are busy, so that only a worker that hangs looks silent."""
+        while not self._done.is_set():
+            try:
+                self.out.send({"op": "heartbeat"})
+            except CommClosedError:
+                return
+            await asyncio.sleep(interval)
+
+    def _departure(self, wid: int) -> asyncio.Future:
+        """A future that is set once peer ``wid`` has left the cluster."""
+        future = self._departed.get(wid)
+        if future is None:
+            future = self._departed[wid] = asyncio.get_running_loop().create_future()
+        return future
 
     def _new_run(self, msg: dict) -> None:
         run = WorkerRun(int(msg["run"]), int(msg["key_base"]), int(msg["n_tasks"]))
@@ -241,8 +264,20 @@ class Worker:
         if address is None:
             raise InputsUnavailable(wid, "it left the cluster")
         unique = list(dict.fromkeys(keys))
+        request = asyncio.ensure_future(
+            self.pool.request(address, {"op": "get_data", "keys": np.array(unique)}))
+        departed = self._departure(wid)
         try:
-            reply = await self.pool.request(address, {"op": "get_data", "keys": np.array(unique)})
+            await asyncio.wait([request, departed], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            unanswered = not request.done()
+            if unanswered:
+                request.cancel()
+        if unanswered:
+            raise InputsUnavailable(wid, f"{address} left the cluster (removed while "
+                                    "answering nothing)")
+        try:
+            reply = request.result()
         except (ConnectionError, asyncio.TimeoutError) as exc:
             raise InputsUnavailable(wid, f"could not reach {address}: {exc}") from exc
         if reply.get("missing"):
