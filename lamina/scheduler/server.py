@@ -216,7 +216,7 @@ class Scheduler:
         """Remove a worker that stopped answering; close its connection so that,
         should it wake up, it finds itself gone and exits."""
         self._remove_worker(ws)
-        ws.out.comm.abort()
+        ws.out.abort()
 
     def _remove_worker(self, ws: WorkerState) -> None:
         """Forget a worker that left; every run goes on without it."""
