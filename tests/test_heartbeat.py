@@ -58,7 +58,7 @@ def test_a_round_that_wakes_up_late_drops_nobody():
         task = asyncio.ensure_future(watch.run(lambda: [quiet],
                                                lambda ws: dropped.append(ws.wid)))
         await asyncio.sleep(0)
-        time.sleep(0.3)               # this event loop is held up, as by a long handler
+        time.sleep(0.3)  # noqa: ASYNC251 -- this event loop is held up, as by a long handler
         await asyncio.sleep(0.001)
         quiet.last_seen = time.monotonic()   # its queued messages are read at last
         await asyncio.sleep(0.03)

@@ -166,7 +166,7 @@ class Client:
         if self._closed:
             raise RuntimeError("this Client is closed: create a new one")
         if self._lost is not None:
-            raise self._lost
+            raise CommClosedError(str(self._lost))
         started = time.time() if started is None else started
         frames = dumps({"roots": tuple(layers)}, extension=LayerCodec(self._trusted))
         futures = [Future() for _ in layers]
@@ -264,7 +264,8 @@ class Client:
         self._submissions.pop(msg["ref"], None)
         rid = int(msg["run"])
         if all(f.done() for f in sub.futures):
-            self.out.send({"op": "release", "run": rid})
+            self._gathering.pop(rid, None)
+            self._send({"op": "release", "run": rid})
             return
         for f in sub.futures:
             f.timings.update(submitted=msg["submitted"], first_task=msg["first_task"],
@@ -366,7 +367,7 @@ class Client:
         """Workers, active runs and kept results, as the scheduler sees them."""
         async def ask() -> dict:
             if self._lost is not None:
-                raise self._lost
+                raise CommClosedError(str(self._lost))
             req = next(self._refs)
             waiter = asyncio.get_running_loop().create_future()
             self._info_waiters[req] = waiter
@@ -419,4 +420,3 @@ class Client:
 
     def __repr__(self) -> str:
         return f"<lamina.Client {self.address}{' closed' if self._closed else ''}>"
-

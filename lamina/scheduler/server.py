@@ -143,6 +143,7 @@ class Scheduler:
             await self._read(comm, handle, f"worker {ws.address}")
         finally:
             self._remove_worker(ws)
+            ws.out.abort()
 
     async def _read(self, comm: Comm, handle: Callable[[dict], Awaitable[None]],
                     sender: str) -> None:
@@ -243,6 +244,7 @@ class Scheduler:
         try:
             await self._read(comm, lambda msg: self._client_message(cs, msg), "a client")
         finally:
+            cs.out.abort()
             self.clients.pop(cs.cid, None)
             for rid in list(cs.runs):
                 run = self.runs.get(rid)

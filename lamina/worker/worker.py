@@ -191,12 +191,17 @@ class Worker:
     async def _heartbeat(self, interval: float) -> None:
         """Tell the scheduler this worker is alive every ``interval`` seconds, even
         while its threads are busy, so that only a worker that hangs looks silent."""
-        while not self._done.is_set():
-            try:
-                self.out.send({"op": "heartbeat"})
-            except CommClosedError:
-                return
+        while not self._done.is_set() and self._tell({"op": "heartbeat"}):
             await asyncio.sleep(interval)
+
+    def _tell(self, msg: dict) -> bool:
+        """Queue ``msg`` for the scheduler; False once that connection is closed (this
+        worker was removed, or the scheduler left: the read loop ends the worker)."""
+        try:
+            self.out.send(msg)
+        except CommClosedError:
+            return False
+        return True
 
     def _departure(self, wid: int) -> asyncio.Future:
         """A future that is set once peer ``wid`` has left the cluster."""
@@ -247,7 +252,7 @@ class Worker:
                                              for wid, keys in by_peer.items()))
         except InputsUnavailable as exc:
             if not batch.run.cancelled:
-                self.out.send({"op": "missing", "run": batch.run.id,
+                self._tell({"op": "missing", "run": batch.run.id,
                                "tasks": np.array(batch.tasks, np.int64), "peer": exc.wid,
                                "reason": str(exc)})
             return
@@ -346,7 +351,7 @@ class Worker:
                 self.seconds_per_task = 0.7 * self.seconds_per_task + 0.3 * elapsed / len(done)
                 if not run.started:
                     run.started = began
-                self.out.send({"op": "done", "run": run.id, "tasks": np.array(done, np.int64),
+                self._tell({"op": "done", "run": run.id, "tasks": np.array(done, np.int64),
                                "elapsed": elapsed, "started": run.started})
             for task, exc, i in errors:
                 self._report_error(run, task, exc, run.describe(batch.layer[i], batch.block[i]))
@@ -361,7 +366,7 @@ class Worker:
             blob = Blob.dump(exc)
         except Exception:
             blob = Blob.dump(RuntimeError(f"{type(exc).__name__}: {exc}"))
-        self.out.send({"op": "erred", "run": run.id, "task": task, "exception": blob,
+        self._tell({"op": "erred", "run": run.id, "task": task, "exception": blob,
                        "traceback": text})
 
     # peers -----------------------------------------------------------------------
