@@ -41,8 +41,7 @@ import psutil  # noqa: E402
 import lamina.array as la  # noqa: E402
 from lamina.client import Client, LocalCluster  # noqa: E402
 from lamina.comm.core import PROTOCOL_VERSION  # noqa: E402
-from lamina.comm.format import (EXT_BLOB, EXT_NDARRAY, EXT_PACKED, EXT_REF, EXT_RLE,  # noqa: E402
-                                EXT_SLICE)
+from lamina.comm.format import EXT_BLOB, EXT_NDARRAY, EXT_PACKED, EXT_REF, EXT_RLE, EXT_SLICE  # noqa: E402
 from lamina.comm.wire import MAGIC, WIRE_VERSION, dumps  # noqa: E402
 
 PREFIX = MAGIC + bytes([WIRE_VERSION])

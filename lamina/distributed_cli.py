@@ -1,6 +1,7 @@
 """Command-line entry points of the distributed runtime.
 
     lamina scheduler [--host 127.0.0.1] [--port 8786] [--max-task-losses 3]
+                     [--heartbeat-interval 1] [--worker-timeout 10]
     lamina worker tcp://127.0.0.1:8786 [--nthreads 4] [--host 127.0.0.1] [--memory-limit 2GiB]
 
 Both take ``--auth-file PATH`` (the cluster secret; by default
@@ -33,6 +34,11 @@ def add_scheduler_parser(subparsers: Any) -> argparse.ArgumentParser:
     add_security_options(parser, "the cluster secret, created (mode 0600) if missing "
                          "(default: $LAMINA_AUTH_SECRET, else $LAMINA_AUTH_FILE, "
                          "else ~/.lamina/secret)")
+    parser.add_argument("--heartbeat-interval", type=_seconds, default=None, metavar="SECONDS",
+                        help="how often workers report that they are alive (default: 1)")
+    parser.add_argument("--worker-timeout", type=_seconds, default=None, metavar="SECONDS",
+                        help="a worker silent this long is removed and its work computed "
+                        "again elsewhere; longer than the heartbeat interval (default: 10)")
     parser.set_defaults(func=_scheduler)
     return parser
 
@@ -111,12 +117,28 @@ def _memory_limit(text: str) -> int | None:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _seconds(text: str) -> float:
+    """A positive number of seconds, for ``--heartbeat-interval`` and ``--worker-timeout``."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
+    return value
+
+
 def _scheduler(args: argparse.Namespace) -> int:
     from lamina.comm.security import SECRET_ENV, Security
+    from lamina.scheduler.heartbeat import HeartbeatWatch
     from lamina.scheduler.server import run_scheduler
 
-    losses = {} if args.max_task_losses is None else {"max_task_losses": args.max_task_losses}
+    names = ("max_task_losses", "heartbeat_interval", "worker_timeout")
+    given = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+    watch = {key: given[name] for key, name in (("interval", "heartbeat_interval"),
+                                                 ("timeout", "worker_timeout")) if name in given}
     try:
+        HeartbeatWatch(**watch)
         security = Security.for_scheduler(args.auth_file, **security_options(args))
     except (OSError, ValueError) as exc:
         raise SystemExit(f"lamina scheduler: {exc}") from None
@@ -124,7 +146,7 @@ def _scheduler(args: argparse.Namespace) -> int:
         print(f"lamina scheduler: workers and clients authenticate with the secret in "
               f"{security.source}", file=sys.stderr, flush=True)
     return run_scheduler(args.host, args.port, args.exit_with_parent, security=security,
-                         **losses)
+                         **given)
 
 
 def _worker(args: argparse.Namespace) -> int:

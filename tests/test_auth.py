@@ -20,6 +20,7 @@ import threading
 
 import numpy as np
 import pytest
+from distributed_support import WAIT
 
 import lamina
 import lamina.array as la
@@ -29,8 +30,6 @@ from lamina.comm.core import PROTOCOL_VERSION, connect, listen
 from lamina.comm.security import Security
 from lamina.comm.tcp import TCPComm
 from lamina.comm.wire import WIRE_VERSION
-
-from distributed_support import WAIT
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(lamina.__file__)))
 

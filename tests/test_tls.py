@@ -11,14 +11,13 @@ import sys
 
 import numpy as np
 import pytest
+from distributed_support import WAIT
 
 import lamina
 import lamina.array as la
 from lamina.client import Client
 from lamina.comm.core import ProtocolError, connect, listen
 from lamina.comm.security import Security
-
-from distributed_support import WAIT
 
 trustme = pytest.importorskip("trustme")
 

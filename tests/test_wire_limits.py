@@ -16,8 +16,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lamina.comm.format import (EXT_BLOB, EXT_NDARRAY, EXT_PACKED, EXT_RANGE, EXT_RLE,
-                                EXT_SCALAR, EXT_SLICE)
+from lamina.comm.format import (
+    EXT_BLOB,
+    EXT_NDARRAY,
+    EXT_PACKED,
+    EXT_RANGE,
+    EXT_RLE,
+    EXT_SCALAR,
+    EXT_SLICE,
+)
 from lamina.comm.wire import MAGIC, WIRE_VERSION, WireError, WireLimits, dumps, loads
 
 PREFIX = MAGIC + bytes([WIRE_VERSION])

@@ -17,6 +17,8 @@ same for the embedded runner and a cluster.
 
 from lamina.client.cluster import LocalCluster
 from lamina.client.core import Client, active_client
-from lamina.client.futures import Future, RemoteTraceback
+from lamina.client.futures import Future, RemoteTraceback, ResultError
+from lamina.client.results import OutputsLost
 
-__all__ = ["Client", "Future", "LocalCluster", "RemoteTraceback", "active_client"]
+__all__ = ["Client", "Future", "LocalCluster", "OutputsLost", "RemoteTraceback", "ResultError",
+           "active_client"]

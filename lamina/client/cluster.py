@@ -80,34 +80,59 @@ class LocalCluster:
     """A scheduler and ``n_workers`` worker processes on this machine (loopback).
 
     ``auth``: the cluster's secret; a fresh random one by default.
+    ``memory_limit``: each worker's ``--memory-limit`` (spill, then pause).
+    ``heartbeat_interval`` and ``worker_timeout`` (seconds) are the
+    scheduler's options of the same names (``lamina scheduler --help``).
     """
 
     def __init__(self, n_workers: int = 2, threads_per_worker: int = 1,
                  host: str = "127.0.0.1", timeout: float = 60.0,
-                 auth: str | None = None, memory_limit: str | float | None = None) -> None:
+                 auth: str | None = None, memory_limit: str | float | None = None,
+                 heartbeat_interval: float | None = None,
+                 worker_timeout: float | None = None) -> None:
         self.n_workers = n_workers
         self.threads_per_worker = threads_per_worker
+        self.host = host
         self.processes: list[_Process] = []
+        self.memory_limit = memory_limit
         secret = auth or new_secret()
         self.security = Security(secret.encode(), source="LocalCluster")
-        env = _child_env(threads_per_worker)
-        env[SECRET_ENV] = secret
+        self._env = _child_env(threads_per_worker)
+        self._env[SECRET_ENV] = secret
+        options = []
+        if heartbeat_interval is not None:
+            options += ["--heartbeat-interval", str(heartbeat_interval)]
+        if worker_timeout is not None:
+            options += ["--worker-timeout", str(worker_timeout)]
         try:
-            scheduler = _Process(["scheduler", "--host", host, "--port", "0",
-                                  "--exit-with-parent"], "lamina scheduler listening at ", env)
+            scheduler = _Process(["scheduler", "--host", host, "--port", "0", *options,
+                                  "--exit-with-parent"], "lamina scheduler listening at ",
+                                 self._env)
             self.processes.append(scheduler)
             self.scheduler_address = scheduler.wait_ready(timeout)
             _SECURITY_BY_ADDRESS[self.scheduler_address] = self.security
-            for _ in range(n_workers):
-                self.processes.append(_Process(
-                    ["worker", self.scheduler_address, "--nthreads", str(threads_per_worker),
-                     "--host", host, "--exit-with-parent",
-                     *(["--memory-limit", str(memory_limit)] if memory_limit else [])],
-                    "lamina worker listening at ", env))
-            self.worker_addresses = [p.wait_ready(timeout) for p in self.processes[1:]]
+            started = [self._start_worker() for _ in range(n_workers)]
+            self.worker_addresses = [p.wait_ready(timeout) for p in started]
         except BaseException:
             self.close()
             raise
+
+    def _start_worker(self) -> _Process:
+        process = _Process(["worker", self.scheduler_address, "--nthreads",
+                            str(self.threads_per_worker), "--host", self.host,
+                            "--exit-with-parent",
+                            *(["--memory-limit", str(self.memory_limit)]
+                              if self.memory_limit else [])],
+                           "lamina worker listening at ", self._env)
+        self.processes.append(process)
+        return process
+
+    def add_worker(self, timeout: float = 60.0) -> subprocess.Popen:
+        """Start one more worker process (to replace one that died); return it once
+        it listens. ``worker_processes`` lists it too."""
+        process = self._start_worker()
+        self.worker_addresses.append(process.wait_ready(timeout))
+        return process.proc
 
     @property
     def scheduler_process(self) -> subprocess.Popen:

@@ -32,12 +32,11 @@ import time
 import weakref
 from typing import Any, Sequence
 
-import numpy as np
-
 from lamina.array.core import Array
 from lamina.client.cluster import LocalCluster, security_of_local
 from lamina.client.futures import CLOSED_BEFORE_RESULT, Future, remote_exception
 from lamina.client.loop import LoopThread
+from lamina.client.results import OutputsLost, check_blocks, gather_blocks
 from lamina.comm.batched import BatchedSend, unbatch
 from lamina.comm.core import CommClosedError, connect_when_up, framed_nbytes
 from lamina.comm.limits import brief
@@ -53,6 +52,7 @@ from lamina.layers.registry import trust_of
 _ACTIVE: list["Client"] = []
 
 HANDSHAKE_MARGIN = 10.0
+MAX_RECOMPUTES = 3
 
 
 def active_client() -> "Client | None":
@@ -65,12 +65,15 @@ class _Submission:
     (arrays), "blocks" (lists of blocks) or "persist" (held arrays)."""
 
     def __init__(self, layers: list[Layer], futures: list[Future], mode: Mode,
-                 on_progress: Progress | None) -> None:
+                 on_progress: Progress | None, graph: Packed) -> None:
         self.layers = layers
         self.futures = futures
         self.mode = mode
         self.on_progress = on_progress
+        self.graph = graph
         self.run = -1
+        self.recomputes = 0
+        self.outputs_lost: asyncio.Future | None = None
 
     def fail(self, exc: BaseException) -> None:
         for f in self.futures:
@@ -86,6 +89,8 @@ class Client:
     of a ``LocalCluster`` this process started at that address, else
     ``LAMINA_AUTH_SECRET``, ``LAMINA_AUTH_FILE`` or ``~/.lamina/secret``
     (see docs/security.md). A wrong secret raises ``AuthenticationError``.
+    Once that connection is lost, every pending result fails with a
+    ``CommClosedError`` naming the scheduler, and so does every later call.
     """
 
     def __init__(self, address: "str | LocalCluster", timeout: float = 10.0,
@@ -100,7 +105,9 @@ class Client:
         self._refs = itertools.count(1)
         self._submissions: dict[int, _Submission] = {}
         self._held: dict[int, int] = {}
+        self._gathering: dict[int, _Submission] = {}
         self._closed = False
+        self._lost: CommClosedError | None = None
         self._io = LoopThread()
         try:
             self._io.run(self._start(timeout), timeout + HANDSHAKE_MARGIN)
@@ -114,7 +121,7 @@ class Client:
         hello = self.comm.peer_info
         self.scheduler_id = hello["id"]
         self._trusted = trust_of(hello.get("registry", {}))
-        self.out = BatchedSend(self.comm)
+        self.out = BatchedSend(self.comm, on_error=self._connection_lost)
         self.pool = ConnectionPool({"role": "client"}, security=self.security)
         self._info_waiters: dict[int, asyncio.Future] = {}
         self._finishing: set[asyncio.Task] = set()
@@ -170,6 +177,8 @@ class Client:
         """
         if self._closed:
             raise RuntimeError("this Client is closed: create a new one")
+        if self._lost is not None:
+            raise CommClosedError(str(self._lost))
         started = time.time() if started is None else started
         frames = dumps({"roots": tuple(layers)}, extension=LayerCodec(self._trusted))
         futures = [Future() for _ in layers]
@@ -177,16 +186,37 @@ class Client:
             f.timings["compute"] = started
             f.graph_nbytes = framed_nbytes(frames)
         ref = next(self._refs)
-        self._submissions[ref] = _Submission(layers, futures, mode, on_progress)
-        self._io.call(self._send, {"op": "submit", "ref": ref, "graph": Packed(frames),
-                                   "progress": on_progress is not None})
+        sub = _Submission(layers, futures, mode, on_progress, Packed(frames))
+        self._submissions[ref] = sub
+        self._io.call(self._send_submission, ref, sub)
         return futures
+
+    def _send_submission(self, ref: int, sub: _Submission) -> None:
+        """Send a run (on the loop); fail it at once if the scheduler is gone."""
+        if self._lost is None:
+            self._send({"op": "submit", "ref": ref, "graph": sub.graph,
+                        "progress": sub.on_progress is not None})
+        if self._lost is not None:
+            self._submissions.pop(ref, None)
+            sub.fail(self._lost)
 
     def _send(self, msg: dict) -> None:
         try:
             self.out.send(msg)
         except CommClosedError as exc:
-            self._fail_all(exc)
+            self._connection_lost(exc)
+
+    def _connection_lost(self, exc: BaseException) -> None:
+        """The scheduler is gone (the read or a write failed): fail everything pending,
+        fetches of finished runs included, and every later call."""
+        if self._lost is not None or self._closed:
+            return
+        self._lost = CommClosedError(f"lost the connection to the scheduler at "
+                                     f"{self.address}: {exc}")
+        self.comm.abort()
+        self._fail_all(self._lost)
+        for task in list(self._finishing):
+            task.cancel()
 
     # replies ---------------------------------------------------------------------
     async def _read(self) -> None:
@@ -196,12 +226,9 @@ class Client:
                 for m in unbatch(msg):
                     self._handle(m)
         except (CommClosedError, WireError) as exc:
-            self._fail_all(CommClosedError(f"lost the connection to the scheduler at "
-                                           f"{self.address}: {exc}"))
+            self._connection_lost(exc)
         except Exception as exc:
-            self._fail_all(CommClosedError(f"closed the connection to the scheduler at "
-                                           f"{self.address}: a message from it could not "
-                                           f"be handled: {brief(exc)}"))
+            self._connection_lost(f"a message from it could not be handled: {brief(exc)}")
         finally:
             self.comm.abort()
 
@@ -218,12 +245,18 @@ class Client:
         elif op == "run_done" and sub is not None:
             n = int(msg["n_tasks"])
             self._progress(sub, n, n, finished=True)
+            sub.outputs_lost = asyncio.get_running_loop().create_future()
+            self._gathering[int(msg["run"])] = sub
             task = asyncio.ensure_future(self._finish(sub, msg))
             self._finishing.add(task)
             task.add_done_callback(self._finishing.discard)
         elif op == "run_erred" and sub is not None:
             self._submissions.pop(msg["ref"], None)
             sub.fail(remote_exception(msg))
+        elif op == "outputs_lost":
+            lost = self._gathering.get(msg.get("run"))
+            if lost is not None and not lost.outputs_lost.done():
+                lost.outputs_lost.set_result(f"worker {msg.get('worker')} left the cluster")
         elif op == "info":
             waiter = self._info_waiters.pop(msg.get("req"), None)
             if waiter is not None and not waiter.done():
@@ -247,7 +280,8 @@ class Client:
         self._submissions.pop(msg["ref"], None)
         rid = int(msg["run"])
         if all(f.done() for f in sub.futures):
-            self.out.send({"op": "release", "run": rid})
+            self._gathering.pop(rid, None)
+            self._send({"op": "release", "run": rid})
             return
         for f in sub.futures:
             f.timings.update(submitted=msg["submitted"], first_task=msg["first_task"],
@@ -256,38 +290,50 @@ class Client:
             if sub.mode == "persist":
                 results: list[Any] = self._hold(sub, rid)
             else:
-                results = values_of(sub.layers, await self._gather_blocks(msg), sub.mode)
+                blocks = await self._fetch(sub, msg)
+                check_blocks(sub.layers, blocks, arrays=sub.mode == "assemble")
+                results = values_of(sub.layers, blocks, sub.mode)
+        except OutputsLost as exc:
+            self._recompute(sub, exc)
+            return
         except asyncio.CancelledError:
-            sub.fail(RuntimeError(CLOSED_BEFORE_RESULT))
+            sub.fail(self._lost or RuntimeError(CLOSED_BEFORE_RESULT))
             raise
         except BaseException as exc:
             sub.fail(exc)
             return
         finally:
-            if sub.mode != "persist" and not self._closed:
-                self.out.send({"op": "release", "run": rid})
+            self._gathering.pop(rid, None)
+            if sub.mode != "persist" and not self._closed and self._lost is None:
+                self._send({"op": "release", "run": rid})
         for f, value in zip(sub.futures, results):
             f.timings["gathered"] = time.time()
             f._settle(value)
 
-    async def _gather_blocks(self, msg: dict) -> list[list[Any]]:
-        """Each output's blocks, fetched from the workers holding them."""
-        outputs, addresses = msg["outputs"], msg["workers"]
-        keys = np.concatenate([k for k, _ in outputs])
-        where = np.concatenate([w for _, w in outputs])
-        keys, first = np.unique(keys, return_index=True)
-        where = where[first]
-        groups = [(int(w), keys[where == w]) for w in np.unique(where)]
-        replies = await asyncio.gather(*(
-            self.pool.request(_address(addresses, w), {"op": "get_data", "keys": k})
-            for w, k in groups))
-        values: dict[int, Any] = {}
-        for (w, k), reply in zip(groups, replies):
-            if reply.get("missing"):
-                raise RuntimeError(f"worker {_address(addresses, w)} lost results "
-                                   f"{reply['missing'][:5]} before they were gathered")
-            values.update(zip(k.tolist(), reply["values"]))
-        return [[values[key] for key in k.tolist()] for k, _ in outputs]
+    async def _fetch(self, sub: _Submission, msg: dict) -> list[list[Any]]:
+        """The run's blocks from their workers; ``OutputsLost`` as soon as the
+        scheduler says a holder left (a stopped worker would never answer)."""
+        gather = asyncio.ensure_future(gather_blocks(self.pool, msg))
+        try:
+            await asyncio.wait([gather, sub.outputs_lost], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not gather.done():
+                gather.cancel()
+        if gather.done() and not gather.cancelled():
+            return gather.result()
+        raise OutputsLost(f"results of run {msg['run']} were lost: "
+                          f"{sub.outputs_lost.result()}")
+
+    def _recompute(self, sub: _Submission, lost: OutputsLost) -> None:
+        """Submit a run again whose outputs were lost before they were fetched."""
+        sub.recomputes += 1
+        if sub.recomputes > MAX_RECOMPUTES:
+            sub.fail(OutputsLost(f"{lost}; they were computed {MAX_RECOMPUTES} more times "
+                                 "and lost each time: check that the workers stay up"))
+            return
+        ref = next(self._refs)
+        self._submissions[ref] = sub
+        self._send_submission(ref, sub)
 
     def _hold(self, sub: _Submission, rid: int) -> list[Array]:
         out = []
@@ -336,6 +382,8 @@ class Client:
     def scheduler_info(self, timeout: float = 10.0) -> dict[str, Any]:
         """Workers, active runs and kept results, as the scheduler sees them."""
         async def ask() -> dict:
+            if self._lost is not None:
+                raise CommClosedError(str(self._lost))
             req = next(self._refs)
             waiter = asyncio.get_running_loop().create_future()
             self._info_waiters[req] = waiter
@@ -388,10 +436,3 @@ class Client:
 
     def __repr__(self) -> str:
         return f"<lamina.Client {self.address}{' closed' if self._closed else ''}>"
-
-
-def _address(addresses: dict, wid: int) -> str:
-    address = addresses.get(wid)
-    if address is None:
-        raise RuntimeError(f"results are on worker {wid}, which left the cluster")
-    return address

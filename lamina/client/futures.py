@@ -21,6 +21,10 @@ from lamina.comm.wire import Blob
 CLOSED_BEFORE_RESULT = "the Client was closed before this result arrived"
 
 
+class ResultError(TypeError):
+    """A peer answered with a value that is not what the computation declared."""
+
+
 class RemoteTraceback(Exception):
     """The traceback of an exception raised on a worker, as text."""
 
@@ -82,7 +86,11 @@ def remote_exception(msg: dict) -> BaseException:
         exc = RuntimeError(f"a task failed with an exception this process cannot load "
                            f"({load_error})")
     if not isinstance(exc, BaseException):
-        exc = RuntimeError(repr(exc))
+        text = repr(exc)
+        exc = ResultError(f"the cluster reported a failed computation, but what it sent as "
+                          f"the exception is a {type(exc).__name__} ({text[:60]}"
+                          f"{'...' if len(text) > 60 else ''}), not an exception: a worker "
+                          "or peer sent a malformed failure; the result was refused")
     text = msg.get("traceback") or ""
     if text:
         exc.__cause__ = RemoteTraceback(text)

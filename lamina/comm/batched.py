@@ -73,6 +73,14 @@ class BatchedSend:
             self._task.cancel()
 
 
+    def abort(self) -> None:
+        """Stop now, dropping what is queued, and close the connection."""
+        self._stopping = True
+        self.buffer = []
+        self._wake.set()
+        self.comm.abort()
+
+
 def unbatch(msg: Any) -> Iterator[dict]:
     """The messages inside ``msg`` (itself, unless it is a batch).
 

@@ -8,6 +8,7 @@ seconds per task; a client's active and finished runs.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from lamina.comm.core import CommClosedError
@@ -33,6 +34,8 @@ class WorkerState(_Peer):
     """What the scheduler knows of one worker.
 
     ``alone``: it runs a suspect task and takes nothing else until idle.
+    ``last_seen``: when it last sent anything (``time.monotonic()``), for
+    the heartbeat watch.
     """
 
     def __init__(self, wid: int, address: str, nthreads: int, out: Any) -> None:
@@ -44,6 +47,7 @@ class WorkerState(_Peer):
         self.seconds_per_task = INITIAL_SECONDS_PER_TASK
         self.runs: set[int] = set()
         self.alone = False
+        self.last_seen = time.monotonic()
 
     @property
     def target(self) -> int:

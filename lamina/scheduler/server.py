@@ -16,7 +16,8 @@ released, what a departed worker's loss sends back to be computed), and
 ``peers`` is what is known of each connection. A run that fails sends the
 original exception (an opaque blob here) to its client; a client that
 disconnects has its runs cancelled and its data released; a worker that
-leaves takes its tasks and results with it, and every run goes on.
+leaves, or stays silent past ``worker_timeout`` (``heartbeat``), takes its
+tasks and results with it, and every run goes on.
 
 Every piece of data on a worker has a global integer key: a run's tasks
 own keys ``key_base .. key_base + n_tasks - 1``. The outputs of a finished
@@ -44,6 +45,7 @@ from lamina.comm.wire import Blob, WireError, loads
 from lamina.layers.codec import LayerCodec
 from lamina.layers.registry import signature
 from lamina.scheduler import dispatch, placement
+from lamina.scheduler.heartbeat import HEARTBEAT_SECONDS, WORKER_TIMEOUT_SECONDS, HeartbeatWatch
 from lamina.scheduler.lowering import lower
 from lamina.scheduler.peers import ClientState, WorkerState
 from lamina.scheduler.runs import Failure, Finished, Run
@@ -60,16 +62,22 @@ class Scheduler:
 
     ``max_task_losses``: how many departing workers a task may be running
     on before its run fails (a task that crashes its worker would otherwise
-    take every worker down in turn). ``security``: the cluster secret (and
-    TLS files) every worker and client must prove; by default
+    take every worker down in turn). Workers send a heartbeat every
+    ``heartbeat_interval`` seconds; one silent for ``worker_timeout``
+    seconds is removed as if it had died. ``security``: the cluster secret
+    (and TLS files) every worker and client must prove; by default
     ``Security.for_scheduler()`` at ``start`` (the environment, or a secret
     file it creates, see ``lamina.comm.security``).
     """
 
     def __init__(self, max_task_losses: int = MAX_TASK_LOSSES,
+                 heartbeat_interval: float = HEARTBEAT_SECONDS,
+                 worker_timeout: float = WORKER_TIMEOUT_SECONDS,
                  security: Security | None = None) -> None:
         self.id = uuid.uuid4().hex
         self.security = security
+        self.heartbeat = HeartbeatWatch(heartbeat_interval, worker_timeout)
+        self._watch: asyncio.Future | None = None
         if int(max_task_losses) < 1:
             raise ValueError(f"max_task_losses must be 1 or more, got {max_task_losses}: "
                              "a task fails its run once it was running on that many "
@@ -95,9 +103,13 @@ class Scheduler:
         self.listener = await listen(address, self._serve, info, load_blobs=False,
                                      security=self.security)
         self.address = self.listener.address
+        self._watch = asyncio.ensure_future(
+            self.heartbeat.run(lambda: list(self.workers.values()), self._drop_silent))
         return self.address
 
     async def stop(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
         if self.listener is not None:
             await self.listener.stop()
         for ws in list(self.workers.values()):
@@ -128,18 +140,19 @@ class Scheduler:
         ws = WorkerState(wid, str(info["address"]), int(info.get("nthreads", 1)),
                          BatchedSend(comm))
         self.workers[wid] = ws
-        ws.send({"op": "welcome", "wid": wid})
+        ws.send({"op": "welcome", "wid": wid, "heartbeat": self.heartbeat.interval})
         self._broadcast_workers()
         self._schedule()
 
         async def handle(msg: dict) -> None:
+            ws.last_seen = time.monotonic()
             self._worker_message(ws, msg)
 
         try:
             await self._read(comm, handle, f"worker {ws.address}")
         finally:
-            ws.out.abort()
             self._remove_worker(ws)
+            ws.out.abort()
 
     async def _read(self, comm: Comm, handle: Callable[[dict], Awaitable[None]],
                     sender: str) -> None:
@@ -218,18 +231,26 @@ class Scheduler:
         if failure is not None:
             self._fail(run, failure)
 
+    def _drop_silent(self, ws: WorkerState) -> None:
+        """Remove a worker that stopped answering; close its connection so that,
+        should it wake up, it finds itself gone and exits."""
+        self._remove_worker(ws)
+        ws.out.abort()
+
     def _remove_worker(self, ws: WorkerState) -> None:
         """Forget a worker that left; every run goes on without it."""
-        self.workers.pop(ws.wid, None)
+        if self.workers.pop(ws.wid, None) is None:
+            return
         for run in list(self.runs.values()):
             run.sent_to.discard(ws.wid)
             recomputed, failure = run.recover(ws.wid, ws.address, self.max_task_losses)
             self.tasks_recomputed += recomputed
             if failure is not None:
                 self._fail(run, failure)
-        for rec in self.finished.values():
+        for rid, rec in self.finished.items():
             if rec.held_on(ws.wid):
                 rec.lost = True
+                rec.client.send({"op": "outputs_lost", "run": rid, "worker": ws.address})
         if self.workers:
             self._broadcast_workers()
         self._schedule()
@@ -395,13 +416,16 @@ def _plain(value: Any) -> Any:
 
 
 def run_scheduler(host: str = "127.0.0.1", port: int = 8786, exit_with_parent: bool = False,
-                  max_task_losses: int = MAX_TASK_LOSSES, security: Security | None = None) -> int:
+                  max_task_losses: int = MAX_TASK_LOSSES,
+                  heartbeat_interval: float = HEARTBEAT_SECONDS,
+                  worker_timeout: float = WORKER_TIMEOUT_SECONDS,
+                  security: Security | None = None) -> int:
     """The ``lamina scheduler`` command: serve until interrupted; return 0.
 
     Listens on ``tls://`` when ``security`` has a certificate, else ``tcp://``.
     """
     security = security or Security.for_scheduler()
-    scheduler = Scheduler(max_task_losses=max_task_losses, security=security)
+    scheduler = Scheduler(max_task_losses, heartbeat_interval, worker_timeout, security)
     forbid_unpickling()
     address = f"{security.scheme}://{host}:{port}"
     return run_process("scheduler", lambda: scheduler.start(address), scheduler.stop,

@@ -135,6 +135,7 @@ class Worker:
         self.address = ""
         self._done = asyncio.Event()
         self._background: set[asyncio.Future] = set()
+        self._departed: dict[int, asyncio.Future] = {}
 
     # lifecycle -----------------------------------------------------------------
     async def start(self) -> str:
@@ -207,9 +208,36 @@ class Worker:
             if run is not None:
                 run.layers, run.kernels = [], []
         elif op == "workers":
-            self.addresses = {int(k): v for k, v in msg["addresses"].items()}
+            addresses = {int(k): v for k, v in msg["addresses"].items()}
+            for wid in set(self.addresses) - set(addresses):
+                self._departure(wid).set_result(None)
+            self.addresses = addresses
         elif op == "welcome":
             self.wid = int(msg["wid"])
+            if msg.get("heartbeat"):
+                self._spawn(self._heartbeat(float(msg["heartbeat"])))
+
+    async def _heartbeat(self, interval: float) -> None:
+        """Tell the scheduler this worker is alive every ``interval`` seconds, even
+        while its threads are busy, so that only a worker that hangs looks silent."""
+        while not self._done.is_set() and self._tell({"op": "heartbeat"}):
+            await asyncio.sleep(interval)
+
+    def _tell(self, msg: dict) -> bool:
+        """Queue ``msg`` for the scheduler; False once that connection is closed (this
+        worker was removed, or the scheduler left: the read loop ends the worker)."""
+        try:
+            self.out.send(msg)
+        except CommClosedError:
+            return False
+        return True
+
+    def _departure(self, wid: int) -> asyncio.Future:
+        """A future that is set once peer ``wid`` has left the cluster."""
+        future = self._departed.get(wid)
+        if future is None:
+            future = self._departed[wid] = asyncio.get_running_loop().create_future()
+        return future
 
     def _new_run(self, msg: dict) -> None:
         run = WorkerRun(int(msg["run"]), int(msg["key_base"]), int(msg["n_tasks"]))
@@ -253,7 +281,7 @@ class Worker:
                                              for wid, keys in by_peer.items()))
         except InputsUnavailable as exc:
             if not batch.run.cancelled:
-                self.out.send({"op": "missing", "run": batch.run.id,
+                self._tell({"op": "missing", "run": batch.run.id,
                                "tasks": np.array(batch.tasks, np.int64), "peer": exc.wid,
                                "reason": str(exc)})
             return
@@ -270,8 +298,20 @@ class Worker:
         if address is None:
             raise InputsUnavailable(wid, "it left the cluster")
         unique = list(dict.fromkeys(keys))
+        request = asyncio.ensure_future(
+            self.pool.request(address, {"op": "get_data", "keys": np.array(unique)}))
+        departed = self._departure(wid)
         try:
-            reply = await self.pool.request(address, {"op": "get_data", "keys": np.array(unique)})
+            await asyncio.wait([request, departed], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            unanswered = not request.done()
+            if unanswered:
+                request.cancel()
+        if unanswered:
+            raise InputsUnavailable(wid, f"{address} left the cluster (removed while "
+                                    "answering nothing)")
+        try:
+            reply = request.result()
         except (ConnectionError, asyncio.TimeoutError) as exc:
             raise InputsUnavailable(wid, f"could not reach {address}: {exc}") from exc
         if reply.get("missing"):
@@ -355,7 +395,7 @@ class Worker:
                 self.seconds_per_task = 0.7 * self.seconds_per_task + 0.3 * elapsed / len(done)
                 if not run.started:
                     run.started = began
-                self.out.send({"op": "done", "run": run.id, "tasks": np.array(done, np.int64),
+                self._tell({"op": "done", "run": run.id, "tasks": np.array(done, np.int64),
                                "elapsed": elapsed, "started": run.started})
             for task, exc, i in errors:
                 self._report_error(run, task, exc, run.describe(batch.layer[i], batch.block[i]))
@@ -370,7 +410,7 @@ class Worker:
             blob = Blob.dump(exc)
         except Exception:
             blob = Blob.dump(RuntimeError(f"{type(exc).__name__}: {exc}"))
-        self.out.send({"op": "erred", "run": run.id, "task": task, "exception": blob,
+        self._tell({"op": "erred", "run": run.id, "task": task, "exception": blob,
                        "traceback": text})
 
     # peers -----------------------------------------------------------------------
