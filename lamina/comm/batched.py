@@ -58,10 +58,11 @@ class BatchedSend:
             self.writes += 1
 
     def abort(self) -> None:
-        """Stop at once, dropping what is queued (the connection is gone)."""
+        """Stop now, dropping what is queued, and close the connection."""
         self._stopping = True
         self.buffer = []
         self._task.cancel()
+        self.comm.abort()
 
     async def close(self, timeout: float = 5.0) -> None:
         """Send what is queued, then stop."""
@@ -71,14 +72,6 @@ class BatchedSend:
             await asyncio.wait_for(asyncio.shield(self._task), timeout)
         except asyncio.TimeoutError:
             self._task.cancel()
-
-
-    def abort(self) -> None:
-        """Stop now, dropping what is queued, and close the connection."""
-        self._stopping = True
-        self.buffer = []
-        self._wake.set()
-        self.comm.abort()
 
 
 def unbatch(msg: Any) -> Iterator[dict]:
