@@ -2,7 +2,7 @@
 
 import time
 
-from lamina.client import Client
+from lamina.client import Client, LocalCluster
 
 WAIT = 60
 
@@ -18,3 +18,11 @@ def wait_until(predicate, timeout: float = 30.0) -> None:
 def idle(client: Client) -> bool:
     info = client.scheduler_info()
     return info["runs"] == 0 and all(w["n_keys"] == 0 for w in client.worker_info())
+
+
+def connected(cluster: LocalCluster) -> Client:
+    """A client of ``cluster`` once every worker has joined the scheduler."""
+    client = Client(cluster)
+    wait_until(lambda: len(client.scheduler_info()["workers"]) == cluster.n_workers)
+    return client
+

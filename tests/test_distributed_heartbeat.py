@@ -16,10 +16,10 @@ import time
 import cloudpickle
 import numpy as np
 import pytest
-from distributed_support import WAIT, wait_until
+from distributed_support import WAIT, connected, wait_until
 
 import lamina.array as la
-from lamina.client import Client, LocalCluster
+from lamina.client import LocalCluster
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
@@ -35,11 +35,6 @@ def sleepy(block):
     time.sleep(3.0)
     return block
 
-
-def connected(cluster: LocalCluster) -> Client:
-    client = Client(cluster)
-    wait_until(lambda: len(client.scheduler_info()["workers"]) == cluster.n_workers)
-    return client
 
 
 def test_stopped_worker_is_removed_and_the_run_still_gives_the_numpy_result():

@@ -16,7 +16,7 @@ import time
 import cloudpickle
 import numpy as np
 import pytest
-from distributed_support import WAIT, wait_until
+from distributed_support import WAIT, connected, wait_until
 
 import lamina.array as la
 from lamina.client import Client, LocalCluster
@@ -59,12 +59,6 @@ class KillOnBlock:
             os._exit(3)
         return block
 
-
-def connected(cluster: LocalCluster) -> Client:
-    """A client of ``cluster`` once every worker has joined the scheduler."""
-    client = Client(cluster)
-    wait_until(lambda: len(client.scheduler_info()["workers"]) == cluster.n_workers)
-    return client
 
 
 def busy_workers(client: Client) -> list[dict]:

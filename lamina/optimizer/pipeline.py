@@ -78,8 +78,9 @@ def optimize(*collections: Any, **changes: Any) -> tuple[Any, ...]:
     arguments are optimizer options for this call, e.g.
     ``optimize(x, disabled_rules={"blockwise_fusion"})``.
     """
-    found = [c for c in collections if not isinstance(c, Layer) and layer_of(c) is not None]
+    is_collection = [not isinstance(c, Layer) and layer_of(c) is not None for c in collections]
     opts = updated(current_options(), **changes)
-    plan = optimize_plan([c.layer for c in found], options=opts)
+    plan = optimize_plan([c.layer for c, yes in zip(collections, is_collection) if yes],
+                         options=opts)
     out = iter(plan.layers)
-    return tuple(type(c)(next(out)) if any(c is f for f in found) else c for c in collections)
+    return tuple(type(c)(next(out)) if yes else c for c, yes in zip(collections, is_collection))
