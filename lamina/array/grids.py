@@ -42,10 +42,11 @@ def eye(N: int, M: int | None = None, k: int = 0, dtype: Any = float, chunks: An
 
 def _triangle(m: Any, k: int, keep_lower: bool) -> Array:
     m = asarray(m)
-    if m.ndim < 2:
-        raise ValueError(f"{'tril' if keep_lower else 'triu'} needs an array of at least two "
-                         f"dimensions, got {m.ndim}")
-    offsets = _offsets(m.chunks[-2], m.chunks[-1])
+    if m.ndim == 0:
+        raise TypeError(f"{'tril' if keep_lower else 'triu'} needs an array of at least one "
+                        "dimension")
+    # As in NumPy, a 1-D array is a row broadcast over a square.
+    offsets = _offsets(m.chunks[-2] if m.ndim > 1 else m.chunks[-1], m.chunks[-1])
     mask = offsets <= int(k) if keep_lower else offsets >= int(k)
     return where(mask, m, np.zeros(1, dtype=m.dtype))
 

@@ -8,6 +8,10 @@ Exact order statistics need every value of a slice together, so the
 reduced axes are rechunked to one block (the others stay chunked) and each
 block calls NumPy itself: the values, NaN handling and dtypes are NumPy's.
 ``axis=None`` puts the whole array in one block.
+
+The dtype is the one NumPy gives for NaN-free data: NumPy's ``quantile``
+returns a NaN slice in the input's dtype (float32 NaN where the other
+slices give float64), which a lazy result cannot depend on.
 """
 
 from __future__ import annotations
@@ -18,21 +22,28 @@ from typing import Any, Callable
 import numpy as np
 
 from lamina.array.core import Array
-from lamina.array.creation import asarray
+from lamina.array.creation import asarray, from_array
 from lamina.array.manipulation import ravel
 from lamina.array.map_blocks import map_blocks
 from lamina.array.reductions import normalize_axes
 from lamina.array.slicing import getitem
 
 
-def _q_block(block: np.ndarray, func: Callable, axes: tuple[int, ...], **kwargs: Any) -> Any:
+def _q_block(block: np.ndarray, func: Callable, axes: tuple[int, ...], dtype: np.dtype,
+             **kwargs: Any) -> Any:
     with np.errstate(all="ignore"):
-        return np.asarray(func(block, axis=axes, keepdims=True, **kwargs))
+        return np.asarray(func(block, axis=axes, keepdims=True, **kwargs)).astype(dtype,
+                                                                                  copy=False)
 
 
 def _whole_axes(func: Callable, name: str, a: Any, axis: Any, keepdims: bool,
                 q_shape: tuple[int, ...], **kwargs: Any) -> Array:
     a = asarray(a)
+    if a.size == 0:  # nothing to read: NumPy's own answer (or error) for the empty shape
+        with np.errstate(all="ignore"):
+            empty = np.asarray(func(np.empty(a.shape, a.dtype), axis=axis, keepdims=keepdims,
+                                    **kwargs))
+        return from_array(empty, chunks=-1)
     flat = axis is None
     if flat:
         shape = a.shape
@@ -43,7 +54,7 @@ def _whole_axes(func: Callable, name: str, a: Any, axis: Any, keepdims: bool,
         dtype = np.asarray(func(np.ones((1,) * a.ndim, dtype=a.dtype), **kwargs)).dtype
     chunks = tuple((n,) for n in q_shape) + tuple(
         (1,) if k in axes else c for k, c in enumerate(a.chunks))
-    out = map_blocks(functools.partial(_q_block, func=func, axes=axes, **kwargs), a,
+    out = map_blocks(functools.partial(_q_block, func=func, axes=axes, dtype=dtype, **kwargs), a,
                      dtype=dtype, chunks=chunks,
                      new_axis=tuple(range(len(q_shape))) if q_shape else None, name=name)
     lead = (slice(None),) * len(q_shape)
@@ -65,7 +76,8 @@ def median(a: Any, axis: Any = None, out: Any = None, overwrite_input: bool = Fa
 def _checked_q(q: Any, scale: float, name: str) -> np.ndarray:
     if isinstance(q, Array):
         q = q.compute()
-    q = np.true_divide(np.asarray(q), scale)
+    # As NumPy does: percentile divides first, both then take the array of q.
+    q = np.asanyarray(np.true_divide(q, scale) if scale != 1 else q)
     if not (np.all(q >= 0) and np.all(q <= 1)):
         raise ValueError(f"{name} must be in the range [0, {int(scale)}]")
     return q

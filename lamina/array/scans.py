@@ -88,13 +88,13 @@ nancumprod = _scan_function(np.nancumprod, "multiply", "nancumprod")
 def _cumulative(numpy_func: Callable, scan: Callable, initial: int, x: Any, axis: int | None,
                 dtype: Any, include_initial: bool) -> Array:
     x = asarray(x)
+    if x.ndim == 0:  # NumPy scans a 0-d array as one element
+        x = x.reshape(1)
     if axis is None:
         if x.ndim > 1:
             raise ValueError(f"{numpy_func.__name__} needs axis= for a {x.ndim}-dimensional "
                              "array (it is optional only for one dimension)")
         axis = 0
-    if x.ndim == 0:
-        raise ValueError(f"{numpy_func.__name__} needs an array of at least one dimension")
     axis = normalize_axis_index(int(axis), x.ndim)
     result = _numpy_dtype(numpy_func, x, dtype)
     out = scan(x, axis=axis, dtype=result)

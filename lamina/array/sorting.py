@@ -96,6 +96,8 @@ def searchsorted(a: Any, v: Any, side: str = "left", sorter: Any = None) -> Arra
     if side not in ("left", "right"):
         raise ValueError(f"side must be 'left' or 'right' (got {side!r})")
     v = asarray(v)
+    if isinstance(a, Array) and a.size == 0:
+        a = np.empty(a.shape, a.dtype)
     if not isinstance(a, Array):
         a = np.asarray(a)
         if a.ndim != 1:
@@ -109,8 +111,6 @@ def searchsorted(a: Any, v: Any, side: str = "left", sorter: Any = None) -> Arra
     starts = np.cumsum((0,) + a.chunks[0])
     terms = [_search_lamina_block(a[int(lo):int(hi)], v, side)
              for lo, hi in zip(starts[:-1], starts[1:]) if hi > lo]
-    if not terms:
-        return elemwise(np.zeros_like, v, dtype=np.intp, name="searchsorted")
     return functools.reduce(lambda p, q: p + q, terms)
 
 
