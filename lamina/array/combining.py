@@ -145,8 +145,12 @@ def repeat(a: Any, repeats: Any, axis: int | None = None) -> Array:
         a, axis = ravel(a), 0
     axis = normalize_axis_index(int(axis), a.ndim)
     counts = np.asarray(repeats)
-    if counts.dtype.kind not in "iu" and counts.size:
-        raise TypeError(f"repeats must be integers, got {counts.dtype}")
+    if not isinstance(repeats, np.ndarray):
+        counts = counts.astype(np.intp)  # NumPy reads a list or scalar as integers
+    if not np.can_cast(counts.dtype, np.intp, casting="safe"):
+        raise TypeError(f"Cannot cast array data from {counts.dtype!r} to "
+                        f"{np.dtype(np.intp)!r} according to the rule 'safe': repeats must be "
+                        "integers")
     if np.any(counts < 0):
         raise ValueError("repeats may not contain negative values")
     if counts.ndim == 0 or counts.size == 1:

@@ -3,7 +3,7 @@
     la.einsum("ij,jk->ik", a, b)       # like a @ b
     la.einsum("ii->i", m)              # diagonal
     la.einsum("...j,j", x, w)          # ellipsis broadcasting, implicit output
-    la.inner(a, b)                     # sum over the last axes
+    la.inner(a, b)                     # sum over the last axes (a tensordot)
 
 Every index letter gets one axis of a block grid: output letters, then each
 summed letter whose operands have several blocks along it. One
@@ -114,17 +114,21 @@ def einsum(subscripts: str, *operands: Any, dtype: Any = None, optimize: Any = F
 
 
 def inner(a: Any, b: Any) -> Array:
-    """Sum of products over the last axes, like ``np.inner`` (a product for a 0-d operand)."""
+    """Sum of products over the last axes, like ``np.inner`` (a product for a 0-d operand).
+
+    A ``tensordot`` (``lamina.array.contraction``): NumPy's inner is a dot
+    product, whose sum starts from the first product (``-0.0`` stays), unlike
+    einsum's, which starts from ``+0.0``.
+    """
+    from lamina.array.contraction import tensordot
+
     a, b = asanyarray_like([a, b])
     if a.ndim == 0 or b.ndim == 0:
         return a * b
     if a.shape[-1] != b.shape[-1]:
         raise ValueError(f"shapes {a.shape} and {b.shape} not aligned: {a.shape[-1]} (dim "
                          f"{a.ndim - 1}) != {b.shape[-1]} (dim {b.ndim - 1})")
-    letters = string.ascii_letters
-    ta = letters[:a.ndim - 1] + "z"
-    tb = letters[a.ndim - 1:a.ndim + b.ndim - 2] + "z"
-    return einsum(f"{ta},{tb}->{ta[:-1]}{tb[:-1]}", a, b)
+    return tensordot(a, b, axes=([a.ndim - 1], [b.ndim - 1]))
 
 
 __all__ = ["einsum", "inner"]
