@@ -18,37 +18,12 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_numpy_differential import _chunks_for, chunked
+from test_numpy_differential import _chunks_for, assert_identical, chunked, same_outcome
 
 import lamina.array as la
 
 FEW = settings(max_examples=40, deadline=None)
 
-
-def assert_identical(got: np.ndarray, expected: np.ndarray) -> None:
-    """Same dtype, shape, values, NaN positions and sign of every zero (NaN's sign aside:
-    ``0 * inf`` gives a NaN whose sign bit depends on the operand order)."""
-    got, expected = np.asarray(got), np.asarray(expected)
-    assert got.dtype == expected.dtype, (got.dtype, expected.dtype)
-    assert got.shape == expected.shape, (got.shape, expected.shape)
-    np.testing.assert_array_equal(got, expected)
-    if expected.dtype.kind in "fc":
-        for part in (np.real, np.imag):
-            g, e = part(got), part(expected)
-            np.testing.assert_array_equal(np.signbit(g) & ~np.isnan(g),
-                                          np.signbit(e) & ~np.isnan(e))
-
-
-def same_outcome(numpy_call, lamina_call) -> None:
-    """Both raise the same type of error, or give identical results."""
-    with np.errstate(all="ignore"):
-        try:
-            expected = numpy_call()
-        except Exception as error:  # NumPy's error is the reference
-            with pytest.raises(type(error)):
-                lamina_call().compute()
-            return
-        assert_identical(lamina_call().compute(), expected)
 
 
 @st.composite
