@@ -37,6 +37,8 @@ def is_advanced(index: Any) -> bool:
             return True
         if isinstance(e, (list, tuple, np.ndarray)):
             arr = np.asarray(e)
+            if arr.ndim == 0 and arr.dtype != bool:
+                continue  # an int, which the basic path takes
             if arr.ndim != 1:
                 return True
             arrays += 1

@@ -55,8 +55,8 @@ def _sorted(a: Any, axis: int | None, kind: str | None, stable: bool | None,
     if stable is not None and kind is not None:
         raise ValueError("`kind` and `stable` parameters can't be provided at the same time. "
                          "Use only one of them.")
-    if stable or descending:
-        kind = "stable"
+    if kind is None and stable is not False or stable or descending:
+        kind = "stable"  # the Array API's default; one of the orders NumPy's default allows
     a = a.rechunk({axis: -1})
     func = functools.partial(_sort_block, axis=axis, kind=kind, descending=bool(descending),
                              indices=indices)
@@ -68,8 +68,9 @@ def sort(a: Any, axis: int | None = -1, kind: str | None = None, order: Any = No
          descending: bool = False, stable: bool | None = None) -> Array:
     """Sorted copy along ``axis`` (None: flattened), NumPy's order (NaN last).
 
-    ``descending`` and ``stable`` follow the Array API: a stable descending
-    sort keeps equal elements in their original order.
+    ``descending`` and ``stable`` follow the Array API: a stable sort (the
+    default unless ``kind=`` or ``stable=False`` says otherwise) keeps equal
+    elements in their original order, descending too.
     """
     if order is not None:
         raise NotImplementedError("sort(order=...) of structured arrays is not supported")
