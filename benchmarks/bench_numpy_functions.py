@@ -1,6 +1,6 @@
 """NumPy functions beyond the core: lamina beside Dask, computed, in the same run.
 
-Run:  python benchmarks/bench_numpy_functions.py [--side N] [--chunk C]
+Run:  python benchmarks/bench_numpy_functions.py [--side N] [--chunk C] [--only TEXT]
 
 An (n, n) float64 array of random values in (c, c) chunks; each row times
 ``compute()`` of one expression in lamina (embedded runner) and in Dask
@@ -48,6 +48,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--side", type=int, default=2000)
     parser.add_argument("--chunk", type=int, default=300)
+    parser.add_argument("--only", default="", help="run the rows whose label contains this")
     args = parser.parse_args()
     import lamina.array as la
 
@@ -62,6 +63,8 @@ def main() -> None:
           "best of 3")
     print(f"{'expression':<30} {'lamina s':>9} {'dask s':>8} {'dask / lamina':>14}")
     for label, build, build_dask in cases(args.side):
+        if args.only not in label:
+            continue
         ours = build(x)
         got = ours.compute()
         t = best_of(ours.compute)
