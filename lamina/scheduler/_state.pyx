@@ -422,3 +422,22 @@ cdef class GraphState:
 
     def states(self):
         return np.asarray(self._state).copy()
+
+    # diagnostics: counts per layer and state (read by the dashboard) ----------
+    def layer_counts(self, task_layer, int64_t n_layers):
+        """Tasks per (layer, state): an ``(n_layers, 6)`` int64 table, one C pass.
+
+        Computed when asked, so that watching costs the transitions nothing.
+        """
+        cdef const int[::1] tl = np.ascontiguousarray(task_layer, dtype=np.int32)
+        if tl.shape[0] != self.n_tasks:
+            raise ValueError(f"task_layer has {tl.shape[0]} entries for {self.n_tasks} tasks")
+        out_arr = np.zeros((max(n_layers, 0), 6), dtype=np.int64)
+        cdef int64_t[:, ::1] out = out_arr
+        cdef int64_t t, layer
+        with nogil:
+            for t in range(self.n_tasks):
+                layer = tl[t]
+                if 0 <= layer < n_layers:
+                    out[layer, self._state[t]] += 1
+        return out_arr

@@ -1,0 +1,107 @@
+"""Who is watching computations run here, and what they are told.
+
+A ``Recorder`` keeps task records (``_records.TaskRecords``: C arrays, no
+Python object per task) and the layers of each run. The embedded runner
+feeds every recorder in ``watching()`` as its threads finish batches, and
+``lamina.compute`` tells them each plan it runs; nothing is recorded while
+nobody watches::
+
+    recorder = Recorder()
+    with watched(recorder):
+        lamina.compute(x)
+    cursor, recent = recorder.records.since(0)
+
+The scheduler keeps its own ``TaskRecords`` for the dashboard (``dashboard``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from contextlib import contextmanager
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+from lamina.layers.base import Layer
+from lamina.layers.walk import topological
+from lamina.scheduler._records import TaskRecords
+
+DEFAULT_CAPACITY = 1_000_000
+
+_watchers: list["Recorder"] = []
+_lock = threading.Lock()
+_run_ids = itertools.count(1)
+
+
+class Recorder:
+    """Task records, run layer names and plans of the computations it watched."""
+
+    def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
+        self.records = TaskRecords(capacity)
+        self.runs: dict[int, dict[str, Any]] = {}
+        self.plans: list[tuple[tuple[Layer, ...], tuple[Layer, ...]]] = []
+        self.lock = threading.Lock()
+
+    def run_started(self, rid: int, layer_names: Sequence[str], n_tasks: int,
+                    started: float) -> None:
+        with self.lock:
+            self.runs[rid] = {"layers": list(layer_names), "n_tasks": int(n_tasks),
+                              "started": started}
+
+    def ran(self, rid: int, tasks: np.ndarray, layers: np.ndarray, worker: int, thread: int,
+            starts: np.ndarray, stops: np.ndarray) -> None:
+        with self.lock:
+            self.records.add(rid, tasks, layers, worker, thread, starts, stops)
+
+    def planned(self, before: Sequence[Layer], after: Sequence[Layer]) -> None:
+        with self.lock:
+            self.plans.append((tuple(before), tuple(after)))
+
+
+def watching() -> list[Recorder]:
+    """The recorders active now (a copy: safe to iterate while others stop watching)."""
+    return list(_watchers)
+
+
+@contextmanager
+def watched(recorder: Recorder) -> Iterator[Recorder]:
+    """Feed ``recorder`` every task run and plan computed here inside the block."""
+    with _lock:
+        _watchers.append(recorder)
+    try:
+        yield recorder
+    finally:
+        with _lock:
+            _watchers.remove(recorder)
+
+
+def next_run_id() -> int:
+    """A run id for the embedded runner's records, unique in this process."""
+    return next(_run_ids)
+
+
+def starts_of(began: float, stops: np.ndarray) -> np.ndarray:
+    """Each task's start in a batch run back to back: the previous one's stop."""
+    starts = np.empty_like(stops)
+    if len(stops):
+        starts[0] = began
+        starts[1:] = stops[:-1]
+    return starts
+
+
+def plan_graph(roots: Sequence[Layer]) -> dict[str, Any]:
+    """A plan as plain data for drawing: nodes (label, shape, blocks) and edges.
+
+    Edges go from an input to the layer reading it, by node position.
+    """
+    order = topological(list(roots))
+    position = {layer.name: i for i, layer in enumerate(order)}
+    root_names = {r.name for r in roots}
+    nodes = [{"label": layer.label(), "shape": list(layer.shape),
+              "chunks": [max(c) if c else 0 for c in layer.chunks],
+              "dtype": str(layer.dtype), "blocks": int(layer.nblocks),
+              "root": layer.name in root_names} for layer in order]
+    edges = sorted({(position[d.name], position[layer.name])
+                    for layer in order for d in layer.dependencies})
+    return {"nodes": nodes, "edges": [list(e) for e in edges]}
