@@ -13,6 +13,7 @@ from lamina.scheduler._state import GraphState
 
 import lamina
 import lamina.array as la
+from lamina.layers.walk import topological
 from lamina.scheduler.lowering import lower
 from lamina.scheduler.records import Recorder, plan_graph, starts_of, watched, watching
 from tests.test_state_machine import csr, random_dags
@@ -131,7 +132,7 @@ def test_a_watcher_sees_computations_on_other_threads():
 def test_plan_graph_lists_each_layer_once_with_its_inputs():
     x = la.ones((10,), chunks=(5,))
     y = x + x * 2
-    graph = plan_graph([y.layer])
+    graph = plan_graph(topological([y.layer]))
     labels = [n["label"] for n in graph["nodes"]]
     assert len(labels) == 3 and graph["nodes"][-1]["root"]
     assert sum(n["root"] for n in graph["nodes"]) == 1

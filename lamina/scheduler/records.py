@@ -24,7 +24,6 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from lamina.layers.base import Layer
-from lamina.layers.walk import topological
 from lamina.scheduler._records import TaskRecords
 
 DEFAULT_CAPACITY = 1_000_000
@@ -90,18 +89,19 @@ def starts_of(began: float, stops: np.ndarray) -> np.ndarray:
     return starts
 
 
-def plan_graph(roots: Sequence[Layer]) -> dict[str, Any]:
+def plan_graph(layers: Sequence[Layer]) -> dict[str, Any]:
     """A plan as plain data for drawing: nodes (label, shape, blocks) and edges.
 
-    Edges go from an input to the layer reading it, by node position.
+    ``layers``: every layer of the plan, inputs first (``topological``, or a
+    task table's ``layers``). Edges go from an input to its reader, by node
+    position; a root is a layer nothing in the plan reads.
     """
-    order = topological(list(roots))
-    position = {layer.name: i for i, layer in enumerate(order)}
-    root_names = {r.name for r in roots}
+    position = {layer.name: i for i, layer in enumerate(layers)}
+    edges = sorted({(position[d.name], i) for i, layer in enumerate(layers)
+                    for d in layer.dependencies if d.name in position})
+    read = {a for a, _ in edges}
     nodes = [{"label": layer.label(), "shape": list(layer.shape),
               "chunks": [max(c) if c else 0 for c in layer.chunks],
               "dtype": str(layer.dtype), "blocks": int(layer.nblocks),
-              "root": layer.name in root_names} for layer in order]
-    edges = sorted({(position[d.name], position[layer.name])
-                    for layer in order for d in layer.dependencies})
+              "root": i not in read} for i, layer in enumerate(layers)]
     return {"nodes": nodes, "edges": [list(e) for e in edges]}
