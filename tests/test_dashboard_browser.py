@@ -187,3 +187,29 @@ def test_plan_page_draws_the_run_plan_as_a_graph(browser, cluster, client, tmp_p
     np.testing.assert_allclose(future.result(WAIT), expected)
     browser.save_screenshot(str(tmp_path / "plan.png"))
     assert (tmp_path / "plan.png").stat().st_size > 1000
+
+
+def test_offline_report_opens_from_a_file_with_every_task(browser, tmp_path):
+    import lamina
+    import lamina.diagnostics
+
+    x = la.from_array(np.arange(600.0).reshape(20, 30), chunks=(3, 7))
+    y = (x * 2).sum(axis=0)
+    path = tmp_path / "run.html"
+    with lamina.diagnostics.report(path):
+        (got,) = lamina.compute(y, nthreads=2)
+    np.testing.assert_allclose(got, (np.arange(600.0).reshape(20, 30) * 2).sum(axis=0))
+    table = lower(optimized([y.layer]))
+    browser.get(path.as_uri())
+    wait_until(lambda: read(browser, "#task-count"), WAIT)
+    assert text(browser, "task-count") == f"{table.n_tasks} task records"
+    assert read(browser, "tr.timing", "td:nth-child(2)") != []
+    timed = dict(zip(read(browser, "tr.timing", "td.label"),
+                     map(int, read(browser, "tr.timing", "td:nth-child(2)"))))
+    per_layer = np.bincount(table.task_layer, minlength=len(table.layers)).tolist()
+    assert timed == {layer.label(): n for layer, n in zip(table.layers, per_layer)}
+    assert len(read(browser, "pre.explain")) == 1
+    assert read(browser, "#report-plan-0 g.node", "title") == [
+        layer.label() for layer in table.layers]
+    browser.save_screenshot(str(tmp_path / "report.png"))
+    assert (tmp_path / "report.png").stat().st_size > 1000

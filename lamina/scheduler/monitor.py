@@ -98,7 +98,8 @@ class Monitor:
                  max_records: int = MAX_RECORDS) -> dict[str, Any]:
         """Everything the dashboard draws, as plain data; records after ``cursor`` only."""
         now = time.time()
-        total, recent = self.records.since(max(int(cursor), self.records.total - max_records))
+        total, recent = self.records.since(min(max(int(cursor), self.records.total - max_records),
+                                               self.records.total))
         live = [_run_summary(run, self.plans) for run in runs if run.state is not None]
         for summary in live:
             summary["outcome"] = "running"

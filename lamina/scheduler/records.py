@@ -42,11 +42,11 @@ class Recorder:
         self.plans: list[tuple[tuple[Layer, ...], tuple[Layer, ...]]] = []
         self.lock = threading.Lock()
 
-    def run_started(self, rid: int, layer_names: Sequence[str], n_tasks: int,
+    def run_started(self, rid: int, layer_names: Sequence[str], layer_sizes: Sequence[int],
                     started: float) -> None:
         with self.lock:
-            self.runs[rid] = {"layers": list(layer_names), "n_tasks": int(n_tasks),
-                              "started": started}
+            self.runs[rid] = {"layers": list(layer_names), "sizes": [int(n) for n in layer_sizes],
+                              "n_tasks": int(sum(layer_sizes)), "started": started}
 
     def ran(self, rid: int, tasks: np.ndarray, layers: np.ndarray, worker: int, thread: int,
             starts: np.ndarray, stops: np.ndarray) -> None:

@@ -63,8 +63,9 @@ class _Run:
         if self.recorders:
             self.rid = records.next_run_id()
             names = [layer.label() for layer in table.layers]
+            sizes = np.diff(table.layer_offsets).tolist()
             for recorder in self.recorders:
-                recorder.run_started(self.rid, names, table.n_tasks, now())
+                recorder.run_started(self.rid, names, sizes, now())
 
     def record(self, ids: np.ndarray, thread: int, began: float, stops: np.ndarray) -> None:
         """Tell the recorders watching when each task of a batch ran, and on which thread."""

@@ -296,5 +296,6 @@ var lamina = (function () {
       }
     };
   }
-  return {view: view};
+  function drawPlan(holder, plan, id) { holder.appendChild(planSvg(plan, id)); }
+  return {view: view, drawPlan: drawPlan};
 })();
