@@ -15,7 +15,14 @@ import lamina
 import lamina.array as la
 from lamina.layers.walk import topological
 from lamina.scheduler.lowering import lower
-from lamina.scheduler.records import Recorder, plan_graph, starts_of, watched, watching
+from lamina.scheduler.records import (
+    Recorder,
+    compact_tasks,
+    plan_graph,
+    starts_of,
+    watched,
+    watching,
+)
 from tests.test_state_machine import csr, random_dags
 
 
@@ -138,3 +145,18 @@ def test_plan_graph_lists_each_layer_once_with_its_inputs():
     assert sum(n["root"] for n in graph["nodes"]) == 1
     assert all(a < b for a, b in graph["edges"])
     assert {b for _, b in graph["edges"]} == {1, 2}
+
+
+@given(times=st.lists(st.tuples(st.floats(1.7e9, 1.8e9), st.floats(0, 100)), max_size=20))
+@settings(max_examples=50, deadline=None)
+def test_compact_tasks_keep_times_to_the_microsecond(times):
+    start = np.array([t for t, _ in times])
+    stop = start + np.array([d for _, d in times])
+    tasks = {"cursor": 7, "task": np.arange(len(times)), "start": start, "stop": stop}
+    out = compact_tasks(tasks)
+    assert out["cursor"] == 7 and out["task"] == list(range(len(times)))
+    assert all(isinstance(v, int) for v in out["start"] + out["stop"])
+    np.testing.assert_allclose(out["base"] + np.array(out["start"], dtype=float) * 1e-6, start,
+                               rtol=0, atol=1e-6)
+    np.testing.assert_allclose(out["base"] + np.array(out["stop"], dtype=float) * 1e-6, stop,
+                               rtol=0, atol=1e-6)

@@ -29,7 +29,7 @@ import psutil
 
 from lamina.layers.walk import topological
 from lamina.scheduler._records import FIELDS
-from lamina.scheduler.records import Recorder, plan_graph, watched
+from lamina.scheduler.records import Recorder, compact_tasks, plan_graph, watched
 
 if TYPE_CHECKING:
     from lamina.client import Client
@@ -121,8 +121,8 @@ def report_data(recorder: Recorder, memory: list[list[float]], cluster: dict | N
     return {
         "title": title, "started": started, "time": time.time(),
         "tasks_done": int(len(tasks["task"])), "workers": workers, "runs": runs,
-        "tasks": {"cursor": int(len(tasks["task"])), "dropped": recorder.records.dropped,
-                  **{k: v.tolist() for k, v in tasks.items()}},
+        "tasks": compact_tasks({"cursor": int(len(tasks["task"])),
+                                "dropped": recorder.records.dropped, **tasks}),
         "labels": labels,
         "explain": [_explained(before) for before, _ in recorder.plans],
     }

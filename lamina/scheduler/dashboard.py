@@ -25,6 +25,8 @@ import tornado.httpserver
 import tornado.netutil
 import tornado.web
 
+from lamina.scheduler.records import compact_tasks
+
 logger = logging.getLogger("lamina.scheduler")
 
 STATIC = os.path.join(os.path.dirname(__file__), "static")
@@ -79,9 +81,11 @@ class _Status(_Handler):
             cursor = int(self.get_query_argument("since", "0"))
         except ValueError:
             raise tornado.web.HTTPError(400, "since must be a whole number") from None
+        snapshot = self.snapshot(max(cursor, 0))
+        snapshot["tasks"] = compact_tasks(snapshot["tasks"])
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(self.snapshot(max(cursor, 0)), default=_plain,
-                               allow_nan=False, separators=(",", ":")))
+        self.finish(json.dumps(snapshot, default=_plain, allow_nan=False,
+                               separators=(",", ":")))
 
 
 class _Static(tornado.web.StaticFileHandler, _Handler):

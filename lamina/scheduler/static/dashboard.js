@@ -143,9 +143,10 @@ var lamina = (function () {
   }
   TaskStream.prototype.add = function (tasks, labels) {
     for (var rid in labels) { if (labels[rid].length) { this.labels[rid] = labels[rid]; } }
+    // times arrive as whole microseconds after tasks.base (seconds)
     for (var i = 0; i < tasks.task.length; i++) {
       this.records.push([tasks.run[i], tasks.layer[i], tasks.worker[i], tasks.thread[i],
-                         tasks.start[i], tasks.stop[i]]);
+                         tasks.base + tasks.start[i] * 1e-6, tasks.base + tasks.stop[i] * 1e-6]);
     }
     if (this.records.length > 50000) { this.records = this.records.slice(-50000); }
   };
