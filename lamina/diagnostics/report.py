@@ -109,8 +109,10 @@ def report_data(recorder: Recorder, memory: list[list[float]], cluster: dict | N
         "id": 0, "address": "this process", "memory": memory[-1][1] if memory else None,
         "history": memory}]
     runs = [_local_run(-rid, run, local) for rid, run in recorder.runs.items()]
+    dropped = recorder.records.dropped
     if cluster is not None:
         remote = cluster["tasks"]
+        dropped += int(remote["dropped"])
         tasks = {k: np.concatenate([tasks[k], np.asarray(remote[k])]) for k in FIELDS}
         labels.update({str(k): v for k, v in cluster["labels"].items()})
         for w in cluster["workers"]:
@@ -122,7 +124,7 @@ def report_data(recorder: Recorder, memory: list[list[float]], cluster: dict | N
         "title": title, "started": started, "time": time.time(),
         "tasks_done": int(len(tasks["task"])), "workers": workers, "runs": runs,
         "tasks": compact_tasks({"cursor": int(len(tasks["task"])),
-                                "dropped": recorder.records.dropped, **tasks}),
+                                "dropped": dropped, **tasks}),
         "labels": labels,
         "explain": [_explained(before) for before, _ in recorder.plans],
     }

@@ -4,6 +4,7 @@ var lamina = (function () {
   "use strict";
   var SVG = "http://www.w3.org/2000/svg";
   var STATES = ["waiting", "queued", "running", "memory", "erred"];
+  var WINDOW = 30, LIVE_RECORDS = 10000;
   var STATE_COLORS = {waiting: "#d0d0d0", queued: "#9ecae1", running: "#3182bd",
                       memory: "#31a354", released: "#a1d99b", erred: "#de2d26"};
 
@@ -136,19 +137,30 @@ var lamina = (function () {
     this.holder = holder;
     this.live = live;
     this.records = [];
+    this.skipped = 0;
+    this.received = 0;
     this.labels = {};
     this.legend = el("div", {"class": "legend"});
     this.count = el("p", {"class": "muted", id: "task-count"});
     holder.appendChild(this.count);
   }
   TaskStream.prototype.add = function (tasks, labels) {
+    this.skipped += tasks.dropped || 0;
+    this.received += tasks.task.length;
     for (var rid in labels) { if (labels[rid].length) { this.labels[rid] = labels[rid]; } }
     // times arrive as whole microseconds after tasks.base (seconds)
     for (var i = 0; i < tasks.task.length; i++) {
       this.records.push([tasks.run[i], tasks.layer[i], tasks.worker[i], tasks.thread[i],
                          tasks.base + tasks.start[i] * 1e-6, tasks.base + tasks.stop[i] * 1e-6]);
     }
-    if (this.records.length > 50000) { this.records = this.records.slice(-50000); }
+    // live: the last WINDOW seconds, at most LIVE_RECORDS bars (cheap to redraw each second)
+    var cap = this.live ? LIVE_RECORDS : 200000;
+    if (this.records.length > cap) { this.records = this.records.slice(-cap); }
+    if (this.live && this.records.length) {
+      var newest = this.records[this.records.length - 1][5], k = 0;
+      while (k < this.records.length && this.records[k][5] < newest - WINDOW) { k++; }
+      if (k) { this.records = this.records.slice(k); }
+    }
   };
   TaskStream.prototype.label = function (r) {
     var names = this.labels[r[0]];
@@ -158,7 +170,7 @@ var lamina = (function () {
     var recs = this.records;
     var t1 = this.live ? now : -Infinity, t0 = Infinity;
     recs.forEach(function (r) { t0 = Math.min(t0, r[4]); t1 = Math.max(t1, r[5]); });
-    if (this.live) { t0 = Math.max(t0, t1 - 30); }
+    if (this.live) { t0 = Math.max(t0, t1 - WINDOW); }
     var lanes = {};
     recs.forEach(function (r) { lanes[r[2] + ":" + r[3]] = [r[2], r[3]]; });
     var keys = Object.keys(lanes).sort(function (a, b) {
@@ -183,7 +195,8 @@ var lamina = (function () {
     });
     g.fillStyle = "#555";
     g.fillText(span.toFixed(2) + " s", c.width - 50, c.height - 2);
-    this.count.textContent = recs.length + " task records";
+    this.count.textContent = this.received + " task records" +
+      (this.skipped ? " (" + this.skipped + " more not shown)" : "");
     this.legend.replaceChildren();
     Object.keys(seen).forEach(function (label) {
       var item = el("span");
