@@ -62,25 +62,27 @@ def test_layer_counts_match_a_bincount_of_states(deps, steps, n_layers):
     keep = np.zeros(n, dtype=np.uint8)
     keep[-1] = 1
     state = GraphState(ptr, idx, np.arange(n), keep)
-    task_layer = (np.arange(n) * n_layers // n).astype(np.int32)
+    task_layer = np.arange(n) * n_layers // n
+    offsets = np.searchsorted(task_layer, np.arange(n_layers + 1))
     for i, k in enumerate(steps):
         ids = state.pop_ready(k)
         if i % 3 == 2 and len(ids):
             state.fail(int(ids[0]))
             ids = ids[1:]
         state.finish(ids[: len(ids) // 2 + 1] if i % 2 else ids)
-        counts = state.layer_counts(task_layer, n_layers)
+        counts = state.layer_counts(offsets)
         reference = np.zeros((n_layers, 6), dtype=np.int64)
         np.add.at(reference, (task_layer, state.states()), 1)
         np.testing.assert_array_equal(counts, reference)
         assert counts.sum() == n
 
 
-def test_layer_counts_name_a_wrong_table():
+@pytest.mark.parametrize("offsets", [[0, 3], [1, 2], [0, 2, 1, 2], []])
+def test_layer_counts_name_wrong_offsets(offsets):
     ptr, idx = csr([[], [0]])
     state = GraphState(ptr, idx, np.arange(2), np.ones(2, dtype=np.uint8))
-    with pytest.raises(ValueError, match="task_layer has 3 entries for 2 tasks"):
-        state.layer_counts(np.zeros(3, dtype=np.int32), 1)
+    with pytest.raises(ValueError, match="layer_offsets must rise from 0 to the number of tasks"):
+        state.layer_counts(np.array(offsets, dtype=np.int64))
 
 
 def test_run_batch_stamps_each_task_as_it_ends():

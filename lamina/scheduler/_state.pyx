@@ -424,20 +424,30 @@ cdef class GraphState:
         return np.asarray(self._state).copy()
 
     # diagnostics: counts per layer and state (read by the dashboard) ----------
-    def layer_counts(self, task_layer, int64_t n_layers):
+    def layer_counts(self, layer_offsets):
         """Tasks per (layer, state): an ``(n_layers, 6)`` int64 table, one C pass.
 
-        Computed when asked, so that watching costs the transitions nothing.
+        Layer ``i`` owns tasks ``layer_offsets[i]:layer_offsets[i + 1]`` (as
+        the lowering numbers them). Computed when asked, so that watching
+        costs the transitions nothing.
         """
-        cdef const int[::1] tl = np.ascontiguousarray(task_layer, dtype=np.int32)
-        if tl.shape[0] != self.n_tasks:
-            raise ValueError(f"task_layer has {tl.shape[0]} entries for {self.n_tasks} tasks")
-        out_arr = np.zeros((max(n_layers, 0), 6), dtype=np.int64)
+        cdef const int64_t[::1] off = np.ascontiguousarray(layer_offsets, dtype=np.int64)
+        cdef Py_ssize_t n_layers = off.shape[0] - 1
+        if (n_layers < 0 or off[0] != 0 or off[n_layers] != self.n_tasks
+                or np.any(np.diff(np.asarray(off)) < 0)):
+            raise ValueError(f"layer_offsets must rise from 0 to the number of tasks "
+                             f"({self.n_tasks})")
+        out_arr = np.zeros((n_layers, 6), dtype=np.int64)
         cdef int64_t[:, ::1] out = out_arr
-        cdef int64_t t, layer
+        cdef int64_t c[8]
+        cdef int64_t t, s
+        cdef Py_ssize_t layer
         with nogil:
-            for t in range(self.n_tasks):
-                layer = tl[t]
-                if 0 <= layer < n_layers:
-                    out[layer, self._state[t]] += 1
+            for layer in range(n_layers):
+                for s in range(8):
+                    c[s] = 0
+                for t in range(off[layer], off[layer + 1]):
+                    c[self._state[t] & 7] += 1
+                for s in range(6):
+                    out[layer, s] = c[s]
         return out_arr

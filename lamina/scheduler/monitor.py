@@ -6,7 +6,7 @@ the pool thread, when each ended) appends to a ``TaskRecords`` ring in C;
 history; ``run_ended`` keeps the final per-layer counts of a finished run.
 Everything else is computed only when someone looks (``snapshot``): counts
 per layer and state come from one C pass over the run's states
-(``GraphState.layer_counts``), and a look returns at most
+(``GraphState.layer_counts``, about a nanosecond a task), and a look returns at most
 ``MAX_RECORDS`` new task records, so a page refreshing every second costs
 the scheduler about a millisecond whatever the number of tasks.
 """
@@ -124,7 +124,7 @@ class Monitor:
 def _run_summary(run: Run, plans: dict[int, dict[str, Any]]) -> dict[str, Any]:
     """A run's counts per layer and state, its plan graph (made once) and times."""
     table = run.table
-    counts = run.state.layer_counts(table.task_layer, len(table.layers))
+    counts = run.state.layer_counts(table.layer_offsets)
     if run.id not in plans:
         plans[run.id] = plan_graph(table.layers)
         while len(plans) > 4 * ENDED_RUNS:
