@@ -9,8 +9,10 @@ runs alternate between two clusters: one started with no dashboard, one
 with the dashboard and a headless chromium page of it (``/``, every
 section, refreshing every ``--interval`` seconds; without chromium, a
 thread fetching the same JSON snapshot as often stands in). Each row gives
-the median end-to-end time of each, their ratio, and the ratio of the
-fastest runs (less sensitive to other load on the machine).
+the median end-to-end time of each, their ratio, the ratio of the
+fastest runs, and the scheduler process's CPU seconds per run (medians):
+what watching costs the scheduler itself, least sensitive to other load on
+the machine.
 
 Then the scheduler's memory: its resident set after each of ``--memory-runs``
 runs of the largest size, dashboard on and page open: it must level off
@@ -91,6 +93,19 @@ def rss(process: Any) -> float:
     return psutil.Process(process.pid).memory_info().rss / 2**20
 
 
+def cpu_seconds(process: Any) -> float:
+    times = psutil.Process(process.pid).cpu_times()
+    return times.user + times.system
+
+
+def timed_run(cluster: LocalCluster, client: Client, side: int) -> tuple[dict[str, Any], float]:
+    """One run, and the scheduler process's CPU seconds during it (less sensitive to
+    other load on the machine than the wall time)."""
+    before = cpu_seconds(cluster.scheduler_process)
+    row = lamina_cluster_run(client, side)
+    return row, cpu_seconds(cluster.scheduler_process) - before
+
+
 def compare(args: argparse.Namespace, results: dict[str, Any]) -> None:
     print(f"\n== ((x + 1) * 2).sum(), 2 workers x 1 thread: dashboard off vs on with a page "
           f"refreshing every {args.interval} s ==")
@@ -102,23 +117,31 @@ def compare(args: argparse.Namespace, results: dict[str, Any]) -> None:
             for client in (c_off, c_on):
                 client.compute(lamina_expression(10)).result(60)
             print(f"{'chunks':>9} {'tasks':>9} {'off s':>8} {'on s':>8} {'on / off':>9} "
-                  f"{'best / best':>10} {'page updates':>13}")
+                  f"{'best/best':>10} {'sched CPU':>8} {'sched CPU':>8} {'on / off':>8} "
+                  f"{'page updates':>13}")
+            print(f"{'':>9} {'':>9} {'(wall)':>8} {'(wall)':>8} {'':>9} {'':>10} "
+                  f"{'off s':>8} {'on s':>8}")
             for chunks in args.chunks:
                 side = side_of(chunks)
                 times: dict[str, list[float]] = {"off": [], "on": []}
+                cpu: dict[str, list[float]] = {"off": [], "on": []}
                 before = watcher.updates()
                 for _ in range(args.repeat):
-                    for name, client in (("off", c_off), ("on", c_on)):
-                        row = lamina_cluster_run(client, side)
+                    for name, cluster, client in (("off", off, c_off), ("on", on, c_on)):
+                        row, used = timed_run(cluster, client, side)
                         times[name].append(row["total_s"])
+                        cpu[name].append(used)
                 off_s, on_s = statistics.median(times["off"]), statistics.median(times["on"])
                 best = min(times["on"]) / min(times["off"])
+                cpu_off, cpu_on = statistics.median(cpu["off"]), statistics.median(cpu["on"])
                 row = {"tasks": row["tasks"], "off_s": times["off"], "on_s": times["on"],
                        "ratio": on_s / off_s, "best_ratio": best,
-                       "page_updates": watcher.updates() - before}
+                       "scheduler_cpu_off_s": cpu["off"], "scheduler_cpu_on_s": cpu["on"],
+                       "cpu_ratio": cpu_on / cpu_off, "page_updates": watcher.updates() - before}
                 results["compare"][chunks] = row
                 print(f"{side * side:>9} {row['tasks']:>9} {off_s:>8.3f} {on_s:>8.3f} "
-                      f"{on_s / off_s:>9.3f} {best:>10.3f} {row['page_updates']:>13}")
+                      f"{on_s / off_s:>9.3f} {best:>10.3f} {cpu_off:>8.3f} {cpu_on:>8.3f} "
+                      f"{cpu_on / cpu_off:>8.3f} {row['page_updates']:>13}")
             memory(args, results, on, c_on, off, c_off)
         finally:
             watcher.close()
