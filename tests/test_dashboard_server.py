@@ -87,9 +87,12 @@ def test_a_look_returns_at_most_max_records_and_the_ring_stays_its_size():
     n = records.capacity + 1000
     records.add(1, np.arange(n), np.zeros(n), 1, 0, np.zeros(n), np.ones(n))
     snap = scheduler.snapshot(0, max_records=50)
-    assert len(snap["tasks"]["task"]) == 50
-    assert snap["tasks"]["task"].tolist() == list(range(n - 50, n))
+    got = snap["tasks"]["task"]
+    assert len(got) == 50 and got[-1] == n - 1 and np.all(np.diff(got) > 0)
+    assert got[0] == n - 50 * 20      # an even sample of the last 20 x max_records
     assert snap["tasks"]["cursor"] == n and snap["tasks"]["dropped"] == n - 50
+    small = scheduler.snapshot(n - 30, max_records=50)["tasks"]
+    assert small["task"].tolist() == list(range(n - 30, n)) and small["dropped"] == 0
     assert len(scheduler.snapshot(n)["tasks"]["task"]) == 0
     assert records.capacity == len(records.since(0)[1]["task"])
 

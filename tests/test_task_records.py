@@ -55,7 +55,7 @@ def test_ring_rejects_mismatched_lengths_and_empty_capacity():
 
 @given(deps=random_dags(), steps=st.lists(st.integers(1, 5), max_size=30),
        n_layers=st.integers(1, 4))
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 def test_layer_counts_match_a_bincount_of_states(deps, steps, n_layers):
     ptr, idx = csr(deps)
     n = len(deps)

@@ -109,7 +109,7 @@ def application(snapshot: Callable[[int], dict[str, Any]]) -> tornado.web.Applic
         (rf"/({pages})", _Page),
         (r"/api/status\.json", _Status, {"snapshot": snapshot}),
         (r"/static/(.*)", _Static, {"path": STATIC}),
-    ], compress_response=True)
+    ])
 
 
 class Dashboard:
