@@ -6,6 +6,7 @@ from setuptools import Extension, setup
 extensions = [
     Extension("lamina.scheduler._state", ["lamina/scheduler/_state.pyx"]),
     Extension("lamina.scheduler._execute", ["lamina/scheduler/_execute.pyx"]),
+    Extension("lamina.scheduler._records", ["lamina/scheduler/_records.pyx"]),
     Extension("lamina.layers.linalg._bits", ["lamina/layers/linalg/_bits.pyx"]),
 ]
 

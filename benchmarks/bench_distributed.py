@@ -116,7 +116,8 @@ def dask_cluster_run(client: Any, side: int) -> dict[str, float]:
 
 
 # the scheduler alone ---------------------------------------------------------------
-async def _simulate(side: int, n_workers: int) -> dict[str, float]:
+async def simulated(side: int, n_workers: int) -> tuple[Scheduler, list[WorkerState]]:
+    """A scheduler with ``n_workers`` simulated workers and the expression submitted."""
     scheduler = Scheduler()
     workers = []
     for wid in range(1, n_workers + 1):
@@ -126,8 +127,13 @@ async def _simulate(side: int, n_workers: int) -> dict[str, float]:
     client = ClientState(0, Inbox())
     scheduler.clients[0] = client
     frames = dumps({"roots": (lamina_expression(side).layer,)}, extension=LayerCodec())
-    start = time.perf_counter()
     await scheduler._submit(client, {"ref": 1, "graph": Packed(frames)})
+    return scheduler, workers
+
+
+async def _simulate(side: int, n_workers: int) -> dict[str, float]:
+    start = time.perf_counter()
+    scheduler, workers = await simulated(side, n_workers)
     planned = time.perf_counter()
     n_tasks = next(iter(scheduler.runs.values())).table.n_tasks
     while scheduler.runs:

@@ -70,12 +70,14 @@ def run(layers: Sequence[Layer], mode: Mode = "assemble", *, optimize_graph: boo
     ``on_progress(done, total)`` is called as tasks finish.
     """
     from lamina.client.futures import Future
-    from lamina.scheduler import runner
+    from lamina.scheduler import records, runner
 
     if not layers:
         return []
     started = time.time()
     plan = optimized(layers, optimize_graph)
+    for recorder in records.watching():
+        recorder.planned(layers, plan)
     if client is not None:
         return client._submit(plan, mode, on_progress, started)
     blocks = runner.compute_blocks(plan, nthreads=nthreads, on_progress=on_progress)

@@ -2,6 +2,7 @@
 
     lamina scheduler [--host 127.0.0.1] [--port 8786] [--max-task-losses 3]
                      [--heartbeat-interval 1] [--worker-timeout 10]
+                     [--dashboard-address :8787 | --no-dashboard]
     lamina worker tcp://127.0.0.1:8786 [--nthreads 4] [--host 127.0.0.1] [--memory-limit 2GiB]
 
 Both take ``--auth-file PATH`` (the cluster secret; by default
@@ -39,6 +40,13 @@ def add_scheduler_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--worker-timeout", type=_seconds, default=None, metavar="SECONDS",
                         help="a worker silent this long is removed and its work computed "
                         "again elsewhere; longer than the heartbeat interval (default: 10)")
+    parser.add_argument("--dashboard-address", type=_dashboard_address, default=":8787",
+                        metavar="HOST:PORT",
+                        help="serve the dashboard here (default: :8787, on 127.0.0.1; a busy "
+                        "port falls back to a free one). It is read-only and has no password: "
+                        "bind another interface only on a trusted network")
+    parser.add_argument("--no-dashboard", action="store_true",
+                        help="serve no dashboard")
     parser.set_defaults(func=_scheduler)
     return parser
 
@@ -117,6 +125,17 @@ def _memory_limit(text: str) -> int | None:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _dashboard_address(text: str) -> str:
+    """``HOST:PORT`` or ``:PORT`` for ``--dashboard-address``."""
+    from lamina.scheduler.dashboard import parse_address
+
+    try:
+        parse_address(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
 def _seconds(text: str) -> float:
     """A positive number of seconds, for ``--heartbeat-interval`` and ``--worker-timeout``."""
     try:
@@ -145,8 +164,9 @@ def _scheduler(args: argparse.Namespace) -> int:
     if security.source != SECRET_ENV:
         print(f"lamina scheduler: workers and clients authenticate with the secret in "
               f"{security.source}", file=sys.stderr, flush=True)
+    dashboard = None if args.no_dashboard else args.dashboard_address
     return run_scheduler(args.host, args.port, args.exit_with_parent, security=security,
-                         **given)
+                         dashboard_address=dashboard, **given)
 
 
 def _worker(args: argparse.Namespace) -> int:

@@ -30,7 +30,7 @@ ALLOWED: dict[str, set[str]] = {
     "worker": {"tokenize", "layers", "comm"},
 }
 # every import statement of a part, inside functions too (the compute path,
-# explain, the client and the command line may import everything)
+# explain, the client, diagnostics and the command line may import everything)
 STATEMENTS_ALLOWED: dict[str, set[str]] = {
     **ALLOWED,
     "array": {"tokenize", "layers", "compute", "random"},
@@ -40,7 +40,7 @@ STATEMENTS_ALLOWED: dict[str, set[str]] = {
 }
 # what the scheduler process must never hold, whatever it was sent
 NEVER_IN_SCHEDULER = ("optimizer", "array", "random", "linalg", "compute", "client", "worker",
-                      "testing", "dataframe", "cli")
+                      "testing", "dataframe", "cli", "diagnostics")
 
 WALK = """
 import importlib, json, pkgutil, sys

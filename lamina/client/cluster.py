@@ -33,12 +33,16 @@ def security_of_local(address: str) -> Security | None:
     return _SECURITY_BY_ADDRESS.get(address)
 
 
+DASHBOARD_MARKER = "lamina scheduler dashboard at "
+
+
 class _Process:
     """A child process whose first matching output line announces its address."""
 
     def __init__(self, args: list[str], marker: str, env: dict[str, str]) -> None:
         self.marker = marker
         self.address = ""
+        self.dashboard: str | None = None
         self.ready = threading.Event()
         self.proc = subprocess.Popen([sys.executable, "-m", "lamina.distributed_cli", *args],
                                      stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env)
@@ -51,6 +55,8 @@ class _Process:
             if not self.ready.is_set() and line.startswith(self.marker):
                 self.address = line[len(self.marker):].split()[0]
                 self.ready.set()
+            elif line.startswith(DASHBOARD_MARKER):
+                self.dashboard = line[len(DASHBOARD_MARKER):].split()[0]
             else:
                 sys.stdout.write(line)
         self.ready.set()
@@ -83,13 +89,17 @@ class LocalCluster:
     ``memory_limit``: each worker's ``--memory-limit`` (spill, then pause).
     ``heartbeat_interval`` and ``worker_timeout`` (seconds) are the
     scheduler's options of the same names (``lamina scheduler --help``).
+    ``dashboard_address``: where the scheduler serves its dashboard
+    (``dashboard_link``); ``":8787"`` by default, a free port when that one
+    is busy, None for none.
     """
 
     def __init__(self, n_workers: int = 2, threads_per_worker: int = 1,
                  host: str = "127.0.0.1", timeout: float = 60.0,
                  auth: str | None = None, memory_limit: str | float | None = None,
                  heartbeat_interval: float | None = None,
-                 worker_timeout: float | None = None) -> None:
+                 worker_timeout: float | None = None,
+                 dashboard_address: str | None = ":8787") -> None:
         self.n_workers = n_workers
         self.threads_per_worker = threads_per_worker
         self.host = host
@@ -104,6 +114,8 @@ class LocalCluster:
             options += ["--heartbeat-interval", str(heartbeat_interval)]
         if worker_timeout is not None:
             options += ["--worker-timeout", str(worker_timeout)]
+        options += (["--no-dashboard"] if dashboard_address is None
+                    else ["--dashboard-address", dashboard_address])
         try:
             scheduler = _Process(["scheduler", "--host", host, "--port", "0", *options,
                                   "--exit-with-parent"], "lamina scheduler listening at ",
@@ -133,6 +145,11 @@ class LocalCluster:
         process = self._start_worker()
         self.worker_addresses.append(process.wait_ready(timeout))
         return process.proc
+
+    @property
+    def dashboard_link(self) -> str | None:
+        """The scheduler's dashboard (``http://127.0.0.1:8787/``), or None when off."""
+        return self.processes[0].dashboard if self.processes else None
 
     @property
     def scheduler_process(self) -> subprocess.Popen:

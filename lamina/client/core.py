@@ -257,7 +257,7 @@ class Client:
             lost = self._gathering.get(msg.get("run"))
             if lost is not None and not lost.outputs_lost.done():
                 lost.outputs_lost.set_result(f"worker {msg.get('worker')} left the cluster")
-        elif op == "info":
+        elif op in ("info", "diagnostics"):
             waiter = self._info_waiters.pop(msg.get("req"), None)
             if waiter is not None and not waiter.done():
                 waiter.set_result(msg)
@@ -381,13 +381,30 @@ class Client:
 
     def scheduler_info(self, timeout: float = 10.0) -> dict[str, Any]:
         """Workers, active runs and kept results, as the scheduler sees them."""
+        return self._ask({"op": "info"}, timeout)
+
+    def diagnostics(self, since: int = 0, timeout: float = 30.0) -> dict[str, Any]:
+        """The scheduler's dashboard snapshot: workers, runs per layer, task records.
+
+        ``since``: a ``tasks["cursor"]`` from an earlier snapshot, to get only
+        the task records added after it (``lamina.diagnostics.report`` uses it).
+        """
+        return self._ask({"op": "diagnostics", "since": int(since)}, timeout)
+
+    @property
+    def dashboard_link(self) -> str | None:
+        """The scheduler's dashboard (``http://...``), or None when it serves none."""
+        return self.scheduler_info().get("dashboard")
+
+    def _ask(self, msg: dict, timeout: float) -> dict[str, Any]:
+        """Send a request the scheduler answers with ``req``; wait for the answer."""
         async def ask() -> dict:
             if self._lost is not None:
                 raise CommClosedError(str(self._lost))
             req = next(self._refs)
             waiter = asyncio.get_running_loop().create_future()
             self._info_waiters[req] = waiter
-            self.out.send({"op": "info", "req": req})
+            self.out.send({**msg, "req": req})
             return await waiter
 
         return self._io.run(ask(), timeout)

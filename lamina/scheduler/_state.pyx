@@ -16,6 +16,7 @@ Every table is a NumPy int64/uint8 array; every transition is a C loop.
 
 import numpy as np
 from libc.stdint cimport int64_t, uint8_t
+from libc.string cimport memset
 
 WAITING = 0
 READY = 1
@@ -422,3 +423,42 @@ cdef class GraphState:
 
     def states(self):
         return np.asarray(self._state).copy()
+
+    # diagnostics: counts per layer and state (read by the dashboard) ----------
+    def layer_counts(self, layer_offsets):
+        """Tasks per (layer, state): an ``(n_layers, 6)`` int64 table, one C pass.
+
+        Layer ``i`` owns tasks ``layer_offsets[i]:layer_offsets[i + 1]`` (as
+        the lowering numbers them). Computed when asked, so that watching
+        costs the transitions nothing.
+        """
+        cdef const int64_t[::1] off = np.ascontiguousarray(layer_offsets, dtype=np.int64)
+        cdef Py_ssize_t n_layers = off.shape[0] - 1
+        if (n_layers < 0 or off[0] != 0 or off[n_layers] != self.n_tasks
+                or np.any(np.diff(np.asarray(off)) < 0)):
+            raise ValueError(f"layer_offsets must rise from 0 to the number of tasks "
+                             f"({self.n_tasks})")
+        out_arr = np.zeros((n_layers, 6), dtype=np.int64)
+        cdef int64_t[:, ::1] out = out_arr
+        cdef int64_t c[4][8]
+        cdef int64_t t, s, lo, hi
+        cdef Py_ssize_t layer
+        cdef const uint8_t* st = &self._state[0] if self.n_tasks else NULL
+        with nogil:
+            for layer in range(n_layers):
+                memset(c, 0, sizeof(c))
+                lo = off[layer]
+                hi = off[layer + 1]
+                t = lo
+                while t + 4 <= hi:      # four histograms: no wait on the last increment
+                    c[0][st[t] & 7] += 1
+                    c[1][st[t + 1] & 7] += 1
+                    c[2][st[t + 2] & 7] += 1
+                    c[3][st[t + 3] & 7] += 1
+                    t += 4
+                while t < hi:
+                    c[0][st[t] & 7] += 1
+                    t += 1
+                for s in range(6):
+                    out[layer, s] = c[0][s] + c[1][s] + c[2][s] + c[3][s]
+        return out_arr

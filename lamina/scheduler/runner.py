@@ -25,7 +25,8 @@ import numpy as np
 
 from lamina.layers.base import Layer
 from lamina.layers.blas import single_threaded_blas
-from lamina.scheduler._execute import release, run_batch
+from lamina.scheduler import records
+from lamina.scheduler._execute import now, release, run_batch
 from lamina.scheduler._state import GraphState
 from lamina.scheduler.lowering import TaskTable, lower
 
@@ -58,9 +59,23 @@ class _Run:
         self.idx = table.dep_indices
         self.task_layer = table.task_layer
         self.task_block = table.task_block
+        self.recorders = records.watching()
+        if self.recorders:
+            self.rid = records.next_run_id()
+            names = [layer.label() for layer in table.layers]
+            sizes = np.diff(table.layer_offsets).tolist()
+            for recorder in self.recorders:
+                recorder.run_started(self.rid, names, sizes, now())
 
-    def worker(self) -> None:
+    def record(self, ids: np.ndarray, thread: int, began: float, stops: np.ndarray) -> None:
+        """Tell the recorders watching when each task of a batch ran, and on which thread."""
+        starts = records.starts_of(began, stops)
+        for recorder in self.recorders:
+            recorder.ran(self.rid, ids, self.task_layer[ids], 0, thread, starts, stops)
+
+    def worker(self, thread: int = 0) -> None:
         seconds_per_task = 1.0
+        stops = None
         while True:
             with self.lock:
                 while (self.state.n_ready == 0 and self.state.n_running > 0
@@ -72,10 +87,15 @@ class _Run:
                 share = max(self.state.n_ready // self.nthreads, 1)
                 want = int(min(TARGET_BATCH_SECONDS / max(seconds_per_task, 1e-9), MAX_BATCH))
                 ids = self.state.pop_ready(max(min(share, want), 1))
+            if self.recorders:
+                stops = np.empty(len(ids))
+                began = now()
             start = time.perf_counter()
             n_ok, exc = run_batch(ids, self.kernels, self.task_layer, self.task_block,
-                                  self.ptr, self.idx, self.store)
+                                  self.ptr, self.idx, self.store, stops)
             elapsed = time.perf_counter() - start
+            if stops is not None and n_ok:
+                self.record(ids[:n_ok], thread, began, stops[:n_ok])
             if n_ok:
                 seconds_per_task = 0.5 * seconds_per_task + 0.5 * elapsed / n_ok
             with self.lock:
@@ -104,8 +124,8 @@ def run_table(table: TaskTable, nthreads: int | None = None,
 def _run_threads(table: TaskTable, nthreads: int,
                  on_progress: Callable[[int, int], None] | None) -> list[Any]:
     run = _Run(table, nthreads, on_progress)
-    threads = [threading.Thread(target=run.worker, name=f"lamina-runner-{i}", daemon=True)
-               for i in range(nthreads)]
+    threads = [threading.Thread(target=run.worker, args=(i,), name=f"lamina-runner-{i}",
+                                daemon=True) for i in range(nthreads)]
     for t in threads:
         t.start()
     try:

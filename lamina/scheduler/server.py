@@ -47,6 +47,7 @@ from lamina.layers.registry import signature
 from lamina.scheduler import dispatch, placement
 from lamina.scheduler.heartbeat import HEARTBEAT_SECONDS, WORKER_TIMEOUT_SECONDS, HeartbeatWatch
 from lamina.scheduler.lowering import lower
+from lamina.scheduler.monitor import MAX_RECORDS, Monitor
 from lamina.scheduler.peers import ClientState, WorkerState
 from lamina.scheduler.runs import Failure, Finished, Run
 
@@ -67,14 +68,20 @@ class Scheduler:
     seconds is removed as if it had died. ``security``: the cluster secret
     (and TLS files) every worker and client must prove; by default
     ``Security.for_scheduler()`` at ``start`` (the environment, or a secret
-    file it creates, see ``lamina.comm.security``).
+    file it creates, see ``lamina.comm.security``). ``dashboard_address``:
+    where to serve the dashboard (``host:port``, see ``dashboard``); None
+    serves none.
     """
 
     def __init__(self, max_task_losses: int = MAX_TASK_LOSSES,
                  heartbeat_interval: float = HEARTBEAT_SECONDS,
                  worker_timeout: float = WORKER_TIMEOUT_SECONDS,
-                 security: Security | None = None) -> None:
+                 security: Security | None = None,
+                 dashboard_address: str | None = None) -> None:
         self.id = uuid.uuid4().hex
+        self.monitor = Monitor()
+        self.dashboard_address = dashboard_address
+        self.dashboard: Any = None
         self.security = security
         self.heartbeat = HeartbeatWatch(heartbeat_interval, worker_timeout)
         self._watch: asyncio.Future | None = None
@@ -103,6 +110,11 @@ class Scheduler:
         self.listener = await listen(address, self._serve, info, load_blobs=False,
                                      security=self.security)
         self.address = self.listener.address
+        if self.dashboard_address is not None:
+            from lamina.scheduler.dashboard import Dashboard
+
+            self.dashboard = Dashboard(self.snapshot)
+            await self.dashboard.start(self.dashboard_address)
         self._watch = asyncio.ensure_future(
             self.heartbeat.run(lambda: list(self.workers.values()), self._drop_silent))
         return self.address
@@ -112,6 +124,8 @@ class Scheduler:
             self._watch.cancel()
         if self.listener is not None:
             await self.listener.stop()
+        if self.dashboard is not None:
+            await self.dashboard.stop()
         for ws in list(self.workers.values()):
             await ws.out.close(timeout=1.0)
             ws.out.comm.abort()
@@ -195,6 +209,8 @@ class Scheduler:
             if run is not None and len(run.expected(ws.wid, task)):
                 self._fail_run(run, msg["exception"], msg.get("traceback", ""),
                                run.describe(int(task[0])))
+        elif op == "heartbeat":
+            self.monitor.heartbeat(ws.wid, msg.get("metrics"))
 
     def _task_done(self, ws: WorkerState, msg: dict) -> None:
         run = self.runs.get(msg["run"])
@@ -207,6 +223,7 @@ class Scheduler:
         if not run.first_task and msg.get("started"):
             run.first_task = float(msg["started"])
         self.tasks_done += len(tasks)
+        self.monitor.task_done(run, ws.wid, msg, tasks)
         self._send_release(*run.finish(tasks))
         if run.state.complete:
             self._complete(run)
@@ -241,6 +258,7 @@ class Scheduler:
         """Forget a worker that left; every run goes on without it."""
         if self.workers.pop(ws.wid, None) is None:
             return
+        self.monitor.worker_left(ws.wid)
         for run in list(self.runs.values()):
             run.sent_to.discard(ws.wid)
             recomputed, failure = run.recover(ws.wid, ws.address, self.max_task_losses)
@@ -284,6 +302,9 @@ class Scheduler:
                     self._cancel_run(run)
         elif op == "info":
             cs.send({"op": "info", "req": msg.get("req"), **self.info()})
+        elif op == "diagnostics":
+            cs.send({"op": "diagnostics", "req": msg.get("req"),
+                     **self.snapshot(int(msg.get("since", 0)), self.monitor.records.capacity)})
 
     def info(self) -> dict[str, Any]:
         """Workers, active runs and kept results: a snapshot for clients and tests."""
@@ -297,7 +318,19 @@ class Scheduler:
             "clients": len(self.clients),
             "tasks_done": self.tasks_done,
             "tasks_recomputed": self.tasks_recomputed,
+            "dashboard": self.dashboard_link,
         }
+
+    @property
+    def dashboard_link(self) -> str | None:
+        """The dashboard's address (``http://...``), or None when it is off."""
+        return self.dashboard.link if self.dashboard is not None else None
+
+    def snapshot(self, cursor: int = 0, max_records: int = MAX_RECORDS) -> dict[str, Any]:
+        """What the dashboard shows now: workers, runs per layer, task records after ``cursor``."""
+        return {"scheduler": self.address, "tasks_done": self.tasks_done,
+                **self.monitor.snapshot(list(self.workers.values()), list(self.runs.values()),
+                                        cursor, max_records)}
 
     # runs ----------------------------------------------------------------------------
     async def _submit(self, cs: ClientState, msg: dict) -> None:
@@ -344,6 +377,8 @@ class Scheduler:
                 ws.runs.discard(run.id)
 
     def _drop_run(self, run: Run) -> None:
+        self.monitor.run_ended(run, "done" if run.state is not None and run.state.complete
+                               else "stopped")
         self.runs.pop(run.id, None)
         run.client.runs.discard(run.id)
         for rid in run.borrows:
@@ -419,14 +454,23 @@ def run_scheduler(host: str = "127.0.0.1", port: int = 8786, exit_with_parent: b
                   max_task_losses: int = MAX_TASK_LOSSES,
                   heartbeat_interval: float = HEARTBEAT_SECONDS,
                   worker_timeout: float = WORKER_TIMEOUT_SECONDS,
-                  security: Security | None = None) -> int:
+                  security: Security | None = None,
+                  dashboard_address: str | None = None) -> int:
     """The ``lamina scheduler`` command: serve until interrupted; return 0.
 
-    Listens on ``tls://`` when ``security`` has a certificate, else ``tcp://``.
+    Listens on ``tls://`` when ``security`` has a certificate, else ``tcp://``;
+    prints the dashboard's link first when ``dashboard_address`` is given.
     """
     security = security or Security.for_scheduler()
-    scheduler = Scheduler(max_task_losses, heartbeat_interval, worker_timeout, security)
+    scheduler = Scheduler(max_task_losses, heartbeat_interval, worker_timeout, security,
+                          dashboard_address)
     forbid_unpickling()
     address = f"{security.scheme}://{host}:{port}"
-    return run_process("scheduler", lambda: scheduler.start(address), scheduler.stop,
-                       exit_with_parent)
+
+    async def start() -> str:
+        bound = await scheduler.start(address)
+        if scheduler.dashboard_link:
+            print(f"lamina scheduler dashboard at {scheduler.dashboard_link}", flush=True)
+        return bound
+
+    return run_process("scheduler", start, scheduler.stop, exit_with_parent)

@@ -45,6 +45,7 @@ from lamina.comm.wire import Blob, WireError, nodes_of
 from lamina.layers.base import Layer
 from lamina.layers.codec import LayerCodec
 from lamina.layers.registry import signature
+from lamina.worker.metrics import WorkerMetrics
 from lamina.worker.store import PAUSE_FRACTION, SPILL_FRACTION, open_store, parse_memory_limit
 
 logger = logging.getLogger("lamina.worker")
@@ -132,6 +133,7 @@ class Worker:
         self.seconds_per_task = INITIAL_SECONDS_PER_TASK
         self.pool: ConnectionPool | None = None
         self.tasks_run = 0
+        self.metrics = WorkerMetrics()
         self.address = ""
         self._done = asyncio.Event()
         self._background: set[asyncio.Future] = set()
@@ -220,7 +222,8 @@ class Worker:
     async def _heartbeat(self, interval: float) -> None:
         """Tell the scheduler this worker is alive every ``interval`` seconds, even
         while its threads are busy, so that only a worker that hangs looks silent."""
-        while not self._done.is_set() and self._tell({"op": "heartbeat"}):
+        while not self._done.is_set() and self._tell({"op": "heartbeat",
+                                                      "metrics": self.metrics.sample(self.data)}):
             await asyncio.sleep(interval)
 
     def _tell(self, msg: dict) -> bool:
@@ -316,6 +319,7 @@ class Worker:
             raise InputsUnavailable(wid, f"could not reach {address}: {exc}") from exc
         if reply.get("missing"):
             raise InputsUnavailable(wid, f"{address} no longer holds keys {reply['missing'][:5]}")
+        self.metrics.moved(reply["values"], received=True)
         return dict(zip(unique, reply["values"]))
 
     def _enqueue(self, batch: Batch) -> None:
@@ -359,6 +363,7 @@ class Worker:
         tasks, layers, blocks = batch.tasks, batch.layer, batch.block
         ptr, dep_keys, base = batch.dep_ptr, batch.dep_keys, run.key_base
         done: list[int] = []
+        stops: list[float] = []
         errors: list[tuple[int, BaseException, int]] = []
         began = time.time()
         t0 = time.perf_counter()
@@ -377,15 +382,18 @@ class Worker:
                 errors.append((tasks[i], exc, i))
                 continue
             done.append(tasks[i])
-        return done, errors, time.perf_counter() - t0, began
+            stops.append(time.time())
+        return (done, errors, time.perf_counter() - t0, began,
+                (self.metrics.thread_index(), np.array(stops)))
 
     def _chunk_done(self, batch: Batch, future: asyncio.Future) -> None:
         self.busy -= 1
         run = batch.run
         try:
-            done, errors, elapsed, began = future.result()
+            done, errors, elapsed, began, (thread, stops) = future.result()
         except BaseException as exc:
             done, errors, elapsed, began = [], [(batch.tasks[0], exc, 0)], 0.0, time.time()
+            thread, stops = 0, np.empty(0)
         if run.cancelled:
             for task in done:
                 self.data.discard(run.key_base + task)
@@ -396,7 +404,8 @@ class Worker:
                 if not run.started:
                     run.started = began
                 self._tell({"op": "done", "run": run.id, "tasks": np.array(done, np.int64),
-                               "elapsed": elapsed, "started": run.started})
+                               "elapsed": elapsed, "started": run.started, "began": began,
+                               "thread": thread, "stops": stops})
             for task, exc, i in errors:
                 self._report_error(run, task, exc, run.describe(batch.layer[i], batch.block[i]))
         self._fill()
@@ -427,6 +436,8 @@ class Worker:
                     else:
                         values = self._values(keys)
                     missing = [k for k, v in zip(keys, values) if v is _MISSING]
+                    if not missing:
+                        self.metrics.moved(values, received=False)
                     await comm.write({"op": "data", "missing": missing,
                                       "values": [] if missing else values})
                 elif op == "info":

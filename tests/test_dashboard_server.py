@@ -1,0 +1,201 @@
+"""The scheduler's side of the dashboard, without a browser: the monitor's books
+against the state machine, and the HTTP server's refusals."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError
+
+import lamina.array as la
+from lamina.comm.wire import Packed, dumps
+from lamina.layers.codec import LayerCodec
+from lamina.scheduler.dashboard import Dashboard, parse_address
+from lamina.scheduler.monitor import STATE_NAMES
+from lamina.scheduler.server import ClientState, Scheduler, WorkerState
+from lamina.testing.inbox import Inbox
+
+
+def started_run(scheduler: Scheduler, layer):
+    client = ClientState(0, Inbox())
+    scheduler.clients[0] = client
+    frames = dumps({"roots": (layer,)}, extension=LayerCodec())
+    asyncio.run(scheduler._submit(client, {"ref": 1, "graph": Packed(frames)}))
+    return next(iter(scheduler.runs.values()))
+
+
+def expected_counts(run) -> list[list[int]]:
+    out = np.zeros((len(run.table.layers), 6), dtype=np.int64)
+    np.add.at(out, (run.table.task_layer, run.state.states()), 1)
+    return out.tolist()
+
+
+@given(rows=st.lists(st.integers(1, 4), min_size=1, max_size=6),
+       reports=st.lists(st.integers(1, 5), min_size=1, max_size=20),
+       repeat=st.booleans())
+@settings(max_examples=40, deadline=None)
+def test_snapshot_counts_and_records_follow_the_workers_reports(rows, reports, repeat):
+    scheduler = Scheduler()
+    ws = WorkerState(1, "inproc://w1", 2, Inbox())
+    scheduler.workers[1] = ws
+    x = la.from_array(np.arange(float(sum(rows))), chunks=(tuple(rows),))
+    run = started_run(scheduler, (x + 1).sum().layer)
+    scheduler._schedule()
+    reported: list[int] = []
+    clock = 1000.0
+    for size in reports:
+        sent = [m for m in ws.out.take() if m["op"] == "compute"]
+        pending = [t for m in sent for t in m["tasks"].tolist()]
+        for i in range(0, len(pending), size):
+            tasks = np.array(pending[i:i + size], dtype=np.int64)
+            stops = clock + np.arange(1, len(tasks) + 1, dtype=float)
+            msg = {"op": "done", "run": run.id, "tasks": tasks, "elapsed": 1e-5,
+                   "began": clock, "thread": i % 2, "stops": stops}
+            scheduler._worker_message(ws, msg)
+            if repeat:
+                scheduler._worker_message(ws, msg)      # a stale report: recorded once
+            clock = stops[-1]
+            reported += tasks.tolist()
+            if run.id in scheduler.runs:
+                snap = scheduler.snapshot()
+                (live,) = snap["runs"]
+                got = [[layer[s] for s in STATE_NAMES] for layer in live["layers"]]
+                assert got == expected_counts(run)
+        scheduler._schedule()
+    snap = scheduler.snapshot()
+    tasks = snap["tasks"]
+    assert tasks["task"].tolist() == reported
+    assert tasks["layer"].tolist() == run.table.task_layer[reported].tolist()
+    assert set(tasks["worker"].tolist()) <= {1}
+    assert np.all(tasks["start"] < tasks["stop"])
+    assert snap["labels"][str(run.id)] == [layer.label() for layer in run.table.layers]
+    if run.id not in scheduler.runs:
+        (ended,) = snap["runs"]
+        assert ended["outcome"] == "done"
+        assert [layer["done"] for layer in ended["layers"]] == np.bincount(
+            run.table.task_layer).tolist()
+
+
+def test_a_look_returns_at_most_max_records_and_the_ring_stays_its_size():
+    scheduler = Scheduler()
+    records = scheduler.monitor.records
+    n = records.capacity + 1000
+    records.add(1, np.arange(n), np.zeros(n), 1, 0, np.zeros(n), np.ones(n))
+    snap = scheduler.snapshot(0, max_records=50)
+    got = snap["tasks"]["task"]
+    assert len(got) == 50 and got[-1] == n - 1 and np.all(np.diff(got) > 0)
+    assert got[0] == n - 50 * 20      # an even sample of the last 20 x max_records
+    assert snap["tasks"]["cursor"] == n and snap["tasks"]["dropped"] == n - 50
+    small = scheduler.snapshot(n - 30, max_records=50)["tasks"]
+    assert small["task"].tolist() == list(range(n - 30, n)) and small["dropped"] == 0
+    assert len(scheduler.snapshot(n)["tasks"]["task"]) == 0
+    assert records.capacity == len(records.since(0)[1]["task"])
+
+
+def test_heartbeat_metrics_keep_plain_numbers_only():
+    scheduler = Scheduler()
+    ws = WorkerState(3, "inproc://w3", 1, Inbox())
+    scheduler.workers[3] = ws
+    scheduler._worker_message(ws, {"op": "heartbeat", "metrics": {
+        "memory": 123, "cpu": 50.5, "evil": "<script>", "nested": {"a": 1}}})
+    scheduler._worker_message(ws, {"op": "heartbeat", "metrics": "junk"})
+    (worker,) = scheduler.snapshot()["workers"]
+    assert worker["memory"] == 123 and worker["cpu"] == 50.5
+    assert "evil" not in worker and "nested" not in worker
+    assert [m for _, m in worker["history"]] == [123]
+    scheduler._remove_worker(ws)
+    assert scheduler.snapshot()["workers"] == [] and not scheduler.monitor.history
+
+
+@pytest.mark.parametrize("text, expected", [(":8787", ("127.0.0.1", 8787)),
+                                             ("0.0.0.0:0", ("0.0.0.0", 0)),
+                                             ("[::1]:9000", ("::1", 9000)),
+                                             ("8787", ("127.0.0.1", 8787))])
+def test_dashboard_addresses_parse(text, expected):
+    assert parse_address(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "host:", "host:http", ":70000", ":-1"])
+def test_a_bad_dashboard_address_says_what_to_give(text):
+    with pytest.raises(ValueError, match="give HOST:PORT"):
+        parse_address(text)
+
+
+def fetch(url: str, method: str = "GET", body: bytes | None = None):
+    async def go():
+        try:
+            return await AsyncHTTPClient().fetch(url, method=method, body=body,
+                                                 allow_nonstandard_methods=True)
+        except HTTPClientError as exc:
+            return exc.response
+    return go()
+
+
+def test_the_dashboard_serves_pages_and_json_on_localhost_and_refuses_the_rest():
+    async def main() -> None:
+        scheduler = Scheduler(dashboard_address="127.0.0.1:0")
+        await scheduler.start("tcp://127.0.0.1:0")
+        link = scheduler.dashboard_link
+        assert link.startswith("http://127.0.0.1:") and scheduler.info()["dashboard"] == link
+        try:
+            for page in ("", "status", "tasks", "workers", "plan"):
+                r = await fetch(link + page)
+                assert r.code == 200 and b"/static/dashboard.js" in r.body
+                assert r.headers["X-Frame-Options"] == "DENY"
+                assert "default-src 'self'" in r.headers["Content-Security-Policy"]
+            r = await fetch(link + "api/status.json?since=0")
+            snap = json.loads(r.body)
+            assert snap["workers"] == [] and snap["runs"] == [] and snap["tasks"]["cursor"] == 0
+            assert r.headers["Content-Type"] == "application/json"
+            for name in ("dashboard.js", "live.js", "dashboard.css"):
+                assert (await fetch(link + "static/" + name)).code == 200
+            assert (await fetch(link + "api/status.json?since=x")).code == 400
+            assert (await fetch(link + "nothing")).code == 404
+            assert (await fetch(link + "static/../dashboard.py")).code in (403, 404)
+            assert (await fetch(link + "static/%2e%2e/dashboard.py")).code in (403, 404)
+            for method in ("POST", "PUT", "DELETE"):
+                r = await fetch(link + "api/status.json", method, b"{}")
+                assert r.code == 405
+        finally:
+            await scheduler.stop()
+
+    asyncio.run(main())
+
+
+def test_a_busy_dashboard_port_falls_back_to_a_free_one():
+    async def main() -> None:
+        first = Dashboard(lambda cursor: {})
+        link = await first.start("127.0.0.1:0")
+        second = Dashboard(lambda cursor: {})
+        try:
+            other = await second.start(link.rstrip("/").rsplit("/", 1)[1])
+            assert other != link and other.startswith("http://127.0.0.1:")
+        finally:
+            await first.stop()
+            await second.stop()
+
+    asyncio.run(main())
+
+
+def test_no_dashboard_unless_asked():
+    async def main() -> None:
+        scheduler = Scheduler()
+        await scheduler.start("tcp://127.0.0.1:0")
+        assert scheduler.dashboard_link is None and scheduler.info()["dashboard"] is None
+        await scheduler.stop()
+
+    asyncio.run(main())
+
+
+def test_the_command_line_refuses_a_bad_dashboard_address(capsys):
+    from lamina.distributed_cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main(["scheduler", "--dashboard-address", "localhost:web"])
+    assert info.value.code == 2
+    assert "give HOST:PORT" in capsys.readouterr().err
