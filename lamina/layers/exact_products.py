@@ -31,10 +31,16 @@ Product = Callable[[Any, Any], Any]
 def has_nonfinite(x: Any) -> bool:
     """Whether ``x`` is a floating or complex array that may hold an inf or a NaN.
 
-    One sum, faster than a mask: any inf or NaN makes it non-finite, and a
-    sum that overflows only sends finite values down the exact path.
+    A sum is non-finite if any term is inf or NaN (one that overflows only
+    sends finite values down the exact path). For a matrix, the column sums
+    come from BLAS as ``ones @ x``, as fast as the product it guards even on
+    a strided block; the factors are never zero, so nothing is skipped.
     """
-    return x.dtype.kind in "fc" and not bool(np.isfinite(x.sum()))
+    if x.dtype.kind not in "fc":
+        return False
+    if x.ndim >= 2:
+        x = np.matmul(np.ones_like(x, shape=(x.shape[-2],)), x)
+    return not bool(np.isfinite(x.sum()))
 
 
 def contract(multiply: Product, x: Any, y: Any, x_axis: int, y_axis: int) -> Any:
@@ -79,9 +85,15 @@ def _exact_complex(multiply: Product, x: Any, y: Any, x_axis: int, y_axis: int) 
 
 
 def _exact_real(multiply: Product, x: Any, y: Any, x_axis: int, y_axis: int) -> Any:
-    """The finite part by one BLAS product; NaN and +-inf from indicator counts."""
+    """The finite part by one BLAS product; NaN and +-inf from indicator counts.
+
+    Only the contracted positions where ``x`` or ``y`` holds an inf or a NaN
+    can make a special product, so the counts read just those.
+    """
     finite = np.asarray(multiply(_zero_nonfinite(x), _zero_nonfinite(y)))
-    xi, yi = _Signs(x), _Signs(y)
+    special = np.flatnonzero(_nonfinite_along(x, x_axis) | _nonfinite_along(y, y_axis))
+    xi = _Signs(np.take(x, special, axis=x_axis))
+    yi = _Signs(np.take(y, special, axis=y_axis))
 
     def count(x_parts: list, y_parts: list) -> Any:
         """For each output entry, a positive number iff some pair (x_part, y_part) meets."""
@@ -98,6 +110,14 @@ def _exact_real(multiply: Product, x: Any, y: Any, x_axis: int, y_axis: int) -> 
     value = np.where(pos_inf, finite + inf, finite)
     value = np.where(neg_inf, value - inf, value)
     return np.where(nan, np.array(np.nan, dtype=finite.dtype), value)
+
+
+def _nonfinite_along(x: Any, axis: int) -> Any:
+    """For each position along ``axis``, whether that slice of ``x`` holds an inf or a NaN."""
+    if x.dtype.kind not in "fc":
+        return np.zeros(x.shape[axis], dtype=bool)
+    others = tuple(k for k in range(x.ndim) if k != axis % x.ndim)
+    return ~np.isfinite(x).all(axis=others)
 
 
 def _zero_nonfinite(x: Any) -> Any:
