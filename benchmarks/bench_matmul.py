@@ -13,7 +13,7 @@ threaded runner, and one block kernel alone with and without the check.
 from __future__ import annotations
 
 import argparse
-import time
+import timeit
 from typing import Any, Callable
 
 import dask
@@ -26,12 +26,7 @@ from lamina.layers.exact_products import contract
 
 
 def best(fn: Callable[[], Any], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+    return min(timeit.repeat(fn, number=1, repeat=repeat))
 
 
 def main() -> None:

@@ -11,8 +11,6 @@ order, so results must match bit for bit.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -21,27 +19,14 @@ from hypothesis import strategies as st
 import lamina.array as la
 from lamina.array.contraction import dot, matmul, tensordot, vdot
 from lamina.layers.exact_products import contract
+from lamina.testing.strategies import chunks_for
 
 SETTINGS = settings(max_examples=60, deadline=None)
 SPECIAL = [0.0, -0.0, np.inf, -np.inf, np.nan, 1.0, -2.5, 0.5]
 DTYPES = [np.float64, np.float32, np.complex128]
 
 
-@pytest.fixture(autouse=True)
-def _quiet():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        yield
-
-
-@st.composite
-def partition(draw, n):
-    """Random block sizes adding up to ``n``."""
-    if n <= 1:
-        return (n,)
-    cuts = draw(st.lists(st.integers(1, n - 1), max_size=3, unique=True))
-    bounds = [0, *sorted(cuts), n]
-    return tuple(b - a for a, b in zip(bounds[:-1], bounds[1:]))
+pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 
 
 @st.composite
@@ -55,7 +40,7 @@ def special(draw, shape, dtype):
         a = a + 1j * np.array(imag)
         a.imag = imag  # 1j * inf would put NaN in the real part
     a = a.reshape(shape).astype(dtype)
-    return a, la.from_array(a, chunks=tuple(draw(partition(n)) for n in shape))
+    return a, la.from_array(a, chunks=draw(chunks_for(shape)))
 
 
 def sum_of_products(a2, b2):

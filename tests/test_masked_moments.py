@@ -4,50 +4,25 @@ slice with nothing selected is NaN."""
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_contraction import values
 
 import lamina.array as la
+from lamina.testing.strategies import chunks_for, with_special_values
 
 SETTINGS = settings(max_examples=50, deadline=None)
 DTYPES = [np.bool_, np.int8, np.int64, np.float16, np.float32, np.float64, np.complex128]
-SPECIAL = [0.0, -0.0, np.inf, -np.inf, np.nan]
 
 
-@pytest.fixture(autouse=True)
-def _quiet():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        yield
-
-
-@st.composite
-def partition(draw, n):
-    if n <= 1:
-        return (n,)
-    cuts = draw(st.lists(st.integers(1, n - 1), max_size=3, unique=True))
-    bounds = [0, *sorted(cuts), n]
-    return tuple(b - a for a, b in zip(bounds[:-1], bounds[1:]))
+pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 
 
 def data(shape, dtype, seed, special):
-    rng = np.random.default_rng(seed)
-    dtype = np.dtype(dtype)
-    if dtype.kind == "b":
-        return rng.random(shape) < 0.5
-    if dtype.kind in "iu":
-        return rng.integers(-3, 4, size=shape).astype(dtype)
-    a = rng.uniform(-2, 2, size=shape)
-    if dtype.kind == "c":
-        a = a + 1j * rng.uniform(-2, 2, size=shape)
-    if special and a.size:
-        picks = rng.random(shape) < 0.3
-        a[picks] = rng.choice(SPECIAL, size=int(picks.sum()))
-    return a.astype(dtype)
+    a = values(shape, dtype, seed)
+    return with_special_values(a, seed) if special and a.dtype.kind in "fc" else a
 
 
 @st.composite
@@ -57,7 +32,7 @@ def case(draw):
     dtype = draw(st.sampled_from(DTYPES))
     seed = draw(st.integers(0, 2**16))
     a = data(shape, dtype, seed, draw(st.booleans()))
-    x = la.from_array(a, chunks=tuple(draw(partition(n)) for n in shape))
+    x = la.from_array(a, chunks=draw(chunks_for(shape)))
     # the mask: full shape, or broadcast from trailing axes of length 1 or n
     mask_ndim = draw(st.integers(0, ndim))
     mask_shape = tuple(1 if draw(st.booleans()) else n for n in shape[ndim - mask_ndim:])
@@ -67,7 +42,7 @@ def case(draw):
                           st.lists(st.integers(0, ndim - 1), unique=True, max_size=ndim)
                           .map(tuple)))
     where = mask if draw(st.booleans()) else la.from_array(
-        mask, chunks=tuple(draw(partition(n)) for n in mask_shape))
+        mask, chunks=draw(chunks_for(mask_shape)))
     return a, x, mask, where, axis, draw(st.booleans())
 
 

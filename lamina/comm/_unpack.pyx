@@ -18,7 +18,6 @@ as a ``WireError``) or ``WireError`` for a limit.
 """
 
 from cpython.bytes cimport PyBytes_FromStringAndSize
-from cpython.list cimport PyList_New, PyList_SET_ITEM
 from cpython.ref cimport Py_INCREF
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 from cpython.unicode cimport PyUnicode_DecodeUTF8
@@ -251,7 +250,6 @@ cdef class Unpacker:
         cdef Py_ssize_t k
         cdef object first, item
         cdef tuple out
-        cdef list lst
         self._enter(n, end - pos[0])
         if n == 0:
             return ()
@@ -259,20 +257,14 @@ cdef class Unpacker:
         first = self._parse(p, pos, end)
         if type(first) is type(_LIST) and (first is _LIST or first is _SET
                                           or first is _FROZENSET or first is _NODE):
-            if first is _LIST:
-                lst = PyList_New(n - 1)
-                for k in range(n - 1):
-                    item = self._parse(p, pos, end)
-                    Py_INCREF(item)
-                    PyList_SET_ITEM(lst, k, item)
-                self.depth -= 1
-                return lst
             out = PyTuple_New(n - 1)
             for k in range(n - 1):
                 item = self._parse(p, pos, end)
                 Py_INCREF(item)
                 PyTuple_SET_ITEM(out, k, item)
             self.depth -= 1
+            if first is _LIST:
+                return list(out)
             if first is _SET:
                 return set(out)
             if first is _FROZENSET:
