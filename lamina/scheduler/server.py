@@ -284,6 +284,8 @@ class Scheduler:
                     self._cancel_run(run)
         elif op == "info":
             cs.send({"op": "info", "req": msg.get("req"), **self.info()})
+        elif op == "heartbeat":
+            cs.send({"op": "heartbeat"})  # a sign of life the client waits for
 
     def info(self) -> dict[str, Any]:
         """Workers, active runs and kept results: a snapshot for clients and tests."""
