@@ -1,4 +1,4 @@
-"""Build hook: compile the Cython modules (scheduler state machine and loop, 2-bit codes)."""
+"""Build hook: compile the Cython modules (scheduler state machine and loop, 2-bit codes, wire parser)."""
 
 from Cython.Build import cythonize
 from setuptools import Extension, setup
@@ -8,6 +8,7 @@ extensions = [
     Extension("lamina.scheduler._execute", ["lamina/scheduler/_execute.pyx"]),
     Extension("lamina.scheduler._records", ["lamina/scheduler/_records.pyx"]),
     Extension("lamina.layers.linalg._bits", ["lamina/layers/linalg/_bits.pyx"]),
+    Extension("lamina.comm._unpack", ["lamina/comm/_unpack.pyx"]),
 ]
 
 setup(ext_modules=cythonize(extensions, language_level=3))

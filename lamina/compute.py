@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 Progress = Callable[[int, int], None]
 Mode = Literal["assemble", "blocks", "persist"]
+TASK_RETURNED = "a task (e.g. a map_blocks function) returned a value"
 """What a computation gives per root: its array, its list of blocks, or the
 same array with its blocks kept (in memory here, on the workers on a cluster)."""
 
@@ -81,6 +82,10 @@ def run(layers: Sequence[Layer], mode: Mode = "assemble", *, optimize_graph: boo
     if client is not None:
         return client._submit(plan, mode, on_progress, started)
     blocks = runner.compute_blocks(plan, nthreads=nthreads, on_progress=on_progress)
+    if mode == "assemble":
+        from lamina.client.results import check_blocks
+
+        check_blocks(plan, blocks, arrays=True, source=TASK_RETURNED)
     if mode == "persist":
         return [Future.finished(_kept(layer, b)) for layer, b in zip(layers, blocks)]
     return [Future.finished(value) for value in values_of(plan, blocks, mode)]
@@ -141,17 +146,26 @@ def compute_blocks(*collections: "Array | Layer", nthreads: int | None = None,
     """Compute the blocks of several arrays (or layers) together, without assembling them.
 
     Returns one list per input: its blocks in flat (C) block order, as the
-    kernels made them (a tuple-valued layer gives its tuples). Inside
+    kernels made them (a tuple-valued layer gives its tuples). The blocks of
+    an Array must be arrays of its dtype and block shapes, else
+    ``ResultError`` names the first that is not. Inside
     ``with lamina.Client(...)`` the blocks are computed on that cluster and
     gathered here; otherwise the embedded runner computes them with
     ``nthreads`` threads. ``on_progress(done, total)`` is called as tasks
     finish, on a cluster too (there at most ten times a second, and once
     at the end).
     """
+    from lamina.array.core import Array
+    from lamina.client.results import check_blocks
+
     futures = run(layers_of(collections, "compute_blocks"), "blocks",
                   optimize_graph=optimize_graph, client=_active_client(), nthreads=nthreads,
                   on_progress=on_progress)
-    return [f.result() for f in futures]
+    results = [f.result() for f in futures]
+    for c, blocks in zip(collections, results):
+        if isinstance(c, Array):
+            check_blocks([c.layer], [blocks], arrays=True, source=TASK_RETURNED)
+    return results
 
 
 def persist(*collections: Any, nthreads: int | None = None,

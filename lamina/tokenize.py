@@ -278,3 +278,34 @@ def _unique_token(obj: Any) -> str:
         except TypeError:
             pass
     return token
+
+
+_identity_names: dict[int, tuple[Any, str]] = {}
+
+
+def identity_token(obj: Any) -> str:
+    """A random name for ``obj`` itself, the same while it lives, never reused.
+
+    For operands too large to hash (a big in-memory array, an open zarr
+    array): ``id(obj)`` alone would be reused by a later object at the same
+    address, merging two different computations. The name is dropped when
+    the object dies (it must be weakly referenceable; an object that is not
+    gets a fresh name on every call, which never merges anything).
+    """
+    key = id(obj)
+    entry = _identity_names.get(key)
+    if entry is not None and entry[0]() is obj:
+        return entry[1]
+    name = uuid.uuid4().hex
+    try:
+        ref = weakref.ref(obj, functools.partial(_forget_identity, key))
+    except TypeError:
+        return name
+    _identity_names[key] = (ref, name)
+    return name
+
+
+def _forget_identity(key: int, ref: Any) -> None:
+    entry = _identity_names.get(key)
+    if entry is not None and entry[0] is ref:
+        del _identity_names[key]

@@ -293,17 +293,20 @@ class Array:
         return self._reduce("prod", axis=axis, dtype=dtype, keepdims=keepdims,
                             split_every=split_every, **initial_where)
 
-    def mean(self, axis=None, dtype=None, keepdims=False, split_every=None) -> "Array":
+    def mean(self, axis=None, dtype=None, keepdims=False, split_every=None,
+             **where: Any) -> "Array":
         return self._reduce("mean", axis=axis, dtype=dtype, keepdims=keepdims,
-                            split_every=split_every)
+                            split_every=split_every, **where)
 
-    def var(self, axis=None, dtype=None, keepdims=False, ddof=0, split_every=None) -> "Array":
+    def var(self, axis=None, dtype=None, keepdims=False, ddof=0, split_every=None,
+            **where: Any) -> "Array":
         return self._reduce("var", axis=axis, dtype=dtype, keepdims=keepdims, ddof=ddof,
-                            split_every=split_every)
+                            split_every=split_every, **where)
 
-    def std(self, axis=None, dtype=None, keepdims=False, ddof=0, split_every=None) -> "Array":
+    def std(self, axis=None, dtype=None, keepdims=False, ddof=0, split_every=None,
+            **where: Any) -> "Array":
         return self._reduce("std", axis=axis, dtype=dtype, keepdims=keepdims, ddof=ddof,
-                            split_every=split_every)
+                            split_every=split_every, **where)
 
     def min(self, axis=None, keepdims=False, split_every=None, **initial_where: Any) -> "Array":
         return self._reduce("min", axis=axis, keepdims=keepdims, split_every=split_every,

@@ -109,9 +109,7 @@ def _masked_or_started(ufunc: np.ufunc, x: Array, axis: Any, dtype: Any, keepdim
                        initial: Any, where: Any, out: Any, split_every: SplitEvery
                        ) -> Array | None:
     """The reduction through ``ufunc.reduce`` when ``initial`` or ``where`` is given."""
-    if out is not None:
-        raise TypeError("out= is not supported on lamina Arrays, which are immutable: use the "
-                        "returned Array")
+    _no_out(out)
     if initial is _NO_VALUE and (where is True or where is _NO_VALUE):
         return None
     from lamina.array.ufunc_reduce import ufunc_reduce
@@ -147,11 +145,26 @@ def prod(x: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False,
 
 
 def mean(x: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False,
-         split_every: SplitEvery = None) -> Array:
-    """Mean over ``axis``; integers give float64."""
+         split_every: SplitEvery = None, where: Any = True, out: Any = None) -> Array:
+    """Mean over ``axis``; integers give float64. ``where=`` as in NumPy."""
     x = _as_array(x)
-    out = _probe(np.mean, x.dtype, dtype=dtype)
-    return _reduce(x, "mean", axis, keepdims, split_every, _float_acc(x, dtype), out)
+    _no_out(out)
+    result = _probe(np.mean, x.dtype, dtype=dtype)
+    if _masked(where):
+        from lamina.array.masked_moments import masked_mean
+
+        return masked_mean(x, axis, keepdims, where, split_every, result, _float_acc(x, dtype))
+    return _reduce(x, "mean", axis, keepdims, split_every, _float_acc(x, dtype), result)
+
+
+def _masked(where: Any) -> bool:
+    return not (where is _NO_VALUE or (isinstance(where, (bool, np.bool_)) and bool(where)))
+
+
+def _no_out(out: Any) -> None:
+    if out is not None:
+        raise TypeError("out= is not supported on lamina Arrays, which are immutable: use the "
+                        "returned Array")
 
 
 def _no_integer_dtype(name: str, dtype: Any) -> None:
@@ -163,24 +176,35 @@ def _no_integer_dtype(name: str, dtype: Any) -> None:
         )
 
 
-def var(x: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False, ddof: int = 0,
-        split_every: SplitEvery = None) -> Array:
-    """Variance over ``axis`` (Chan's parallel formula: stable for large means)."""
-    _no_integer_dtype("var", dtype)
+def _moment(name: str, x: Any, axis: Any, dtype: Any, keepdims: bool, ddof: int,
+            split_every: SplitEvery, where: Any, out: Any) -> Array:
+    _no_integer_dtype(name, dtype)
+    _no_out(out)
     x = _as_array(x)
-    out = _probe(np.var, x.dtype, dtype=dtype)
-    return _reduce(x, "var", axis, keepdims, split_every, _float_acc(x, dtype), out,
-                   (("ddof", operator.index(ddof)),))
+    result = _probe(getattr(np, name), x.dtype, dtype=dtype)
+    ddof = operator.index(ddof)
+    if _masked(where):
+        from lamina.array.masked_moments import masked_var
+
+        return masked_var(x, axis, dtype, keepdims, ddof, where, split_every, result,
+                          sqrt=name == "std")
+    return _reduce(x, name, axis, keepdims, split_every, _float_acc(x, dtype), result,
+                   (("ddof", ddof),))
+
+
+def var(x: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False, ddof: int = 0,
+        split_every: SplitEvery = None, where: Any = True, out: Any = None) -> Array:
+    """Variance over ``axis`` (Chan's parallel formula: stable for large means).
+
+    With ``where=``, NumPy's two-pass formula over the mask
+    (``lamina.array.masked_moments``)."""
+    return _moment("var", x, axis, dtype, keepdims, ddof, split_every, where, out)
 
 
 def std(x: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False, ddof: int = 0,
-        split_every: SplitEvery = None) -> Array:
-    """Standard deviation over ``axis``."""
-    _no_integer_dtype("std", dtype)
-    x = _as_array(x)
-    out = _probe(np.std, x.dtype, dtype=dtype)
-    return _reduce(x, "std", axis, keepdims, split_every, _float_acc(x, dtype), out,
-                   (("ddof", operator.index(ddof)),))
+        split_every: SplitEvery = None, where: Any = True, out: Any = None) -> Array:
+    """Standard deviation over ``axis``; ``where=`` as in ``var``."""
+    return _moment("std", x, axis, dtype, keepdims, ddof, split_every, where, out)
 
 
 def _extreme(x: Any, op: str, name: str, axis: Any, keepdims: bool,

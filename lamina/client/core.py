@@ -53,6 +53,7 @@ _ACTIVE: list["Client"] = []
 
 HANDSHAKE_MARGIN = 10.0
 MAX_RECOMPUTES = 3
+SCHEDULER_TIMEOUT_SECONDS = 30.0
 
 
 def active_client() -> "Client | None":
@@ -91,10 +92,19 @@ class Client:
     (see docs/security.md). A wrong secret raises ``AuthenticationError``.
     Once that connection is lost, every pending result fails with a
     ``CommClosedError`` naming the scheduler, and so does every later call.
+    A scheduler that hangs (stopped, frozen, cut off) keeps its socket open:
+    the client sends a heartbeat every few seconds and takes the connection
+    as lost once the scheduler has sent nothing for ``scheduler_timeout``
+    seconds.
     """
 
     def __init__(self, address: "str | LocalCluster", timeout: float = 10.0,
-                 auth: "Security | str | bytes | None" = None) -> None:
+                 auth: "Security | str | bytes | None" = None,
+                 scheduler_timeout: float = SCHEDULER_TIMEOUT_SECONDS) -> None:
+        if not scheduler_timeout > 0:
+            raise ValueError(f"scheduler_timeout must be a positive number of seconds, "
+                             f"got {scheduler_timeout}")
+        self.scheduler_timeout = float(scheduler_timeout)
         if isinstance(address, LocalCluster):
             auth = auth if auth is not None else address.security
             address = address.scheduler_address
@@ -125,7 +135,9 @@ class Client:
         self.pool = ConnectionPool({"role": "client"}, security=self.security)
         self._info_waiters: dict[int, asyncio.Future] = {}
         self._finishing: set[asyncio.Task] = set()
+        self._heard = time.monotonic()
         self._reader = asyncio.ensure_future(self._read())
+        self._watch = asyncio.ensure_future(self._watch_scheduler())
 
     # submitting ---------------------------------------------------------------
     def compute(self, *collections: "Array | Layer", optimize_graph: bool = True,
@@ -223,6 +235,7 @@ class Client:
         try:
             while True:
                 msg = await self.comm.read()
+                self._heard = time.monotonic()
                 for m in unbatch(msg):
                     self._handle(m)
         except (CommClosedError, WireError) as exc:
@@ -231,6 +244,23 @@ class Client:
             self._connection_lost(f"a message from it could not be handled: {brief(exc)}")
         finally:
             self.comm.abort()
+
+    async def _watch_scheduler(self) -> None:
+        """Send heartbeats; the connection is lost once the scheduler is silent for
+        ``scheduler_timeout`` (a round that wakes up late, this loop itself held
+        up, judges nobody: the scheduler's messages may be waiting unread)."""
+        interval = min(1.0, self.scheduler_timeout / 4)
+        tick = time.monotonic()
+        while self._lost is None and not self._closed:
+            await asyncio.sleep(interval)
+            now = time.monotonic()
+            late, tick = now - tick > 2 * interval, now
+            if not late and now - self._heard > self.scheduler_timeout:
+                self._connection_lost(TimeoutError(
+                    f"it sent nothing for {self.scheduler_timeout:g} s (stopped, hung or cut "
+                    "off); give Client(scheduler_timeout=...) to wait longer"))
+                return
+            self._send({"op": "heartbeat"})
 
     def _handle(self, msg: dict) -> None:
         op = msg.get("op")
@@ -429,7 +459,7 @@ class Client:
             _ACTIVE.remove(self)
 
         async def shut() -> None:
-            tasks = [self._reader, *self._finishing]
+            tasks = [self._reader, self._watch, *self._finishing]
             for task in tasks:
                 task.cancel()
             await asyncio.wait(tasks, timeout=1.0)

@@ -61,7 +61,8 @@ async def gather_blocks(pool: ConnectionPool, msg: dict) -> list[list[Any]]:
     return [[values[key] for key in np.asarray(k, dtype=np.int64).tolist()] for k, _ in outputs]
 
 
-def check_blocks(layers: Sequence[Layer], blocks: list[list[Any]], arrays: bool) -> None:
+def check_blocks(layers: Sequence[Layer], blocks: list[list[Any]], arrays: bool,
+                 source: str = "a worker or peer sent a value") -> None:
     """Raise ``ResultError`` unless there is one list per layer, one block per block
     of the layer and, when the blocks are to be assembled (``arrays``), every block
     is an array of its layer's dtype and block shape.
@@ -83,8 +84,8 @@ def check_blocks(layers: Sequence[Layer], blocks: list[list[Any]], arrays: bool)
             if problem:
                 raise ResultError(
                     f"block {layer.block_index(flat)} of {layer.label()} ({layer.name}) "
-                    f"came back as {problem}: a worker or peer sent a value that is not "
-                    "what the computation declared; the result was refused")
+                    f"came back as {problem}: {source} that is not what the computation "
+                    "declared; the result was refused")
 
 
 def _mismatch(layer: Layer, flat: int, block: Any) -> str:

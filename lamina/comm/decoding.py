@@ -7,44 +7,36 @@ A message comes from a peer that may be hostile, so every count it announces
 is checked before the receiver acts on it: the header's size and the number
 of frames; each container's length and all of them together (a run-length
 encoded tuple counted as it expands); the nesting of containers and of
-extension types (an extension's payload is decoded by a nested msgpack
-call, so the nesting is checked *before* descending, never by overflowing
-the stack); a NumPy array's shape and dtype against its buffer's real size.
-Whatever is wrong raises ``WireError`` and nothing else.
+extension types, counted while descending, so that it is refused before it
+could overflow a stack; a NumPy array's shape and dtype against its buffer's
+real size. The msgpack parsing and those bounds run compiled
+(``lamina.comm._unpack``), as fast as plain ``msgpack.unpackb``; this module
+builds the extension types that need NumPy or pickle. Whatever is wrong
+raises ``WireError`` and nothing else.
 """
 
 from __future__ import annotations
 
 import pickle
-from functools import partial
-from itertools import repeat
 from typing import TYPE_CHECKING, Any, Sequence
 
 import msgpack
 import numpy as np
 
+from lamina.comm._unpack import Unpacker
 from lamina.comm.format import (
-    EXT_BIGINT,
     EXT_BLOB,
     EXT_BYTES,
     EXT_COMPLEX,
     EXT_DTYPE,
-    EXT_ELLIPSIS,
-    EXT_MARK,
     EXT_NDARRAY,
     EXT_PACKED,
     EXT_RANGE,
-    EXT_REF,
     EXT_RLE,
     EXT_SCALAR,
     EXT_SLICE,
-    FROZENSET,
-    LIST,
     MAGIC,
-    MARKS,
-    SET,
     WIRE_VERSION,
-    Mark,
 )
 from lamina.comm.limits import DEFAULT_LIMITS, WireError, WireLimits, brief
 from lamina.comm.opaque import Blob, Packed, buffer_nbytes
@@ -52,93 +44,24 @@ from lamina.comm.opaque import Blob, Packed, buffer_nbytes
 if TYPE_CHECKING:
     from lamina.comm.wire import Extension
 
-_LEAVES = (int, float, str, bytes, bool, type(None), type(Ellipsis), Mark)
 _MAX_NDIM = 64
 
 
-class Decoder:
+class Decoder(Unpacker):
     """One message being decoded: its frames and the objects of its node table.
 
     ``rows[i]`` is what row ``i`` decoded to; ``load_blobs`` says whether
     this receiver unpickles (an extension may build stand-ins when not).
+    The msgpack parsing and its bounds are compiled (``_unpack.Unpacker``);
+    this class builds the extension types that need NumPy or pickle.
+
+        Decoder(frames, load_blobs, extension=None, limits=DEFAULT_LIMITS)
     """
-
-    def __init__(self, frames: Sequence[Any], load_blobs: bool,
-                 extension: Extension | None = None,
-                 limits: WireLimits = DEFAULT_LIMITS) -> None:
-        self.frames = frames
-        self.load_blobs = load_blobs
-        self.extension = extension
-        self.limits = limits
-        self.rows: list[Any] = []
-        self.value: Any = None
-        self.items = 0
-        self._level = 0
-        # id -> nesting height of every container built so far. An id freed
-        # and reused by a later object can only make a height seem larger
-        # (a container's own entry is overwritten), never smaller: the bound
-        # holds, and an ordinary message's dropped containers are shallow.
-        self._heights: dict[int, int] = {}
-        self._unpackb = partial(
-            msgpack.unpackb, raw=False, use_list=False, strict_map_key=False,
-            ext_hook=self.ext_hook, list_hook=self.list_hook, object_hook=self.map_hook,
-            max_array_len=limits.max_items, max_map_len=limits.max_items)
-
-    def unpack(self, data: Any) -> Any:
-        """One msgpack payload, decoded within the limits."""
-        return self._unpack(data)[0]
-
-    def _unpack(self, data: Any) -> tuple[Any, int]:
-        # checked before descending: nested extension types are nested calls
-        if self._level >= self.limits.max_depth:
-            self._too_deep()
-        self._level += 1
-        value = self._unpackb(data)
-        self._level -= 1  # an error abandons the whole decoder: no finally needed
-        return value, self._heights.get(id(value), 0)
-
-    def _count(self, n: int) -> None:
-        self.items += n
-        if self.items > self.limits.max_items:
-            raise WireError(f"the message holds more than {self.limits.max_items} elements "
-                            "(WireLimits.max_items)")
-
-    def _note(self, obj: Any, height: int) -> None:
-        if height > self.limits.max_depth:
-            self._too_deep()
-        if not isinstance(obj, _LEAVES):
-            self._heights[id(obj)] = height
-
-    def _too_deep(self) -> None:
-        raise WireError(f"the message nests deeper than {self.limits.max_depth} levels "
-                        "(WireLimits.max_depth)")
 
     def frame(self, index: Any) -> Any:
         if type(index) is not int or not 0 < index < len(self.frames):
             raise WireError(f"frame {_short(index)} is missing: the message has {len(self.frames)}")
         return self.frames[index]
-
-    def ext_hook(self, code: int, data: bytes) -> Any:
-        if code == EXT_MARK:
-            if len(data) != 1 or data[0] >= len(MARKS):
-                raise WireError(f"unknown container mark {bytes(data)!r}")
-            return MARKS[data[0]]
-        if code == EXT_ELLIPSIS:
-            return Ellipsis
-        if code == EXT_BIGINT:
-            return int(bytes(data).decode("ascii"))
-        if not 0 < code <= EXT_RANGE:
-            raise WireError(f"unknown extension type {code}: the sender runs another lamina "
-                            "version")
-        fields, height = self._unpack(data)
-        if code == EXT_REF:
-            # a row is built once, from rows before it: a reference nests nothing
-            if type(fields) is not int or not 0 <= fields < len(self.rows):
-                raise WireError(f"reference to node row {_short(fields)} before it was defined")
-            return self.rows[fields]
-        obj = self._extension_value(code, fields)
-        self._note(obj, height + 1)
-        return obj
 
     def _extension_value(self, code: int, fields: Any) -> Any:
         if code == EXT_NDARRAY:
@@ -185,47 +108,6 @@ class Decoder:
         self._count(sum(counts))
         return tuple(np.repeat(np.asarray(values, dtype=np.int64),
                                np.asarray(counts, dtype=np.int64)).tolist())
-
-    def list_hook(self, items: tuple) -> Any:
-        # the hot path: one call per msgpack array, so the checks are inline
-        self.items += len(items)
-        heights = self._heights
-        height = max(map(heights.get, map(id, items), repeat(0)), default=0) + 1
-        if self.items > self.limits.max_items:
-            self._count(0)
-        if height > self.limits.max_depth:
-            self._too_deep()
-        if items and type(items[0]) is Mark:
-            return self._marked(items, height)
-        heights[id(items)] = height
-        return items
-
-    def _marked(self, items: tuple, height: int) -> Any:
-        mark = items[0]
-        if mark is LIST:
-            obj: Any = list(items[1:])
-        elif mark is SET or mark is FROZENSET:
-            obj = set(items[1:]) if mark is SET else frozenset(items[1:])
-        else:
-            # a row of the node table: referred to, not nested (an
-            # expression's depth is its own, not the message's)
-            obj = self.node(items[1:])
-            self.rows.append(obj)
-            return obj
-        self._heights[id(obj)] = height
-        return obj
-
-    def map_hook(self, mapping: dict) -> dict:
-        self.items += 2 * len(mapping)
-        heights = self._heights
-        height = max(max(map(heights.get, map(id, mapping), repeat(0)), default=0),
-                     max(map(heights.get, map(id, mapping.values()), repeat(0)), default=0)) + 1
-        if self.items > self.limits.max_items:
-            self._count(0)
-        if height > self.limits.max_depth:
-            self._too_deep()
-        heights[id(mapping)] = height
-        return mapping
 
     def node(self, fields: tuple) -> Any:
         if self.extension is None:

@@ -30,7 +30,8 @@ class WireLimits:
     lengths before any frame is read. ``max_frames``: frames in a message.
     ``max_header_bytes``: the msgpack header (everything but raw buffers).
     ``max_depth``: nesting of containers and extension types (a tuple in a
-    list in a slice is 3 deep). ``max_items``: elements of all containers
+    list in a slice is 3 deep); the parser never descends more than 2,000
+    levels, whatever this says. ``max_items``: elements of all containers
     together, run-length encoded tuples counted expanded. A NumPy array's
     declared shape and dtype must match its buffer's size exactly.
     """

@@ -30,6 +30,7 @@ import numpy as np
 from lamina.layers.base import CSR, Chunks, Kernel, Layer
 from lamina.layers.blockmaps import BlockMap, grid_map
 from lamina.layers.deps import AxisMap, product_deps
+from lamina.layers.exact_products import contract, outer
 from lamina.layers.registry import trusted
 
 KINDS = ("tensordot", "matmul")
@@ -74,12 +75,16 @@ class Contraction(Layer):
         xp, dtype = self.array_module, self.out_dtype
         extra = (1,) * self.n_reduced
         if self.kind == "matmul":
-            multiply = np.matmul
-        else:
+            def multiply(x: Any, y: Any) -> Any:
+                return contract(np.matmul, x, y, -1, -2 if y.ndim >= 2 else 0)
+        elif self.block_axes[0]:
             axes = tuple(tuple(a) for a in self.block_axes)
 
             def multiply(x: Any, y: Any) -> Any:
-                return np.tensordot(x, y, axes=axes)
+                return contract(lambda u, v: np.tensordot(u, v, axes=axes), x, y,
+                                axes[0][0], axes[1][0])
+        else:
+            multiply = outer
 
         def run(block: int, inputs: list) -> Any:
             value = xp.asarray(multiply(inputs[0], inputs[1])).astype(dtype, copy=False)

@@ -16,26 +16,40 @@ import numpy as np
 
 from lamina.layers.base import Chunks, Kernel, Layer
 from lamina.layers.registry import trusted
-from lamina.tokenize import tokenize
+from lamina.tokenize import identity_token, tokenize
 
 HASH_LIMIT_BYTES = 64 * 2**20
 
 
 class _ByIdentity:
-    """Wraps a large array so that its token is its identity, not its bytes.
+    """Wraps a large array so that its token names the array, not its bytes.
 
     Hashing gigabytes to name a node costs seconds; an in-memory array is
-    only ever equal to itself within one process anyway.
+    only ever equal to itself within one process anyway. The name comes from
+    ``identity_token`` (never reused by a later array, unlike ``id``); a
+    view is named by its base array and where it lies in it, so equal
+    slices of one array get equal tokens.
     """
 
     __slots__ = ("value", "_token")
 
-    def __init__(self, value: Any) -> None:
+    def __init__(self, value: Any, token: str | None = None) -> None:
         self.value = value
-        self._token = tokenize("array-id", id(value), value.shape, str(value.dtype))
+        self._token = token or _array_name(value)
 
     def __reduce__(self) -> tuple:
-        return (type(self), (self.value,))
+        return (type(self), (self.value, self._token))
+
+
+def _array_name(value: Any) -> str:
+    root = value
+    while isinstance(getattr(root, "base", None), np.ndarray):
+        root = root.base
+    if root is value or not isinstance(value, np.ndarray):
+        return tokenize("array", identity_token(value), value.shape, str(value.dtype))
+    offset = value.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+    return tokenize("array-view", identity_token(root), offset, value.shape, value.strides,
+                    str(value.dtype))
 
 
 def wrap_array(value: Any) -> Any:
@@ -222,9 +236,11 @@ class FromBlocks(SourceLayer):
 
 
 class _BlockList(_ByIdentity):
-    def __init__(self, value: Any) -> None:
+    """Computed blocks, named afresh: each list is its own computation's result."""
+
+    def __init__(self, value: Any, token: str | None = None) -> None:
         self.value = value
-        self._token = tokenize("blocks-id", id(value), len(value))
+        self._token = token or tokenize("blocks", identity_token(value), len(value))
 
 
 def hold_blocks(blocks: list) -> Any:

@@ -30,7 +30,7 @@ from lamina.layers.base import CSR, Chunks, Kernel, Layer, one_to_one
 from lamina.layers.chunks import offsets
 from lamina.layers.registry import trusted
 from lamina.layers.sources import SourceLayer
-from lamina.tokenize import tokenize
+from lamina.tokenize import identity_token, tokenize
 
 _OPEN: dict[str, Any] = {}
 _OPEN_LOCK = threading.Lock()
@@ -38,16 +38,18 @@ _OPEN_LIMIT = 128
 
 
 class ZarrByIdentity:
-    """Operand form of a ``zarr.Array`` object: named by identity."""
+    """Operand form of a ``zarr.Array`` object: named by ``identity_token``
+    (the object's own name while it lives, never reused by a later one)."""
 
     __slots__ = ("value", "_token")
 
-    def __init__(self, value: Any) -> None:
+    def __init__(self, value: Any, token: str | None = None) -> None:
         self.value = value
-        self._token = tokenize("zarr-id", id(value), tuple(value.shape), str(value.dtype))
+        self._token = token or tokenize("zarr", identity_token(value), tuple(value.shape),
+                                        str(value.dtype))
 
     def __reduce__(self) -> tuple:
-        return (ZarrByIdentity, (self.value,))
+        return (ZarrByIdentity, (self.value, self._token))
 
 
 def metadata_token(array: Any) -> str:

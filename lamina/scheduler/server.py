@@ -305,6 +305,8 @@ class Scheduler:
         elif op == "diagnostics":
             cs.send({"op": "diagnostics", "req": msg.get("req"),
                      **self.snapshot(int(msg.get("since", 0)), self.monitor.records.capacity)})
+        elif op == "heartbeat":
+            cs.send({"op": "heartbeat"})  # a sign of life the client waits for
 
     def info(self) -> dict[str, Any]:
         """Workers, active runs and kept results: a snapshot for clients and tests."""

@@ -13,10 +13,13 @@ exactly as blocks come and go. When a store with a limit holds more than
 first, until it is back under; the block just stored or read stays in
 memory, because the caller is about to use it.
 
-A NumPy array without Python objects is written raw with ``np.save``: no
-compression, so spilling costs one write at disk speed and the block comes
-back bit for bit (dtype, shape and values; a non-contiguous array comes
-back contiguous). Any other value is pickled (protocol 5). Files live in a
+A NumPy array without Python objects is compressed with LZ4 (numcodecs)
+when that saves at least a fifth of its bytes (repetitive or sparse
+blocks, small integer codes), else written raw with ``np.save``; LZ4 runs
+at gigabytes a second, so either way spilling costs about one write at
+disk speed, and the block comes back bit for bit (dtype, shape and values;
+a non-contiguous array comes back contiguous). Any other value is pickled
+(protocol 5). Files live in a
 private temporary folder made on first spill, hold only this process's own
 blocks, and are deleted as soon as their block is released, read back or
 replaced, and with the folder when the store closes or the process exits.
@@ -25,6 +28,7 @@ replaced, and with the folder when the store closes or the process exits.
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import math
 import os
@@ -332,7 +336,12 @@ class BlockStore(MutableMapping):
         path, size = self._disk.pop(key)
         self.disk_bytes -= size
         with open(path, "rb") as f:
-            value = np.load(f, allow_pickle=False) if path.endswith(".npy") else pickle.load(f)
+            if path.endswith(".lz4"):
+                value = _read_compressed(f)
+            elif path.endswith(".npy"):
+                value = np.load(f, allow_pickle=False)
+            else:
+                value = pickle.load(f)
         _remove(path)
         self.reloads += 1
         return value
@@ -370,9 +379,17 @@ class BlockStore(MutableMapping):
                 "spill_directory": self._folder}
 
 
+COMPRESS_MIN_BYTES = 64 * 2**10
+COMPRESS_MAX_RATIO = 0.8
+
+
 def _write(path: str, value: Any) -> str:
-    """Write a block to ``path`` plus a suffix saying how: raw ``.npy`` or ``.pkl``."""
+    """Write a block to ``path`` plus a suffix saying how: ``.lz4``, raw ``.npy`` or ``.pkl``."""
     raw = type(value) is np.ndarray and not value.dtype.hasobject
+    if raw and value.nbytes >= COMPRESS_MIN_BYTES:
+        compressed = _compressed(value)
+        if compressed is not None:
+            return _write_bytes(path + ".lz4", compressed)
     path += ".npy" if raw else ".pkl"
     try:
         with open(path, "wb") as f:
@@ -384,6 +401,42 @@ def _write(path: str, value: Any) -> str:
         _remove(path)
         raise
     return path
+
+
+def _compressed(value: np.ndarray) -> list[bytes] | None:
+    """The header and LZ4 bytes of ``value``, or None where that saves too little."""
+    data = np.ascontiguousarray(value)
+    packed = _lz4().encode(data.reshape(-1).view(np.uint8))
+    if len(packed) > COMPRESS_MAX_RATIO * data.nbytes:
+        return None
+    header = json.dumps({"descr": np.lib.format.dtype_to_descr(data.dtype),
+                         "shape": list(data.shape)}).encode()
+    return [len(header).to_bytes(4, "little"), header, packed]
+
+
+def _write_bytes(path: str, parts: list[bytes]) -> str:
+    try:
+        with open(path, "wb") as f:
+            for part in parts:
+                f.write(part)
+    except BaseException:
+        _remove(path)
+        raise
+    return path
+
+
+def _read_compressed(f: Any) -> np.ndarray:
+    size = int.from_bytes(f.read(4), "little")
+    header = json.loads(f.read(size))
+    out = np.empty(tuple(header["shape"]), dtype=np.lib.format.descr_to_dtype(header["descr"]))
+    _lz4().decode(f.read(), out=out.reshape(-1).view(np.uint8))
+    return out
+
+
+def _lz4() -> Any:
+    from numcodecs import LZ4
+
+    return LZ4(acceleration=1)
 
 
 def _remove(path: str) -> None:
