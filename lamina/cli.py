@@ -18,43 +18,10 @@ import contextlib
 import os
 import resource
 import sys
-import threading
 import time
 from typing import Any, Callable, Sequence, TextIO
 
 import numpy as np
-
-
-class ProgressBar:
-    """A one-line progress bar per pass, redrawn on ``stream`` (stderr)."""
-
-    def __init__(self, stream: TextIO, width: int = 30, interval: float = 0.1) -> None:
-        self.stream, self.width, self.interval = stream, width, interval
-        self.lock = threading.Lock()
-        self.label: str | None = None
-        self.last = 0.0
-
-    def __call__(self, label: str, done: int, total: int) -> None:
-        with self.lock:
-            now = time.perf_counter()
-            if label != self.label:
-                if self.label is not None:
-                    self.stream.write("\n")
-                self.label, self.last = label, 0.0
-            if done < total and now - self.last < self.interval:
-                return
-            self.last = now
-            filled = self.width * done // max(total, 1)
-            bar = "#" * filled + "." * (self.width - filled)
-            self.stream.write(f"\r  {label:<34} [{bar}] {done}/{total}")
-            self.stream.flush()
-
-    def close(self) -> None:
-        with self.lock:
-            if self.label is not None:
-                self.stream.write("\n")
-                self.stream.flush()
-            self.label = None
 
 
 def peak_rss_bytes() -> int:
@@ -182,7 +149,9 @@ def _run_svd(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         plural = "" if len(workers) == 1 else "s"
         out.write(f"cluster    {args.scheduler}, {len(workers)} worker{plural}, "
                   f"{sum(w['nthreads'] for w in workers)} threads\n")
-    bar = None if args.no_progress else ProgressBar(err)
+    from lamina.diagnostics import PassBars
+
+    bar = None if args.no_progress else PassBars(err)
     start = time.perf_counter()
     try:
         with client if client is not None else contextlib.nullcontext():

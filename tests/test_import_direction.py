@@ -28,6 +28,7 @@ ALLOWED: dict[str, set[str]] = {
     "optimizer": {"tokenize", "layers"},
     "scheduler": {"tokenize", "layers", "comm"},
     "worker": {"tokenize", "layers", "comm"},
+    "diagnostics": set(),
 }
 # every import statement of a part, inside functions too (the compute path,
 # explain, the client and the command line may import everything)
