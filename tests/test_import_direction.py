@@ -34,7 +34,7 @@ ALLOWED: dict[str, set[str]] = {
 # explain, the client and the command line may import everything)
 STATEMENTS_ALLOWED: dict[str, set[str]] = {
     **ALLOWED,
-    "array": {"tokenize", "layers", "compute", "random"},
+    "array": {"tokenize", "layers", "compute", "random", "interop"},
     "random": {"tokenize", "layers", "compute", "array"},
     "linalg": {"tokenize", "layers", "compute", "array", "random"},
     "testing": {"tokenize", "layers", "optimizer", "compute", "array", "random", "linalg"},

@@ -21,6 +21,7 @@ from lamina.array.creation import (
     zeros,
     zeros_like,
 )
+from lamina.array.dask_io import from_dask
 from lamina.array.elementwise import astype, elemwise, where
 from lamina.array.manipulation import (
     concatenate,
@@ -39,7 +40,7 @@ from lamina.array.zarr_io import from_zarr, to_zarr
 
 __all__ = [
     "Array", "arange", "asarray", "astype", "broadcast_to", "concatenate", "elemwise", "empty",
-    "empty_like", "expand_dims", "from_array", "from_zarr", "full", "full_like", "linspace", "map_blocks",
+    "empty_like", "expand_dims", "from_array", "from_dask", "from_zarr", "full", "full_like", "linspace", "map_blocks",
     "moveaxis", "ones", "ones_like", "ravel", "rechunk", "reshape", "squeeze", "stack",
     "swapaxes", "to_zarr", "transpose", "where", "zeros", "zeros_like",
 ]
