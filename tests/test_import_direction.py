@@ -29,6 +29,7 @@ ALLOWED: dict[str, set[str]] = {
     "scheduler": {"tokenize", "layers", "comm"},
     "worker": {"tokenize", "layers", "comm"},
     "diagnostics": set(),
+    "hosting": {"tokenize", "layers", "comm", "scheduler", "worker"},
 }
 # every import statement of a part, inside functions too (the compute path,
 # explain, the client and the command line may import everything)
