@@ -77,6 +77,8 @@ def test_lamina_workers_take_the_dask_workers_threads_and_memory_limit(client, d
         w["nthreads"] for w in dask_workers.values())
     hosts = {w["address"].rsplit(":", 1)[0] for w in lamina_info}
     assert hosts == {a.rsplit(":", 1)[0] for a in dask_workers}
+    limits = {w["memory_limit"] for w in client.worker_info()}
+    assert limits == {w["memory_limit"] for w in dask_workers.values()} == {2**30}
 
 
 def test_the_wire_costs_the_same_kilobyte_whatever_the_number_of_chunks(client):

@@ -160,3 +160,21 @@ def test_general_reduction_equals_numpy(lamina_chunk_manager, axis, keepdims):
     got = lamina_chunk_manager.reduction(arr, np.nanmax, aggregate_func=np.nanmax, axis=axis,
                                          dtype=x.dtype, keepdims=keepdims)
     np.testing.assert_array_equal(got.compute(), np.nanmax(x, axis=axis, keepdims=keepdims))
+
+
+def test_first_and_last_use_the_general_reduction_like_numpy_backed_xarray():
+    ds = climate(60)
+    gappy = ds.tas.where(ds.tas.time.dt.day % 7 != 0)
+    chunked = gappy.chunk({"time": 9}, chunked_array_type="lamina")
+    for name in ("first", "last"):
+        got = getattr(chunked.groupby("time.month"), name)()
+        assert isinstance(got.data, la.Array), name
+        assert_same(got.compute(), getattr(gappy.groupby("time.month"), name)())
+
+
+@pytest.mark.parametrize("axis", [0, 1, -1])
+def test_scan_carries_across_blocks_like_numpy(lamina_chunk_manager, axis):
+    x = np.random.default_rng(3).standard_normal((9, 7, 5))
+    arr = la.from_array(x, chunks=((2, 4, 3), (3, 4), (1, 2, 2)))
+    got = lamina_chunk_manager.scan(np.cumsum, np.add, 0, arr, axis=axis, dtype=x.dtype)
+    np.testing.assert_allclose(got.compute(), np.cumsum(x, axis=axis), rtol=1e-12)

@@ -107,7 +107,8 @@ class HostedWorkers(WorkerPlugin):
     """Runs a lamina worker inside each Dask worker, from ``setup`` to ``teardown``.
 
     It takes the Dask worker's threads (its default executor, so lamina and
-    Dask tasks share them) and memory limit, and listens on its interface.
+    Dask tasks share them), memory limit and local directory (for spilled
+    blocks), and listens on its interface.
     Dask sets it up on workers that join later as well. The lamina worker
     also ends when its scheduler goes away.
     """
@@ -137,6 +138,7 @@ class HostedWorkers(WorkerPlugin):
         self.worker = Worker(self.scheduler_address, worker.state.nthreads,
                              listen_address=f"tcp://{_host_of(worker.address)}:0",
                              security=_security(self.secret), memory_limit=limit,
+                             spill_directory=getattr(worker, "local_directory", None),
                              executor=worker.executors["default"])
         try:
             await _on(self.io, self.worker.start())

@@ -107,6 +107,26 @@ class LaminaChunkManager(ChunkManagerEntrypoint):
             return reduced
         return reduced[tuple(0 if i in axes else slice(None) for i in range(arr.ndim))]
 
+    def scan(self, func: Callable, binop: Callable, ident: float, arr: Array,
+             axis: int | None = None, dtype: Any = None, **kwargs: Any) -> Array:
+        """A cumulative reduction along ``axis`` (xarray's ``ffill``, ``bfill``,
+        ``cumsum``): ``func`` scans each block, then each block is combined with
+        ``binop`` with the last values carried from the blocks before it."""
+        import lamina.array as la
+
+        axis = 0 if axis is None else axis % arr.ndim
+        dtype = np.dtype(dtype) if dtype is not None else arr.dtype
+        scanned = la.map_blocks(_Along(func, axis), arr, dtype=dtype)
+        starts = np.concatenate([[0], np.cumsum(arr.chunks[axis])]).tolist()
+        parts: list[Array] = []
+        for start, stop in zip(starts[:-1], starts[1:]):
+            part = scanned[(slice(None),) * axis + (slice(start, stop),)]
+            if parts:
+                carry = parts[-1][(slice(None),) * axis + (slice(-1, None),)]
+                part = la.map_blocks(_CarriedInto(binop), part, carry, dtype=dtype)
+            parts.append(part)
+        return la.concatenate(parts, axis=axis) if len(parts) > 1 else scanned
+
     def apply_gufunc(self, func: Callable, signature: str, *args: Any, axes: Any = None,
                      axis: Any = None, keepdims: bool = False, output_dtypes: Any = None,
                      output_sizes: dict[str, int] | None = None, vectorize: bool | None = None,
@@ -172,6 +192,27 @@ class _Keepdims:
 
     def __call__(self, block: np.ndarray) -> np.ndarray:
         return np.asarray(self.func(block, axis=self.axes, keepdims=True))
+
+
+class _Along:
+    """``func(block, axis=axis)`` as a named callable (stable token)."""
+
+    def __init__(self, func: Callable, axis: int) -> None:
+        self.func, self.axis = func, axis
+
+    def __call__(self, block: np.ndarray) -> np.ndarray:
+        return np.asarray(self.func(block, axis=self.axis))
+
+
+class _CarriedInto:
+    """``binop(carry, block)`` called as ``(block, carry)``: ``map_blocks`` takes its
+    block grid from the first argument, and the carry is one slice thick."""
+
+    def __init__(self, binop: Callable) -> None:
+        self.binop = binop
+
+    def __call__(self, block: np.ndarray, carry: np.ndarray) -> np.ndarray:
+        return np.asarray(self.binop(carry, block))
 
 
 def _zarr_target(target: Any, region: Any, shape: Sequence[int]) -> Any:
