@@ -77,8 +77,8 @@ def run_engine(engine: str, store: str) -> dict:
     seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     return {"seconds": seconds, "peak_mib": peak / 2**20,
-            "climatology": result.climatology.values.tolist(),
-            "rolling": result.rolling.values.tolist()}
+            "climatology": result["climatology"].values.tolist(),
+            "rolling": result["rolling"].values.tolist()}
 
 
 def main() -> None:
