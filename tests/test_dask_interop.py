@@ -16,7 +16,7 @@ from lamina.testing.strategies import array_expressions, chunks_for, shapes, wit
 da = pytest.importorskip("dask.array", reason="Dask interop needs dask[array]")
 from lamina.interop.dask_array import LaminaGraphLayer  # noqa: E402
 
-FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def assert_numpy_equal(got: np.ndarray, expected: np.ndarray) -> None:

@@ -18,7 +18,7 @@ def centred(a):
     return a - a.mean(axis=-1, keepdims=True)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(st.tuples(st.integers(1, 5), st.integers(1, 4), st.integers(1, 6)), st.data())
 def test_reductions_and_maps_over_the_core_dimension_equal_numpy(shape, data):
     seed = data.draw(st.integers(0, 2**16))

@@ -12,7 +12,7 @@ import lamina.array as la
 from lamina.testing.check import bit_equal
 from lamina.testing.strategies import chunks_for, shapes, with_special_values
 
-FAST = settings(max_examples=40, deadline=None)
+FAST = settings(max_examples=25, deadline=None)
 
 
 @st.composite
