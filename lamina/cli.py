@@ -4,11 +4,13 @@
     lamina svd --demo 200000x20000 --chunks 20000,5000 -k 10
     lamina svd --demo 20000x5000 --scaler patterson --dtype float32
     lamina svd --demo 200000x20000 -k 10 --scheduler tcp://scheduler-host:8786
+    lamina svd --demo 200000x20000 -k 10 --dask-scheduler tcp://dask-scheduler:8786
 
 Each subcommand lives in a ``_add_<name>`` / ``_run_<name>`` pair; a new
 one registers itself in ``COMMANDS``. Computations run on the embedded
-runner, or with ``--scheduler ADDRESS`` on a lamina cluster (the same
-passes, the same result for the same seed).
+runner, with ``--scheduler ADDRESS`` on a lamina cluster, or with
+``--dask-scheduler ADDRESS`` on lamina's runtime hosted by a Dask cluster
+(the same passes, the same result for the same seed).
 """
 
 from __future__ import annotations
@@ -18,43 +20,10 @@ import contextlib
 import os
 import resource
 import sys
-import threading
 import time
 from typing import Any, Callable, Sequence, TextIO
 
 import numpy as np
-
-
-class ProgressBar:
-    """A one-line progress bar per pass, redrawn on ``stream`` (stderr)."""
-
-    def __init__(self, stream: TextIO, width: int = 30, interval: float = 0.1) -> None:
-        self.stream, self.width, self.interval = stream, width, interval
-        self.lock = threading.Lock()
-        self.label: str | None = None
-        self.last = 0.0
-
-    def __call__(self, label: str, done: int, total: int) -> None:
-        with self.lock:
-            now = time.perf_counter()
-            if label != self.label:
-                if self.label is not None:
-                    self.stream.write("\n")
-                self.label, self.last = label, 0.0
-            if done < total and now - self.last < self.interval:
-                return
-            self.last = now
-            filled = self.width * done // max(total, 1)
-            bar = "#" * filled + "." * (self.width - filled)
-            self.stream.write(f"\r  {label:<34} [{bar}] {done}/{total}")
-            self.stream.flush()
-
-    def close(self) -> None:
-        with self.lock:
-            if self.label is not None:
-                self.stream.write("\n")
-                self.stream.flush()
-            self.label = None
 
 
 def peak_rss_bytes() -> int:
@@ -110,9 +79,15 @@ def _add_svd(sub: Any) -> None:
     p.add_argument("--threads", type=int, default=None,
                    help="embedded runner threads (default: all cores)")
     p.add_argument("--out", metavar="FILE.npz", help="save u, s, v to this file")
-    p.add_argument("--scheduler", metavar="ADDRESS",
-                   help="run on the lamina cluster whose scheduler is at ADDRESS "
-                        "(tcp://host:port); a zarr input must be readable by its workers")
+    cluster = p.add_mutually_exclusive_group()
+    cluster.add_argument("--scheduler", metavar="ADDRESS",
+                         help="run on the lamina cluster whose scheduler is at ADDRESS "
+                              "(tcp://host:port); a zarr input must be readable by its "
+                              "workers")
+    cluster.add_argument("--dask-scheduler", metavar="ADDRESS",
+                         help="run on the Dask cluster whose scheduler is at ADDRESS, "
+                              "starting lamina's scheduler and workers inside its processes "
+                              "if they do not run there yet")
     p.add_argument("--no-progress", action="store_true", help="do not draw the progress bar")
     from lamina.distributed_cli import add_security_options
 
@@ -156,7 +131,35 @@ def _connect(address: str, err: TextIO, args: argparse.Namespace) -> Any:
     return client
 
 
+def _connect_dask(address: str, err: TextIO, stack: contextlib.ExitStack) -> Any:
+    """A ``Client`` of lamina's runtime on the Dask cluster at ``address`` (started
+    there if needed), or None after saying why on ``err``."""
+    try:
+        import distributed
+    except ImportError:
+        err.write("lamina svd: --dask-scheduler needs the distributed package: "
+                  "pip install distributed\n")
+        return None
+    from lamina.client import Client
+
+    try:
+        dask_client = stack.enter_context(distributed.Client(address,
+                                                             timeout=CONNECT_SECONDS))
+        client = Client.from_dask(dask_client, timeout=WORKER_WAIT_SECONDS)
+        stack.callback(client.close)
+        return client
+    except (OSError, TimeoutError, RuntimeError) as exc:
+        err.write(f"lamina svd: could not run on the Dask cluster at {address} ({exc})\n")
+        return None
+
+
 def _run_svd(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    with contextlib.ExitStack() as stack:
+        return _run_svd_in(args, out, err, stack)
+
+
+def _run_svd_in(args: argparse.Namespace, out: TextIO, err: TextIO,
+                stack: contextlib.ExitStack) -> int:
     import lamina.linalg as ll
 
     if args.demo:
@@ -164,7 +167,7 @@ def _run_svd(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                                seed=args.demo_seed, n_populations=args.populations)
         what = f"demo genotypes {a.shape[0]}x{a.shape[1]} uint8"
     else:
-        local = args.scheduler and "://" not in args.input
+        local = (args.scheduler or args.dask_scheduler) and "://" not in args.input
         path = os.path.abspath(args.input) if local else args.input
         a = ll.open_zarr(path, chunks=args.chunks)
         if a.ndim != 2:
@@ -174,15 +177,20 @@ def _run_svd(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     out.write(f"input      {what}, chunks {a.chunksize[0]}x{a.chunksize[1]} "
               f"({a.numblocks[0]}x{a.numblocks[1]} blocks)\n")
     client = None
-    if args.scheduler:
-        client = _connect(args.scheduler, err, args)
+    address = args.scheduler or args.dask_scheduler
+    if address:
+        client = (_connect(address, err, args) if args.scheduler
+                  else _connect_dask(address, err, stack))
         if client is None:
             return 2
         workers = list(client.scheduler_info()["workers"].values())
         plural = "" if len(workers) == 1 else "s"
-        out.write(f"cluster    {args.scheduler}, {len(workers)} worker{plural}, "
+        host = " (Dask)" if args.dask_scheduler else ""
+        out.write(f"cluster    {address}{host}, {len(workers)} worker{plural}, "
                   f"{sum(w['nthreads'] for w in workers)} threads\n")
-    bar = None if args.no_progress else ProgressBar(err)
+    from lamina.diagnostics import PassBars
+
+    bar = None if args.no_progress else PassBars(err)
     start = time.perf_counter()
     try:
         with client if client is not None else contextlib.nullcontext():
@@ -195,7 +203,7 @@ def _run_svd(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             raise
         if bar is not None:
             bar.close()
-        err.write(f"lamina svd: the computation on {args.scheduler} failed: {exc}\n")
+        err.write(f"lamina svd: the computation on {address} failed: {exc}\n")
         return 1
     finally:
         if bar is not None:

@@ -68,13 +68,17 @@ def run(layers: Sequence[Layer], mode: Mode = "assemble", *, optimize_graph: boo
     on its cluster; the futures resolve as it finishes) or, without one, to
     the embedded runner with ``nthreads`` threads (the futures are finished
     on return, and a task's exception is raised here).
-    ``on_progress(done, total)`` is called as tasks finish.
+    ``on_progress(done, total)`` is called as tasks finish; without one, the
+    bar of an enclosing ``lamina.diagnostics.progress()`` block, if any.
     """
     from lamina.client.futures import Future
+    from lamina.diagnostics.progress import active_progress
     from lamina.scheduler import records, runner
 
     if not layers:
         return []
+    if on_progress is None:
+        on_progress = active_progress()
     started = time.time()
     plan = optimized(layers, optimize_graph)
     for recorder in records.watching():

@@ -1,10 +1,31 @@
 """Helpers shared by the distributed tests (real processes)."""
 
+import os
+import sys
 import time
+
+import cloudpickle
 
 from lamina.client import Client, LocalCluster
 
 WAIT = 60
+
+cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import tests/
+
+
+class Gate:
+    """Holds each task until ``path`` exists, then adds one."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __call__(self, block):
+        deadline = time.monotonic() + 30
+        while not os.path.exists(self.path):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"gate {self.path} never opened")
+            time.sleep(0.01)
+        return block + 1
 
 
 def wait_until(predicate, timeout: float = 30.0) -> None:

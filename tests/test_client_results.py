@@ -16,9 +16,9 @@ import pytest
 
 import lamina.array as la
 from lamina.client import Client, ResultError
-from lamina.client.loop import LoopThread
 from lamina.comm.batched import unbatch
 from lamina.comm.core import CommClosedError, listen
+from lamina.comm.loop import LoopThread
 from lamina.comm.wire import Blob
 
 _names = itertools.count()

@@ -17,8 +17,8 @@ from test_comm_hostile import framed
 
 import lamina.array as la
 from lamina.client import Client
-from lamina.client.loop import LoopThread
 from lamina.comm import CommClosedError, connect, listen
+from lamina.comm.loop import LoopThread
 from lamina.layers.registry import signature
 from lamina.scheduler.server import Scheduler
 

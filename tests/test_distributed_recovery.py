@@ -16,7 +16,7 @@ import time
 import cloudpickle
 import numpy as np
 import pytest
-from distributed_support import WAIT, connected, wait_until
+from distributed_support import WAIT, Gate, connected, wait_until
 
 import lamina.array as la
 from lamina.client import Client, LocalCluster
@@ -31,21 +31,6 @@ def slow(block):
 
 def double(block):
     return block * 2
-
-
-class Gate:
-    """Holds each task until ``path`` exists, then adds one."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-
-    def __call__(self, block):
-        deadline = time.monotonic() + 30
-        while not os.path.exists(self.path):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"gate {self.path} never opened")
-            time.sleep(0.01)
-        return block + 1
 
 
 class KillOnBlock:

@@ -77,6 +77,8 @@ def same_value(a, b) -> bool:
     if hasattr(a, "__code__"):
         return a.__code__.co_code == b.__code__.co_code
     if hasattr(a, "value") and hasattr(a, "_token"):
+        if hasattr(a.value, "__dask_graph__"):  # a Dask collection: named by what it is
+            return type(a.value) is type(b.value) and a.value.name == b.value.name
         return same_value(a.value, b.value)
     return a == b
 
@@ -476,6 +478,7 @@ LAYER_STRATEGIES = {
     "Linspace": st.tuples(st.integers(1, 30), st.integers(1, 7), st.booleans()).map(
         lambda a: la.linspace(0, 1, a[0], endpoint=a[2], chunks=a[1]).layer),
     "FromBlocks": arrays().map(lambda x: (lamina.persist(x)[0] + 1).layer),
+    "FromDask": arrays().map(lambda x: (la.from_dask(x.to_dask()) + 1).layer),
     "RandomBlocks": shapes_chunks().flatmap(lambda sc: st.builds(
         lambda seed: lamina.random.default_rng(seed).random(sc[0], chunks=sc[1]).layer,
         st.integers(0, 2**32))),

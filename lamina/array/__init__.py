@@ -35,6 +35,7 @@ from lamina.array.creation import (
     zeros,
     zeros_like,
 )
+from lamina.array.dask_io import from_dask
 from lamina.array.einsum import einsum, inner
 from lamina.array.elementwise import astype, elemwise, where
 from lamina.array.elementwise_functions import (
@@ -85,7 +86,7 @@ from lamina.array.zarr_io import from_zarr, to_zarr
 
 __all__ = [
     "Array", "arange", "asarray", "astype", "broadcast_to", "concatenate", "elemwise", "empty",
-    "empty_like", "expand_dims", "from_array", "from_zarr", "full", "full_like", "linspace", "map_blocks",
+    "empty_like", "expand_dims", "from_array", "from_dask", "from_zarr", "full", "full_like", "linspace", "map_blocks",
     "moveaxis", "ones", "ones_like", "ravel", "rechunk", "reshape", "squeeze", "stack",
     "swapaxes", "to_zarr", "transpose", "where", "zeros", "zeros_like",
     "allclose", "argsort", "argwhere", "around", "atleast_1d", "atleast_2d", "atleast_3d",

@@ -124,6 +124,13 @@ class Array:
 
         return persist(self, **kwargs)[0]
 
+    def to_dask(self, optimize_graph: bool = True) -> Any:
+        """This array as a Dask array with the same chunks, computed from
+        lamina's plan by Dask's schedulers (``lamina.interop.to_dask``)."""
+        from lamina.interop.dask_array import to_dask
+
+        return to_dask(self, optimize_graph)
+
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         value = self.compute()
         if not isinstance(value, np.ndarray):

@@ -29,6 +29,8 @@ _register("lamina.array.manipulation", "rechunk", "transpose", "swapaxes", "move
           "reshape", "ravel", "concatenate", "stack", "expand_dims", "squeeze")
 _register("lamina.array.contraction", "matmul", "dot", "tensordot", "vdot", "outer")
 _register("lamina.array.elementwise", "where", "real", "imag")
+_register("lamina.array.windows", "pad", "sliding_window_view")
+_register("lamina.array.metadata", "result_type", "shape", "ndim", "size", "can_cast")
 _register("lamina.array.creation", "broadcast_to", "zeros_like", "ones_like", "empty_like",
           "full_like")
 _register("lamina.array.scans", "cumsum", "cumprod", "nancumsum", "nancumprod",

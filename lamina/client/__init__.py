@@ -9,8 +9,7 @@
 
 The parts, one file each: ``core`` (the ``Client``: submission, the
 scheduler's replies, progress, gathering and held results), ``futures``
-(``Future`` and rebuilt worker exceptions), ``loop`` (the event loop
-thread the connection lives on) and ``cluster`` (``LocalCluster``'s
+(``Future`` and rebuilt worker exceptions), ``cluster`` (``LocalCluster``'s
 processes). What a computation runs is decided in ``lamina.compute``, the
 same for the embedded runner and a cluster.
 """

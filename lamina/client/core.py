@@ -35,11 +35,11 @@ from typing import Any, Sequence
 from lamina.array.core import Array
 from lamina.client.cluster import LocalCluster, security_of_local
 from lamina.client.futures import CLOSED_BEFORE_RESULT, Future, remote_exception
-from lamina.client.loop import LoopThread
 from lamina.client.results import OutputsLost, check_blocks, gather_blocks
 from lamina.comm.batched import BatchedSend, unbatch
 from lamina.comm.core import CommClosedError, connect_when_up, framed_nbytes
 from lamina.comm.limits import brief
+from lamina.comm.loop import LoopThread
 from lamina.comm.pool import ConnectionPool
 from lamina.comm.security import Security, as_security
 from lamina.comm.wire import Packed, WireError, dumps
@@ -124,6 +124,15 @@ class Client:
         except BaseException:
             self._io.stop()
             raise
+
+    @classmethod
+    def from_dask(cls, dask_client: Any, timeout: float = 60.0,
+                  **scheduler_options: Any) -> "Client":
+        """A client of lamina's runtime hosted by a Dask cluster (started there
+        as Dask plugins if needed); see ``lamina.client.on_dask``."""
+        from lamina.client.on_dask import connect_to_dask
+
+        return connect_to_dask(dask_client, timeout, **scheduler_options)
 
     async def _start(self, timeout: float) -> None:
         self.comm = await connect_when_up(self.address, {"role": "client"}, load_blobs=False,

@@ -30,7 +30,7 @@ import math
 import time
 import traceback
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any, Callable
 
 import numpy as np
@@ -108,14 +108,16 @@ class Worker:
 
     ``security``: the cluster secret (and TLS files) this worker proves to
     the scheduler and its peers, and requires of them; by default from the
-    environment (``Security.from_environment``) at ``start``.
+    environment (``Security.from_environment``) at ``start``. ``executor``:
+    the threads that run tasks (a hosting program's, e.g. a Dask worker's);
+    by default a pool of ``nthreads`` owned by this worker.
     """
 
     def __init__(self, scheduler_address: str, nthreads: int = 1, host: str = "127.0.0.1",
                  port: int = 0, listen_address: str | None = None,
                  security: Security | None = None, memory_limit: str | float | None = None,
                  spill_fraction: float = SPILL_FRACTION, pause_fraction: float = PAUSE_FRACTION,
-                 spill_directory: str | None = None) -> None:
+                 spill_directory: str | None = None, executor: Executor | None = None) -> None:
         self.scheduler_address = scheduler_address
         self.security = security
         self.nthreads = max(int(nthreads), 1)
@@ -127,7 +129,9 @@ class Worker:
         self.runs: dict[int, WorkerRun] = {}
         self.addresses: dict[int, str] = {}
         self.wid = -1
-        self.executor = ThreadPoolExecutor(self.nthreads, thread_name_prefix="lamina-task")
+        self._own_executor = executor is None
+        self.executor = executor or ThreadPoolExecutor(self.nthreads,
+                                                       thread_name_prefix="lamina-task")
         self.queue: deque[tuple[Batch, int, int]] = deque()
         self.busy = 0
         self.seconds_per_task = INITIAL_SECONDS_PER_TASK
@@ -167,7 +171,8 @@ class Worker:
         self.comm.abort()
         await self.listener.stop()
         await self.pool.close()
-        self.executor.shutdown(wait=False, cancel_futures=True)
+        if self._own_executor:
+            self.executor.shutdown(wait=False, cancel_futures=True)
         self.data.close()
         self._done.set()
 

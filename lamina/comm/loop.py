@@ -1,9 +1,10 @@
-"""``LoopThread``: the client's event loop, running in a daemon thread.
+"""``LoopThread``: an event loop running in a daemon thread.
 
 A ``Client`` is used from plain (blocking) code, but its connection is
 asynchronous: reading replies, fetching results from workers and sending
 batched messages all happen on this loop, while the caller's thread only
-submits coroutines and waits::
+submits coroutines and waits. A scheduler or worker hosted inside another
+program's process (a Dask scheduler or worker) serves on one too::
 
     io = LoopThread()
     io.run(connect(), timeout=10)     # run a coroutine there and wait for it
@@ -22,10 +23,9 @@ from typing import Any
 class LoopThread:
     """An event loop running in a daemon thread."""
 
-    def __init__(self) -> None:
+    def __init__(self, name: str = "lamina-client") -> None:
         self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="lamina-client",
-                                       daemon=True)
+        self.thread = threading.Thread(target=self.loop.run_forever, name=name, daemon=True)
         self.thread.start()
 
     def run(self, coro: Any, timeout: float | None = None) -> Any:
