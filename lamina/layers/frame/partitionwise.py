@@ -1,0 +1,80 @@
+"""Partition-wise layers: partition ``i`` of the output from partition ``i`` of each input.
+
+``MapPartitions`` covers column selection, ``assign``, arithmetic and
+comparisons, filtering, ``isin``, ``where``, accessors and the user's
+``map_partitions``: ``func(*args, **kwargs)`` with each frame argument
+replaced by its partition. A dependency listed in ``broadcast`` has one
+partition that every output partition reads (a reduction's result).
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from lamina.layers.base import CSR, Kernel, Layer, one_to_one
+from lamina.layers.frame.base import FrameLayer
+from lamina.layers.registry import trusted
+
+
+def is_pandas(value: Any) -> bool:
+    import pandas as pd
+
+    return isinstance(value, (pd.DataFrame, pd.Series, pd.Index))
+
+
+@trusted(version=1)
+class MapPartitions(FrameLayer):
+    """``func(*args, **kwargs)`` partition by partition."""
+
+    _parameters = ("func", "args", "kwargs", "meta_", "divisions_", "broadcast", "fname")
+    _defaults = {"kwargs": (), "broadcast": (), "fname": None}
+
+    @cached_property
+    def dependencies(self) -> tuple[Layer, ...]:
+        return tuple(a for a in self.args if isinstance(a, Layer))
+
+    def _npartitions(self) -> int:
+        counts = {d.npartitions for k, d in enumerate(self.dependencies)
+                  if k not in self.broadcast}
+        if len(counts) > 1:
+            raise ValueError(f"partition-wise {self.label()} got inputs with "
+                             f"{sorted(counts)} partitions: they are not aligned; "
+                             "repartition them alike first")
+        return counts.pop() if counts else 1
+
+    @property
+    def divisions(self) -> tuple:
+        return self.divisions_
+
+    @property
+    def meta(self) -> Any:
+        return self.meta_
+
+    @property
+    def is_scalar(self) -> bool:
+        return not is_pandas(self.meta_)
+
+    def label(self) -> str:
+        return f"MapPartitions[{self.fname or getattr(self.func, '__name__', 'func')}]"
+
+    def block_deps(self, out_blocks: np.ndarray) -> list[CSR]:
+        n = len(out_blocks)
+        return [(np.arange(n + 1, dtype=np.int64), np.zeros(n, dtype=np.int64))
+                if k in self.broadcast else one_to_one(out_blocks)
+                for k in range(len(self.dependencies))]
+
+    def kernel(self) -> Kernel:
+        func, args, kwargs = self.func, self.args, dict(self.kwargs)
+        slots = [i for i, a in enumerate(args) if isinstance(a, Layer)]
+        template = [None if isinstance(a, Layer) else a for a in args]
+
+        def run(block: int, inputs: list) -> Any:
+            values = list(template)
+            for i, value in zip(slots, inputs):
+                values[i] = value
+            return func(*values, **kwargs)
+
+        return run
