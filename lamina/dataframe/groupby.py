@@ -54,12 +54,15 @@ def _merge(partials: tuple, parts: list) -> pd.DataFrame | None:
     parts = [p for p in parts if p is not None and len(p)]
     if not parts:
         return None
-    if len(parts) == 1:
+    if len(parts) == 1 and parts[0].index.is_unique:
         return parts[0]
-    joined = pd.concat(parts)
+    joined = pd.concat(parts) if len(parts) > 1 else parts[0]
     levels = list(range(joined.index.nlevels))
-    ops = {str(i): MERGE[op] for i, (_, op) in enumerate(partials)}
-    return joined.groupby(level=levels, sort=False, dropna=False, observed=True).agg(ops)
+    grouped = joined.groupby(level=levels, sort=False, dropna=False, observed=True)
+    # a missing partial sum is inf - inf, which must stay missing (pandas' sum)
+    return pd.DataFrame({str(i): grouped[str(i)].sum(skipna=False) if MERGE[op] == "sum"
+                         else getattr(grouped[str(i)], MERGE[op])()
+                         for i, (_, op) in enumerate(partials)})
 
 
 def _finish(spec: tuple, partials: tuple, sort: bool, meta: Any, series: bool,

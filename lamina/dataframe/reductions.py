@@ -54,7 +54,8 @@ def _merge_with(method: str, partials: list) -> Any:
         return None
     if len(partials) == 1:
         return partials[0]
-    return getattr(_rows(partials), method)()
+    # a missing partial sum is inf - inf, which must stay missing (pandas' sum)
+    return getattr(_rows(partials), method)(skipna=method != "sum")
 
 
 def _finish_or_empty(method: str, value: Any, meta: Any) -> Any:
@@ -106,7 +107,7 @@ def _mean_merge(partials: list) -> Any:
     partials = [p for p in partials if p is not None]
     if not partials:
         return None
-    sums = _rows([s for s, _ in partials]).sum()
+    sums = _rows([s for s, _ in partials]).sum(skipna=False)
     counts = _rows([c for _, c in partials]).sum()
     return sums, counts
 
