@@ -10,7 +10,7 @@ import lamina
 from lamina.testing.frames import partitioned_frames
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
-SETTINGS = settings(max_examples=25, deadline=None,
+SETTINGS = settings(max_examples=12, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
 NUMERIC = ["i", "f", "n", "k"]
 

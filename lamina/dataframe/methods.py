@@ -87,6 +87,11 @@ class Partitioned(Frame):
     def abs(self) -> Any:
         return abs(self)
 
+    def reset_index(self, drop: bool = False) -> Any:
+        """``reset_index`` partition by partition (each partition's index restarts at 0)."""
+        return partitionwise(lambda p: p.reset_index(drop=drop), self, fname="reset_index",
+                             keep_divisions=False)
+
     def isna(self) -> Any:
         return partitionwise(lambda p: p.isna(), self, fname="isna")
 

@@ -17,6 +17,9 @@ from lamina.layers.base import Chunks, Layer
 from lamina.tokenize import tokenize
 
 HASH_LIMIT_BYTES = 64 * 2**20
+PARTITION_DTYPE = np.dtype("V1")
+"""The nominal dtype of a frame layer's blocks: partitions are pandas objects,
+and an object dtype may not travel on the wire."""
 
 
 class FrameLayer(Layer):
@@ -44,7 +47,7 @@ class FrameLayer(Layer):
         return False
 
     def _meta(self) -> tuple[Chunks, np.dtype]:
-        return ((1,) * self._npartitions(),), np.dtype(object)
+        return ((1,) * self._npartitions(),), PARTITION_DTYPE
 
     def combine_blocks(self, blocks: list[Any]) -> Any:
         """The whole result from its partitions, in order."""
