@@ -13,14 +13,7 @@ import pandas as pd
 
 from lamina.dataframe.core import Frame, partitionwise
 from lamina.dataframe.methods import Partitioned
-
-
-def _columns(part: Any, columns: list) -> Any:
-    return part[columns]
-
-
-def _column(part: Any, name: Any) -> Any:
-    return part[name]
+from lamina.layers.frame.partitionwise import select_column, select_columns
 
 
 def _assign(part: Any, names: tuple, *values: Any) -> Any:
@@ -49,9 +42,9 @@ class DataFrame(Partitioned):
             return self._filter_rows(key)
         if isinstance(key, list):
             self._check_columns(key)
-            return partitionwise(_columns, self, list(key), fname="columns")
+            return partitionwise(select_columns, self, list(key), fname="columns")
         self._check_columns([key])
-        return partitionwise(_column, self, key, fname=f"[{key!r}]")
+        return partitionwise(select_column, self, key, fname=f"[{key!r}]")
 
     def __getattr__(self, name: str) -> Any:
         if not name.startswith("_") and name in self._meta.columns:

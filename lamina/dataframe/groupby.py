@@ -160,7 +160,8 @@ class GroupBy:
                 split_every: int) -> Any:
         partials = tuple(dict.fromkeys((column, op) for _, column, func in spec
                                        for op in PARTIALS[func]))
-        frame = self.frame
+        needed = list(dict.fromkeys([*self.by, *(c for c, _ in partials)]))
+        frame = self.frame[needed] if len(needed) < len(self.frame.columns) else self.frame
         layer = MapPartitions(partial(_chunk, self.by, self.dropna, partials), (frame.layer,),
                               (), None, (None,) * (frame.npartitions + 1), (), "groupby-chunk")
         finish = partial(_finish, spec, partials, self.sort, meta, series)

@@ -16,11 +16,8 @@ import pandas as pd
 from lamina.dataframe import reductions
 from lamina.dataframe.core import Frame, Scalar, add_operators, partitionwise, wrap
 from lamina.layers.frame.base import concat_partitions
+from lamina.layers.frame.partitionwise import filter_rows
 from lamina.layers.frame.regroup import Regroup, SplitPartitions
-
-
-def _filter(part: Any, mask: Any) -> Any:
-    return part[mask]
 
 
 def _head(parts: list, n: int) -> Any:
@@ -56,7 +53,7 @@ class Partitioned(Frame):
 
     # row selection -----------------------------------------------------------
     def _filter_rows(self, mask: Any) -> Any:
-        return partitionwise(_filter, self, mask, fname="filter")
+        return partitionwise(filter_rows, self, mask, fname="filter")
 
     def isin(self, values: Any) -> Any:
         """``pandas isin`` partition-wise; ``values`` must be in memory."""

@@ -26,6 +26,8 @@ from lamina.layers.frame.base import FrameLayer
 from lamina.layers.frame.sources import FrameSource
 from lamina.layers.registry import trusted
 
+ROW = "__lamina_row__"
+
 
 def normalize_filters(filters: Any) -> tuple | None:
     """Filters as a hashable DNF: a tuple of and-groups of ``(column, op, value)``."""
@@ -45,6 +47,20 @@ def normalize_filters(filters: Any) -> tuple | None:
             terms.append((column, op, value))
         out.append(tuple(terms))
     return tuple(out)
+
+
+def and_filters(a: tuple | None, b: tuple | None) -> tuple | None:
+    """Both DNF filters at once (each and-group of one with each of the other)."""
+    if not a or not b:
+        return a or b
+    return tuple(x + y for x in a for y in b)
+
+
+def surviving_row_groups(path: str, filters: tuple | None) -> set[tuple[str, int]]:
+    """``(file, row group)`` pairs whose statistics may match ``filters``."""
+    expression = filters_expression(filters)
+    return {(fragment.path, rg.id) for fragment in _dataset(path).get_fragments(expression)
+            for piece in fragment.split_by_row_group(expression) for rg in piece.row_groups}
 
 
 def filter_columns(filters: tuple | None) -> list[str]:
@@ -106,8 +122,10 @@ def plan_parquet(path: str, columns: Sequence[str] | None = None, filters: Any =
 class ReadParquet(FrameSource):
     """Row groups ``parts[i]`` (a file and its row group ids) as partition ``i``.
 
-    ``rows`` is the row count of each partition before filtering (from the
-    metadata), for size estimates and ``head``.
+    A row's index is its position in its file, so filtering in the read
+    keeps the index that filtering afterwards would. ``rows`` is the row
+    count of each partition before filtering (from the metadata), for size
+    estimates.
     """
 
     _parameters = ("path", "parts", "columns", "filters", "meta_", "rows")
@@ -126,7 +144,19 @@ class ReadParquet(FrameSource):
         """The same read of fewer columns."""
         return self.substitute(columns=tuple(columns), meta_=self.meta_[list(columns)])
 
+    def with_filters(self, filters: Any) -> "ReadParquet":
+        """The same partitions, reading only rows that match ``filters`` too: row
+        groups whose statistics rule them out are dropped (their partition may
+        become empty, so partitions stay aligned with other readers)."""
+        combined = and_filters(self.filters, normalize_filters(filters))
+        kept = surviving_row_groups(self.path, combined)
+        parts = tuple((file, tuple(g for g in groups if (file, g) in kept))
+                      for file, groups in self.parts)
+        return self.substitute(parts=parts, filters=combined)
+
     def kernel(self) -> Kernel:
+        import pandas as pd
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
         parts, columns = self.parts, list(self.columns)
@@ -136,12 +166,20 @@ class ReadParquet(FrameSource):
 
         def run(block: int, inputs: list) -> Any:
             file, groups = parts[block]
-            table = pq.ParquetFile(file).read_row_groups(list(groups), columns=read,
-                                                         use_pandas_metadata=False)
+            if not groups:
+                return meta
+            reader = pq.ParquetFile(file)
+            starts = np.cumsum([0] + [reader.metadata.row_group(i).num_rows
+                                      for i in range(reader.metadata.num_row_groups)])
+            rows = np.concatenate([np.arange(starts[g], starts[g + 1]) for g in groups])
+            table = reader.read_row_groups(list(groups), columns=read,
+                                           use_pandas_metadata=False)
+            table = table.append_column(ROW, pa.array(rows, type=pa.int64()))
             if expression is not None:
                 table = table.filter(expression)
             frame = table.select(columns).to_pandas(ignore_metadata=True)
-            return frame if len(frame.columns) else meta.reindex(range(len(frame)))
+            frame.index = pd.Index(table.column(ROW).to_numpy(), dtype="int64")
+            return frame
 
         return run
 

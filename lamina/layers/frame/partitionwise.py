@@ -19,6 +19,33 @@ from lamina.layers.frame.base import FrameLayer
 from lamina.layers.registry import trusted
 
 
+def select_columns(part: Any, columns: list) -> Any:
+    """``part[columns]``: a projection the optimizer recognizes."""
+    return part[columns]
+
+
+def select_column(part: Any, name: Any) -> Any:
+    """``part[name]``: a projection the optimizer recognizes."""
+    return part[name]
+
+
+def filter_rows(part: Any, mask: Any) -> Any:
+    """``part[mask]``: a row filter the optimizer recognizes."""
+    return part[mask]
+
+
+SELECTIONS = (select_columns, select_column)
+
+
+def columns_selected(layer: Layer) -> list | None:
+    """The columns a projection layer keeps, or None if it is not one."""
+    if not isinstance(layer, MapPartitions) or layer.func not in SELECTIONS or \
+            layer.broadcast:
+        return None
+    chosen = layer.args[1]
+    return list(chosen) if layer.func is select_columns else [chosen]
+
+
 def is_pandas(value: Any) -> bool:
     import pandas as pd
 
