@@ -20,6 +20,8 @@ def same(got, want):
         pd.testing.assert_frame_equal(got, want)
     elif isinstance(want, pd.Series):
         pd.testing.assert_series_equal(got, want)
+    elif pd.isna(want) or pd.isna(got):
+        assert pd.isna(got) and pd.isna(want) and (got is pd.NA) == (want is pd.NA), (got, want)
     elif isinstance(want, float) or isinstance(got, float):
         np.testing.assert_allclose(got, want, rtol=1e-9, equal_nan=True)
     else:

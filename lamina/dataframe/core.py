@@ -17,8 +17,8 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from lamina.layers.frame.base import FrameLayer
-from lamina.layers.frame.partitionwise import MapPartitions, is_pandas
+from lamina.layers.frame.base import FrameLayer, is_pandas
+from lamina.layers.frame.partitionwise import MapPartitions
 
 
 class Frame:

@@ -117,7 +117,15 @@ def _mean_finish(value: Any, meta: Any) -> Any:
         return meta.mean()
     sums, counts = value
     out = sums / counts
-    return out.astype("float64") if isinstance(out, pd.Series) else np.float64(out)
+    if isinstance(out, pd.Series):
+        return out.astype("float64")
+    return _missing_like(meta) if pd.isna(out) else np.float64(out)
+
+
+def _missing_like(meta: Any) -> Any:
+    """pandas' missing result for ``meta``: NA for a nullable dtype, else NaN."""
+    return pd.NA if isinstance(meta.dtype, pd.api.extensions.ExtensionDtype) and \
+        hasattr(meta.array, "_mask") else np.nan
 
 
 MEAN = Reduction("mean", _skip_empty(_mean_chunk), _mean_merge, _mean_finish)
@@ -158,7 +166,7 @@ def _moments_finish(kind: str, ddof: int, value: Any, meta: Any) -> Any:
         var = np.where(n - ddof > 0, m2 / (n - ddof), np.nan)
     out = np.sqrt(var) if kind == "std" else var
     if isinstance(meta, pd.Series):
-        return np.float64(out[0])
+        return _missing_like(meta) if np.isnan(out[0]) else np.float64(out[0])
     return pd.Series(out, index=meta.columns, dtype="float64")
 
 

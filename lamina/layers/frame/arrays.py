@@ -28,10 +28,6 @@ class ArrayToFrame(FrameLayer):
         return self.array.numblocks[0]
 
     @property
-    def meta(self) -> Any:
-        return self.meta_
-
-    @property
     def divisions(self) -> tuple:
         starts = np.concatenate([[0], np.cumsum(self.array.chunks[0])]).tolist()
         return tuple(starts[:-1]) + (max(starts[-1] - 1, 0),)

@@ -33,18 +33,26 @@ class FrameLayer(Layer):
         """The partition count, from plain operands (the scheduler sees no data)."""
         raise NotImplementedError
 
+    def _operand(self, name: str) -> Any:
+        """The operand called ``name``, or None when the type has none."""
+        names = type(self)._parameters
+        return self.operands[names.index(name)] if name in names else None
+
     @property
     def divisions(self) -> tuple:
-        return (None,) * (self.npartitions + 1)
+        """The ``divisions_`` operand, or unknown divisions."""
+        known = self._operand("divisions_")
+        return tuple(known) if known is not None else (None,) * (self.npartitions + 1)
 
     @property
     def meta(self) -> Any:
-        raise NotImplementedError
+        """The ``meta_`` operand: an empty pandas object, or a sample scalar."""
+        return self._operand("meta_")
 
     @property
     def is_scalar(self) -> bool:
         """True when the one partition is a plain value, not a pandas object."""
-        return False
+        return not is_pandas(self.meta)
 
     def _meta(self) -> tuple[Chunks, np.dtype]:
         return ((1,) * self._npartitions(),), PARTITION_DTYPE
@@ -63,6 +71,12 @@ class FrameLayer(Layer):
         if type(block) is not type(meta):
             return f"a {type(block).__name__}, not a {type(meta).__name__}"
         return ""
+
+
+def is_pandas(value: Any) -> bool:
+    import pandas as pd
+
+    return isinstance(value, (pd.DataFrame, pd.Series, pd.Index))
 
 
 def concat_partitions(parts: list[Any], meta: Any) -> Any:

@@ -19,10 +19,6 @@ class ReadCSV(FrameSource):
     def _npartitions(self) -> int:
         return len(self.paths)
 
-    @property
-    def meta(self) -> Any:
-        return self.meta_
-
     def label(self) -> str:
         return f"ReadCSV[{os.path.basename(self.paths[0]) if self.paths else ''}]"
 

@@ -133,10 +133,6 @@ class ReadParquet(FrameSource):
     def _npartitions(self) -> int:
         return len(self.parts)
 
-    @property
-    def meta(self) -> Any:
-        return self.meta_
-
     def label(self) -> str:
         return f"ReadParquet[{os.path.basename(str(self.path).rstrip('/'))}]"
 
@@ -196,10 +192,6 @@ class WriteParquet(FrameLayer):
     @property
     def meta(self) -> Any:
         return 0
-
-    @property
-    def is_scalar(self) -> bool:
-        return True
 
     def block_deps(self, out_blocks: np.ndarray) -> list[CSR]:
         out = np.asarray(out_blocks, dtype=np.int64)

@@ -46,12 +46,6 @@ def columns_selected(layer: Layer) -> list | None:
     return list(chosen) if layer.func is select_columns else [chosen]
 
 
-def is_pandas(value: Any) -> bool:
-    import pandas as pd
-
-    return isinstance(value, (pd.DataFrame, pd.Series, pd.Index))
-
-
 @trusted(version=1)
 class MapPartitions(FrameLayer):
     """``func(*args, **kwargs)`` partition by partition."""
@@ -71,18 +65,6 @@ class MapPartitions(FrameLayer):
                              f"{sorted(counts)} partitions: they are not aligned; "
                              "repartition them alike first")
         return counts.pop() if counts else 1
-
-    @property
-    def divisions(self) -> tuple:
-        return self.divisions_
-
-    @property
-    def meta(self) -> Any:
-        return self.meta_
-
-    @property
-    def is_scalar(self) -> bool:
-        return not is_pandas(self.meta_)
 
     def label(self) -> str:
         return f"MapPartitions[{self.fname or getattr(self.func, '__name__', 'func')}]"

@@ -17,7 +17,6 @@ import numpy as np
 
 from lamina.layers.base import CSR, Kernel, Layer
 from lamina.layers.frame.base import FrameLayer
-from lamina.layers.frame.partitionwise import is_pandas
 from lamina.layers.registry import trusted
 
 
@@ -30,18 +29,6 @@ class Regroup(FrameLayer):
 
     def _npartitions(self) -> int:
         return len(self.bounds) - 1
-
-    @property
-    def divisions(self) -> tuple:
-        return self.divisions_
-
-    @property
-    def meta(self) -> Any:
-        return self.meta_
-
-    @property
-    def is_scalar(self) -> bool:
-        return not is_pandas(self.meta_)
 
     def label(self) -> str:
         return f"Regroup[{self.fname or getattr(self.func, '__name__', 'func')}]"
@@ -72,10 +59,6 @@ class ConcatFrames(FrameLayer):
 
     def _npartitions(self) -> int:
         return sum(f.npartitions for f in self.frames)
-
-    @property
-    def meta(self) -> Any:
-        return self.meta_
 
     @cached_property
     def _starts(self) -> np.ndarray:

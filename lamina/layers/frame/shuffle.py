@@ -103,10 +103,6 @@ class ShuffleGather(FrameLayer):
         return self.split.nout
 
     @property
-    def divisions(self) -> tuple:
-        return self.divisions_ or (None,) * (self.npartitions + 1)
-
-    @property
     def meta(self) -> Any:
         return self.split.meta
 

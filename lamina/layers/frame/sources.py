@@ -36,10 +36,6 @@ class FromPandas(FrameSource):
         return len(self.bounds) - 1
 
     @property
-    def divisions(self) -> tuple:
-        return self.divisions_
-
-    @property
     def meta(self) -> Any:
         return _value(self.data).iloc[:0]
 
@@ -59,14 +55,6 @@ class FromPartitions(FrameSource):
 
     def _npartitions(self) -> int:
         return len(self.parts)
-
-    @property
-    def divisions(self) -> tuple:
-        return self.divisions_
-
-    @property
-    def meta(self) -> Any:
-        return self.meta_
 
     def kernel(self) -> Kernel:
         parts = [_value(p) for p in self.parts]
