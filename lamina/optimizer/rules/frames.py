@@ -2,7 +2,8 @@
 
     projection_through_filter   df[mask][cols]          -> df[cols][mask]
     projection_into_parquet     read(a, b, c) read only as [a], [b] -> read(a, b)
-    predicate_into_parquet      read[read.a > 3]        -> read(filters=a > 3)    (also below a projection)
+    predicate_into_parquet      read[read.a > 3]        -> read(filters=a > 3)    (also below a projection;
+                                                       ``&`` of such comparisons too)
 
 A filter moved into ``read_parquet`` keeps the read's partitions (a row
 group that statistics rule out leaves its partition empty) and each row's
@@ -70,6 +71,16 @@ class ProjectionIntoParquet(Rule):
         return node.with_columns([c for c in node.columns if c in used])
 
 
+def _terms(mask: Any, read: ReadParquet) -> list | None:
+    """The ``(column, op, value)`` terms whose conjunction ``mask`` is, if it is one."""
+    if isinstance(mask, MapPartitions) and mask.func is operator.and_ and not mask.kwargs \
+            and not mask.broadcast and len(mask.args) == 2:
+        left, right = (_terms(arg, read) for arg in mask.args)
+        return left + right if left is not None and right is not None else None
+    term = _comparison(mask, read)
+    return None if term is None else [term]
+
+
 def _comparison(mask: Any, read: ReadParquet) -> tuple | None:
     """``(column, op, value)`` when ``mask`` is ``read[column] <op> value``."""
     if not isinstance(mask, MapPartitions) or mask.func not in PUSHED or mask.kwargs \
@@ -108,15 +119,15 @@ class PredicateIntoParquet(Rule):
             return None
         frame, mask = node.args
         if isinstance(frame, ReadParquet):
-            term = _comparison(mask, frame)
-            return None if term is None else frame.with_filters([term])
+            terms = _terms(mask, frame)
+            return None if terms is None else frame.with_filters(terms)
         read = frame.args[0] if columns_selected(frame) is not None else None
         if not isinstance(read, ReadParquet) or ctx.n_readers(frame) != 1:
             return None
-        term = _comparison(mask, read)  # a projection moved below the filter already
-        if term is None:
+        terms = _terms(mask, read)  # a projection moved below the filter already
+        if terms is None:
             return None
-        return frame.substitute(args=(read.with_filters([term]), *frame.args[1:]))
+        return frame.substitute(args=(read.with_filters(terms), *frame.args[1:]))
 
 
 RULES = [ProjectionThroughFilter(), ProjectionIntoParquet(), PredicateIntoParquet()]
