@@ -1,8 +1,10 @@
 """``merge``: pandas' join of two lazy DataFrames, chosen by their partitioning.
 
-* broadcast: one side has one partition (or ``broadcast=True`` and the join
-  keeps all rows of the other side): every partition of the other side is
-  merged with it, no shuffle;
+* broadcast: one side has one partition, or is estimated from its source's
+  metadata at most ``BROADCAST_ROWS`` rows, or ``broadcast=True`` (and the
+  join keeps all rows of the other side): every partition of the other
+  side is merged with it, no shuffle; the plan's layer says
+  ``merge-broadcast`` in ``lamina.explain``;
 * partition-aligned: both are joined on their index with equal known
   divisions: partition ``i`` with partition ``i``;
 * hash: both sides are shuffled by the hash of their keys into the same
@@ -17,12 +19,33 @@ from typing import Any
 import pandas as pd
 
 from lamina.dataframe.core import wrap
-from lamina.layers.frame.base import concat_partitions
+from lamina.layers.frame.base import FrameLayer, concat_partitions
+from lamina.layers.frame.parquet import ReadParquet
 from lamina.layers.frame.partitionwise import MapPartitions
 from lamina.layers.frame.regroup import Regroup
 from lamina.layers.frame.shuffle import ShuffleGather, ShuffleSplit
+from lamina.layers.frame.sources import FromPandas
 
 BROADCAST_KEEPS = {"inner": "left", "left": "left", "right": "right"}
+BROADCAST_ROWS = 1_000_000
+"""A side estimated to have at most this many rows is sent whole to every
+partition of the other instead of shuffling both."""
+
+
+def estimated_rows(layer: Any) -> int | None:
+    """Rows of a frame from its source's metadata, before filters (None: unknown).
+
+    Follows partition-wise layers down to a parquet read (row-group counts)
+    or an in-memory frame; a filter only makes the estimate an upper bound.
+    """
+    while isinstance(layer, MapPartitions) and layer.args and \
+            isinstance(layer.args[0], FrameLayer):
+        layer = layer.args[0]
+    if isinstance(layer, ReadParquet):
+        return int(sum(layer.rows))
+    if isinstance(layer, FromPandas):
+        return int(layer.bounds[-1])
+    return None
 
 
 def _merge(kwargs: tuple, left: pd.DataFrame, right: pd.DataFrame) -> pd.DataFrame:
@@ -76,6 +99,11 @@ def merge(left: Any, right: Any, how: str = "inner", on: Any = None, left_on: An
                               (None,) * (nout + 1), (), "merge-hash"))
 
 
+def _small(frame: Any) -> bool:
+    rows = estimated_rows(frame.layer)
+    return rows is not None and rows <= BROADCAST_ROWS
+
+
 def _keys(value: Any) -> list:
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
@@ -85,9 +113,9 @@ def _broadcast_side(left: Any, right: Any, how: str, broadcast: bool | None) -> 
     if broadcast is False:
         return None
     keeps = BROADCAST_KEEPS.get(how)
-    if keeps == "left" and (right.npartitions == 1 or broadcast):
+    if keeps == "left" and (right.npartitions == 1 or broadcast or _small(right)):
         return "right"
-    if keeps == "right" and (left.npartitions == 1 or broadcast):
+    if keeps == "right" and (left.npartitions == 1 or broadcast or _small(left)):
         return "left"
     if how == "inner" and left.npartitions == 1:
         return "left"
