@@ -159,14 +159,22 @@ class ReadParquet(FrameSource):
         expression = filters_expression(self.filters)
         read = sorted(set(columns) | set(filter_columns(self.filters)))
         meta = self.meta_
+        footers: dict[str, tuple] = {}  # per run: a file's footer is parsed once
+
+        def footer(file: str) -> tuple:
+            if file not in footers:
+                metadata = pq.read_metadata(file)
+                footers[file] = metadata, np.cumsum(
+                    [0] + [metadata.row_group(i).num_rows
+                           for i in range(metadata.num_row_groups)])
+            return footers[file]
 
         def run(block: int, inputs: list) -> Any:
             file, groups = parts[block]
             if not groups:
                 return meta
-            reader = pq.ParquetFile(file)
-            starts = np.cumsum([0] + [reader.metadata.row_group(i).num_rows
-                                      for i in range(reader.metadata.num_row_groups)])
+            metadata, starts = footer(file)
+            reader = pq.ParquetFile(file, metadata=metadata)
             rows = np.concatenate([np.arange(starts[g], starts[g + 1]) for g in groups])
             table = reader.read_row_groups(list(groups), columns=read,
                                            use_pandas_metadata=False)
