@@ -25,7 +25,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any, Callable, Literal, Sequence
 
-from lamina.layers.base import Layer
+from lamina.layers.base import Layer, layer_of
 from lamina.layers.held import Held
 from lamina.layers.walk import topological
 
@@ -114,15 +114,15 @@ def _kept(layer: Layer, blocks: list[Any]) -> Array:
 
 
 def layers_of(collections: Sequence[Any], caller: str) -> list[Layer]:
-    """The root layer of each array (a layer stands for itself)."""
-    from lamina.array.core import Array
-
+    """The root layer of each collection (a layer stands for itself)."""
     layers = []
     for c in collections:
-        if not isinstance(c, (Array, Layer)):
-            raise TypeError(f"{caller} takes lamina Arrays or Layers, got {type(c).__name__}: "
-                            "wrap data with lamina.array.from_array first")
-        layers.append(c.layer if isinstance(c, Array) else c)
+        layer = layer_of(c)
+        if layer is None:
+            raise TypeError(f"{caller} takes lamina collections or Layers, got "
+                            f"{type(c).__name__}: wrap data with lamina.array.from_array "
+                            "or lamina.dataframe.from_pandas first")
+        layers.append(layer)
     return layers
 
 
@@ -184,9 +184,18 @@ def persist(*collections: Any, nthreads: int | None = None,
 
 
 def _each_array_replaced(collections: Sequence[Any], mode: Mode, **how: Any) -> tuple[Any, ...]:
-    """``collections`` with each array replaced by what ``run`` gives for it."""
+    """``collections`` with each collection replaced by what ``run`` gives for it.
+
+    Arrays and dataframes computed together share their common layers.
+    """
     from lamina.array.core import Array
 
-    arrays = [c for c in collections if isinstance(c, Array)]
-    futures = iter(run([a.layer for a in arrays], mode, client=_active_client(), **how))
-    return tuple(next(futures).result() if isinstance(c, Array) else c for c in collections)
+    def taken(c: Any) -> bool:
+        if mode == "persist" and layer_of(c) is not None and not isinstance(c, Array):
+            raise TypeError(f"persist takes lamina Arrays; a {type(c).__name__} is "
+                            "computed with lamina.compute")
+        return layer_of(c) is not None and not isinstance(c, Layer)
+
+    chosen = [c for c in collections if taken(c)]
+    futures = iter(run([layer_of(c) for c in chosen], mode, client=_active_client(), **how))
+    return tuple(next(futures).result() if taken(c) else c for c in collections)

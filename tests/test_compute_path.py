@@ -124,9 +124,9 @@ def test_blocks_held_on_a_cluster_are_never_fused():
 
 
 def test_client_methods_refuse_what_is_not_an_array_or_layer(client):
-    with pytest.raises(TypeError, match="Client.compute takes lamina Arrays or Layers"):
+    with pytest.raises(TypeError, match="Client.compute takes lamina collections or Layers"):
         client.compute(np.ones(3))
-    with pytest.raises(TypeError, match="Client.persist takes lamina Arrays or Layers"):
+    with pytest.raises(TypeError, match="Client.persist takes lamina collections or Layers"):
         client.persist([1, 2])
 
 

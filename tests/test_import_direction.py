@@ -36,9 +36,11 @@ ALLOWED: dict[str, set[str]] = {
 STATEMENTS_ALLOWED: dict[str, set[str]] = {
     **{part: parts for part, parts in ALLOWED.items() if part != "diagnostics"},
     "array": {"tokenize", "layers", "compute", "random", "interop"},
+    "dataframe": {"tokenize", "layers", "compute", "array"},
     "random": {"tokenize", "layers", "compute", "array"},
     "linalg": {"tokenize", "layers", "compute", "array", "random"},
-    "testing": {"tokenize", "layers", "optimizer", "compute", "array", "random", "linalg"},
+    "testing": {"tokenize", "layers", "optimizer", "compute", "array", "random", "linalg",
+                "dataframe"},
 }
 # what the scheduler process must never hold, whatever it was sent
 NEVER_IN_SCHEDULER = ("optimizer", "array", "random", "linalg", "compute", "client", "worker",

@@ -20,6 +20,8 @@ import pytest
 import lamina.layers
 from lamina.layers import registry
 from lamina.layers.base import Layer, one_to_one
+from lamina.layers.frame.base import FrameLayer
+from lamina.layers.frame.sources import FrameSource
 from lamina.layers.registry import (
     Lowered,
     is_trusted,
@@ -30,7 +32,8 @@ from lamina.layers.registry import (
     trusted_class,
 )
 
-NOT_TRUSTED = {Lowered}  # the scheduler's stand-in for a lowered layer
+# the scheduler's stand-in for a lowered layer, and the abstract bases of frame layers
+NOT_TRUSTED = {Lowered, FrameLayer, FrameSource}
 
 
 def _layer_classes_of_lamina_layers() -> set[type]:

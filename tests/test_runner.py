@@ -134,5 +134,5 @@ def test_compute_blocks_reports_progress_to_the_last_task():
 
 
 def test_compute_blocks_refuses_what_is_not_an_array_or_layer():
-    with pytest.raises(TypeError, match="Arrays or Layers, got ndarray"):
+    with pytest.raises(TypeError, match="collections or Layers, got ndarray"):
         lamina.compute_blocks(np.ones(3))

@@ -24,6 +24,7 @@ import tempfile
 import numpy as np
 import pytest
 import zarr
+from frame_wire_strategies import FRAME_STRATEGIES, same_pandas
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -38,6 +39,8 @@ from lamina.array.core import Array
 from lamina.comm.wire import dumps, loads
 from lamina.layers.base import Layer
 from lamina.layers.codec import LayerCodec
+from lamina.layers.frame.base import FrameLayer
+from lamina.layers.frame.sources import FrameSource
 from lamina.layers.held import Held
 from lamina.layers.linalg.combine import DEFAULT_SPLIT_EVERY, Drain, Pick, TreeSum, tree_sum
 from lamina.layers.linalg.encode import EncodeBlocks, WriteZarr
@@ -74,6 +77,8 @@ def same_value(a, b) -> bool:
     if isinstance(a, functools.partial):
         return (same_value(a.func, b.func) and same_value(a.args, b.args)
                 and same_value(a.keywords, b.keywords))
+    if same_pandas(a, b, same_value) is not None:
+        return same_pandas(a, b, same_value)
     if hasattr(a, "__code__"):
         return a.__code__.co_code == b.__code__.co_code
     if hasattr(a, "value") and hasattr(a, "_token"):
@@ -81,6 +86,9 @@ def same_value(a, b) -> bool:
             return type(a.value) is type(b.value) and a.value.name == b.value.name
         return same_value(a.value, b.value)
     return a == b
+
+
+ABSTRACT = {FrameLayer, FrameSource}  # bases of the frame layers
 
 
 # strategies ----------------------------------------------------------------------
@@ -506,6 +514,7 @@ LAYER_STRATEGIES = {
     "ZarrRegion": zarr_region(),
     "RandomRegion": random_region(),
     **LINALG_STRATEGIES,
+    **FRAME_STRATEGIES,
 }
 # tests ---------------------------------------------------------------------------
 def check_round_trip(root: Layer) -> None:
@@ -573,7 +582,7 @@ def _lamina_layer_classes() -> set[type]:
         cls = stack.pop()
         for sub in cls.__subclasses__():
             stack.append(sub)
-            if sub._meta is not Layer._meta and sub.__module__.startswith(
+            if sub._meta is not Layer._meta and sub not in ABSTRACT and sub.__module__.startswith(
                     ("lamina.layers.", "lamina.worker.", "lamina.linalg.",
                      "lamina.optimizer.")):
                 out.add(sub)

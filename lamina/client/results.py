@@ -90,6 +90,9 @@ def check_blocks(layers: Sequence[Layer], blocks: list[list[Any]], arrays: bool,
 
 def _mismatch(layer: Layer, flat: int, block: Any) -> str:
     """What is wrong with ``block`` for block ``flat`` of ``layer`` ('' when nothing)."""
+    problem = getattr(layer, "block_problem", None)
+    if problem is not None:
+        return problem(flat, block)
     dtype, shape = getattr(block, "dtype", None), getattr(block, "shape", None)
     if dtype is None or shape is None:
         return f"{_kind(block)}, not an array of {layer.dtype}"

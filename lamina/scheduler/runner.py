@@ -160,7 +160,14 @@ def compute_blocks(roots: Sequence[Layer], nthreads: int | None = None,
 
 
 def assemble(layer: Layer, blocks: list[Any]) -> Any:
-    """Put a layer's computed blocks together into one array (a scalar for 0-d)."""
+    """Put a layer's computed blocks together into one array (a scalar for 0-d).
+
+    A layer with its own way of joining blocks (a frame's partitions) says so
+    with ``combine_blocks``.
+    """
+    combine = getattr(layer, "combine_blocks", None)
+    if combine is not None:
+        return combine(blocks)
     xp = layer.array_module
     if layer.ndim == 0:
         return xp.asarray(blocks[0])[()]

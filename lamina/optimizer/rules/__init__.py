@@ -7,12 +7,15 @@
                                        slice_through_concatenate, slice_through_reduction
     blockwise    fuse                  blockwise_fusion
     speculative  hints                 speculative_hints
+    frames       simplify              projection_through_filter, projection_into_parquet,
+                                       predicate_into_parquet
 """
 
 from lamina.optimizer.registry import register
-from lamina.optimizer.rules import blockwise, cse, cull, slices, speculative
+from lamina.optimizer.rules import blockwise, cse, cull, frames, slices, speculative
 
-BUILTIN_RULES = [*cse.RULES, *cull.RULES, *slices.RULES, *blockwise.RULES, *speculative.RULES]
+BUILTIN_RULES = [*cse.RULES, *cull.RULES, *slices.RULES, *blockwise.RULES, *speculative.RULES,
+                 *frames.RULES]
 register(*BUILTIN_RULES)
 
 __all__ = ["BUILTIN_RULES"]

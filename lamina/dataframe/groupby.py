@@ -1,0 +1,194 @@
+"""``groupby(...).agg(...)``: partial aggregates per partition, merged as a tree.
+
+Every requested aggregation is split into partials that merge by a plain
+reduction (``mean`` into sum and count, ``var``/``std`` into count, sum and
+sum of squares), so partitions are reduced on their own and merged
+``split_every`` at a time. With ``split_out=k`` the partials are shuffled
+by group key into ``k`` partitions and merged there instead (for many
+groups).
+
+    df.groupby("k").agg(total=("x", "sum"), n=("x", "count"))
+    df.groupby(["k", "j"]).x.mean()
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lamina.dataframe.core import wrap
+from lamina.layers.frame.base import group_bounds
+from lamina.layers.frame.partitionwise import MapPartitions
+from lamina.layers.frame.regroup import Regroup
+from lamina.layers.frame.shuffle import ShuffleGather, ShuffleSplit
+
+SPLIT_EVERY = 8
+PARTIALS = {"sum": ("sum",), "count": ("count",), "min": ("min",), "max": ("max",),
+            "mean": ("sum", "count"), "var": ("count", "sum", "sumsq"),
+            "std": ("count", "sum", "sumsq"), "size": ("size",)}
+MERGE = {"sum": "sum", "count": "sum", "min": "min", "max": "max", "sumsq": "sum",
+         "size": "sum"}
+
+
+def _chunk(by: list, dropna: bool, partials: tuple, part: pd.DataFrame) -> pd.DataFrame:
+    """One column per partial ``(column, op)``, one row per group of the partition."""
+    squares = {f"__sq_{c}": part[c].astype("float64") ** 2
+               for c, op in partials if op == "sumsq"}
+    frame = part.assign(**squares) if squares else part
+    grouped = frame.groupby(by, sort=False, dropna=dropna, observed=True)
+    out = {}
+    for i, (column, op) in enumerate(partials):
+        if op == "size":
+            out[str(i)] = grouped.size()
+        elif op == "sumsq":
+            out[str(i)] = grouped[f"__sq_{column}"].sum()
+        else:
+            out[str(i)] = getattr(grouped[column], op)()
+    return pd.DataFrame(out)
+
+
+def _merge(partials: tuple, parts: list) -> pd.DataFrame | None:
+    parts = [p for p in parts if p is not None and len(p)]
+    if not parts:
+        return None
+    if len(parts) == 1 and parts[0].index.is_unique:
+        return parts[0]
+    joined = pd.concat(parts) if len(parts) > 1 else parts[0]
+    levels = list(range(joined.index.nlevels))
+    grouped = joined.groupby(level=levels, sort=False, dropna=False, observed=True)
+    # a missing partial sum is inf - inf, which must stay missing (pandas' sum)
+    return pd.DataFrame({str(i): grouped[str(i)].sum(skipna=False) if MERGE[op] == "sum"
+                         else getattr(grouped[str(i)], MERGE[op])()
+                         for i, (_, op) in enumerate(partials)})
+
+
+def _finish(spec: tuple, partials: tuple, sort: bool, meta: Any, series: bool,
+            parts: list) -> Any:
+    merged = _merge(partials, parts)
+    if merged is None:
+        return meta
+    column_of = {p: str(i) for i, p in enumerate(partials)}
+    out = {}
+    for name, column, func in spec:
+        def get(op: str) -> pd.Series:
+            return merged[column_of[(column, op)]]
+
+        if func in ("mean",):
+            out[name] = get("sum") / get("count")
+        elif func in ("var", "std"):
+            n, total = get("count").astype("float64"), get("sum").astype("float64")
+            with np.errstate(invalid="ignore", divide="ignore"):
+                var = (get("sumsq") - total ** 2 / n) / (n - 1)
+            var = var.where(n > 1).clip(lower=0)
+            out[name] = np.sqrt(var) if func == "std" else var
+        else:
+            out[name] = get(func)
+    result = pd.DataFrame(out, index=merged.index)
+    result.index.names = meta.index.names
+    if sort:
+        result = result.sort_index()
+    result = result.astype(meta.dtypes.to_dict() if not series else {spec[0][0]: meta.dtype},
+                           errors="ignore")
+    return result.iloc[:, 0].rename(meta.name) if series else result
+
+
+class GroupBy:
+    """Rows of a DataFrame grouped by columns, waiting for an aggregation."""
+
+    def __init__(self, frame: Any, by: Any, sort: bool = True, dropna: bool = True,
+                 selection: Any = None) -> None:
+        self.by = [by] if not isinstance(by, (list, tuple)) else list(by)
+        missing = [b for b in self.by if b not in frame.columns]
+        if missing:
+            raise KeyError(f"groupby keys {missing} are not columns of the DataFrame; "
+                           f"it has {list(frame.columns)}")
+        self.frame, self.sort, self.dropna, self.selection = frame, sort, dropna, selection
+
+    def __getitem__(self, key: Any) -> "GroupBy":
+        keys = key if isinstance(key, list) else [key]
+        missing = [k for k in keys if k not in self.frame.columns]
+        if missing:
+            raise KeyError(f"columns {missing} are not in the DataFrame")
+        return GroupBy(self.frame, self.by, self.sort, self.dropna, key)
+
+    def __getattr__(self, name: str) -> "GroupBy":
+        if not name.startswith("_") and name in self.frame.columns:
+            return self[name]
+        raise AttributeError(f"GroupBy has no attribute or column {name!r}")
+
+    def _values(self) -> list:
+        if self.selection is None:
+            return [c for c in self.frame.columns if c not in self.by]
+        return self.selection if isinstance(self.selection, list) else [self.selection]
+
+    def _pandas(self, meta: pd.DataFrame) -> Any:
+        grouped = meta.groupby(self.by, sort=self.sort, dropna=self.dropna, observed=True)
+        return grouped if self.selection is None else grouped[self.selection]
+
+    def agg(self, arg: Any = None, split_out: int = 1, split_every: int = SPLIT_EVERY,
+            **named: Any) -> Any:
+        """Named aggregations ``name=(column, func)``, a dict ``{column: func}``
+        or one func for every column; funcs: sum, count, min, max, mean, var, std, size."""
+        series = False
+        if named:
+            spec = [(name, column, func) for name, (column, func) in named.items()]
+            meta = self._pandas(self.frame._meta).agg(**named)
+        elif isinstance(arg, dict):
+            spec = [(column, column, func) for column, func in arg.items()]
+            meta = self._pandas(self.frame._meta).agg(arg)
+        elif isinstance(arg, str):
+            spec = [(c, c, arg) for c in self._values()]
+            meta = getattr(self._pandas(self.frame._meta), arg)()
+            series = isinstance(meta, pd.Series)
+            if arg == "size":
+                spec = [(meta.name if series else "size", self.by[0], "size")]
+        else:
+            raise TypeError(f"agg takes named aggregations, a dict or a function name, "
+                            f"got {arg!r}")
+        for _, column, func in spec:
+            if func not in PARTIALS:
+                raise ValueError(f"aggregation {func!r} is not supported: use one of "
+                                 f"{sorted(PARTIALS)}")
+            if column not in self.frame.columns:
+                raise KeyError(f"column {column!r} is not in the DataFrame")
+        return self._reduce(tuple(spec), meta, series, split_out, split_every)
+
+    def _reduce(self, spec: tuple, meta: Any, series: bool, split_out: int,
+                split_every: int) -> Any:
+        partials = tuple(dict.fromkeys((column, op) for _, column, func in spec
+                                       for op in PARTIALS[func]))
+        needed = list(dict.fromkeys([*self.by, *(c for c, _ in partials)]))
+        frame = self.frame[needed] if len(needed) < len(self.frame.columns) else self.frame
+        layer = MapPartitions(partial(_chunk, self.by, self.dropna, partials), (frame.layer,),
+                              (), None, (None,) * (frame.npartitions + 1), (), "groupby-chunk")
+        finish = partial(_finish, spec, partials, self.sort, meta, series)
+        if split_out > 1:
+            split = ShuffleSplit(layer, (), split_out)
+            gathered = ShuffleGather(split)
+            return wrap(MapPartitions(_single(finish), (gathered,), (), meta,
+                                      (None,) * (split_out + 1), (), "groupby-finish"))
+        n = layer.npartitions
+        while n > split_every:
+            bounds = group_bounds(n, split_every)
+            layer = Regroup(layer, bounds, partial(_merge, partials), None,
+                            (None,) * len(bounds), "groupby-merge")
+            n = layer.npartitions
+        return wrap(Regroup(layer, (0, n), finish, meta, (None, None), "groupby-finish"))
+
+    def size(self) -> Any:
+        return self.agg("size")
+
+
+def _single(finish: Any) -> Any:
+    return partial(_finish_one, finish)
+
+
+def _finish_one(finish: Any, part: Any) -> Any:
+    return finish([part])
+
+
+for _name in ("sum", "count", "min", "max", "mean", "var", "std"):
+    setattr(GroupBy, _name, lambda self, _f=_name, **kw: self.agg(_f, **kw))

@@ -1,0 +1,183 @@
+"""``Partitioned``: what DataFrame and Series share beyond a layer.
+
+Arithmetic and comparisons (partition-wise, aligned), filtering, ``isin``,
+``where``, ``head``/``tail``, ``repartition``, the tree reductions and
+``drop_duplicates``.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import partial
+from typing import Any, Callable
+
+import pandas as pd
+
+from lamina.dataframe import reductions
+from lamina.dataframe.core import Frame, Scalar, add_operators, partitionwise, wrap
+from lamina.layers.frame.base import concat_partitions
+from lamina.layers.frame.partitionwise import filter_rows
+from lamina.layers.frame.regroup import Regroup, SplitPartitions
+
+
+def _head(parts: list, n: int) -> Any:
+    return pd.concat(parts).head(n) if len(parts) > 1 else parts[0].head(n)
+
+
+def _tail(parts: list, n: int) -> Any:
+    return parts[-1].tail(n)
+
+
+class Partitioned(Frame):
+    """Shared methods of DataFrame and Series."""
+
+    __slots__ = ()
+
+    def _binary(self, other: Any, op: Callable, reflect: bool = False) -> Any:
+        if isinstance(other, (pd.DataFrame, pd.Series, pd.Index)):
+            raise TypeError(f"cannot combine a lazy {type(self).__name__} with an in-memory "
+                            f"{type(other).__name__}: wrap it with lamina.dataframe.from_pandas")
+        args = (other, self) if reflect else (self, other)
+        return partitionwise(op, *args, fname=op.__name__)
+
+    @property
+    def index(self) -> Any:
+        return partitionwise(lambda p: p.index, self, fname="index")
+
+    def __len__(self) -> int:
+        return int(self.size_rows().compute())
+
+    def size_rows(self) -> Scalar:
+        """The number of rows, lazily."""
+        return reductions.reduce(self, reductions.LENGTH)
+
+    # row selection -----------------------------------------------------------
+    def _filter_rows(self, mask: Any) -> Any:
+        return partitionwise(filter_rows, self, mask, fname="filter")
+
+    def isin(self, values: Any) -> Any:
+        """``pandas isin`` partition-wise; ``values`` must be in memory."""
+        if isinstance(values, Frame):
+            raise TypeError("isin takes in-memory values (a list, set or array), "
+                            f"not a lazy {type(values).__name__}: compute it first")
+        values = list(values) if not isinstance(values, dict) else values
+        return partitionwise(lambda p, v: p.isin(v), self, values, fname="isin")
+
+    def where(self, cond: Any, other: Any = None) -> Any:
+        """Keep values where ``cond`` is true, else ``other`` (missing by default)."""
+        if other is None:
+            return partitionwise(lambda p, c: p.where(c), self, cond, fname="where")
+        return partitionwise(lambda p, c, o: p.where(c, o), self, cond, other, fname="where")
+
+    def mask(self, cond: Any, other: Any = None) -> Any:
+        return self.where(~cond, other) if other is not None else self.where(~cond)
+
+    def __invert__(self) -> Any:
+        return partitionwise(lambda p: ~p, self, fname="invert")
+
+    def __neg__(self) -> Any:
+        return partitionwise(lambda p: -p, self, fname="neg")
+
+    def __abs__(self) -> Any:
+        return partitionwise(abs, self, fname="abs")
+
+    def abs(self) -> Any:
+        return abs(self)
+
+    def reset_index(self, drop: bool = False) -> Any:
+        """``reset_index`` partition by partition (each partition's index restarts at 0)."""
+        return partitionwise(lambda p: p.reset_index(drop=drop), self, fname="reset_index",
+                             keep_divisions=False)
+
+    def isna(self) -> Any:
+        return partitionwise(lambda p: p.isna(), self, fname="isna")
+
+    def notna(self) -> Any:
+        return partitionwise(lambda p: p.notna(), self, fname="notna")
+
+    def fillna(self, value: Any) -> Any:
+        return partitionwise(lambda p, v: p.fillna(v), self, value, fname="fillna")
+
+    def dropna(self, **kwargs: Any) -> Any:
+        return partitionwise(lambda p: p.dropna(**kwargs), self, fname="dropna")
+
+    def astype(self, dtype: Any) -> Any:
+        return partitionwise(lambda p, d: p.astype(d), self, dtype, fname="astype")
+
+    # partitions -------------------------------------------------------------
+    def head(self, n: int = 5, npartitions: int = 1, compute: bool = True) -> Any:
+        """The first ``n`` rows, read from the first ``npartitions`` partitions only
+        (``-1``: all)."""
+        k = self.npartitions if npartitions == -1 else min(npartitions, self.npartitions)
+        if k < 1:
+            raise ValueError(f"head reads npartitions={npartitions}: give at least 1 or -1")
+        layer = Regroup(self.layer, (0, k), partial(_head, n=n), self._meta,
+                        (self.divisions[0], self.divisions[k]), "head")
+        out = wrap(layer)
+        return out.compute() if compute else out
+
+    def tail(self, n: int = 5, compute: bool = True) -> Any:
+        """The last ``n`` rows of the last partition."""
+        last = self.npartitions
+        layer = Regroup(self.layer, (last - 1, last), partial(_tail, n=n), self._meta,
+                        (self.divisions[-2], self.divisions[-1]), "tail")
+        out = wrap(layer)
+        return out.compute() if compute else out
+
+    def get_partition(self, i: int) -> Any:
+        if not 0 <= i < self.npartitions:
+            raise IndexError(f"partition {i} is out of range: there are {self.npartitions}")
+        return wrap(Regroup(self.layer, (i, i + 1), _first, self._meta,
+                            (self.divisions[i], self.divisions[i + 1]), "get_partition"))
+
+    def repartition(self, npartitions: int) -> Any:
+        """The same rows in ``npartitions`` partitions (joined or split by rows)."""
+        if not isinstance(npartitions, int) or npartitions < 1:
+            raise ValueError(f"repartition needs npartitions >= 1, got {npartitions!r}")
+        layer, n = self.layer, self.npartitions
+        if npartitions > n:
+            layer = SplitPartitions(layer, math.ceil(npartitions / n))
+            n = layer.npartitions
+        if npartitions == n:
+            return wrap(layer)
+        bounds = tuple(round(i * n / npartitions) for i in range(npartitions + 1))
+        divisions = tuple(layer.divisions[b] for b in bounds)
+        return wrap(Regroup(layer, bounds, partial(concat_partitions, meta=self._meta),
+                            self._meta, divisions, "repartition"))
+
+    # reductions ---------------------------------------------------------------
+    def sum(self) -> Any:
+        return reductions.reduce(self, reductions.SUM)
+
+    def count(self) -> Any:
+        return reductions.reduce(self, reductions.COUNT)
+
+    def min(self) -> Any:
+        return reductions.reduce(self, reductions.MIN)
+
+    def max(self) -> Any:
+        return reductions.reduce(self, reductions.MAX)
+
+    def mean(self) -> Any:
+        return reductions.reduce(self, reductions.MEAN)
+
+    def var(self, ddof: int = 1) -> Any:
+        return reductions.reduce(self, reductions.moments("var", ddof))
+
+    def std(self, ddof: int = 1) -> Any:
+        return reductions.reduce(self, reductions.moments("std", ddof))
+
+    @property
+    def size(self) -> Scalar:
+        return reductions.reduce(self, reductions.SIZE)
+
+    def drop_duplicates(self, split_every: int = 8, **kwargs: Any) -> Any:
+        """Rows seen first, in order (a tree of ``drop_duplicates``: one partition)."""
+        return reductions.drop_duplicates(self, split_every=split_every, **kwargs)
+
+
+def _first(parts: list) -> Any:
+    return parts[0]
+
+
+add_operators(Partitioned)

@@ -1,0 +1,61 @@
+"""Frame sources: partitions from an in-memory pandas object or computed parts.
+
+``FromPandas`` slices a pandas object by row bounds; ``FromPartitions``
+holds partitions already computed (what ``persist`` gives back).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from lamina.layers.base import Kernel
+from lamina.layers.frame.base import FrameLayer, Pandas
+from lamina.layers.registry import trusted
+
+
+class FrameSource(FrameLayer):
+    """A frame layer that reads no other layer."""
+
+    def block_deps(self, out_blocks: np.ndarray) -> list:
+        return []
+
+
+def _value(operand: Any) -> Any:
+    return operand.value if isinstance(operand, Pandas) else operand
+
+
+@trusted(version=1)
+class FromPandas(FrameSource):
+    """Partition ``i`` is rows ``bounds[i]:bounds[i + 1]`` of ``data``."""
+
+    _parameters = ("data", "bounds", "divisions_")
+
+    def _npartitions(self) -> int:
+        return len(self.bounds) - 1
+
+    @property
+    def meta(self) -> Any:
+        return _value(self.data).iloc[:0]
+
+    def label(self) -> str:
+        return "FromPandas"
+
+    def kernel(self) -> Kernel:
+        data, bounds = _value(self.data), self.bounds
+        return lambda block, inputs: data.iloc[bounds[block]:bounds[block + 1]]
+
+
+@trusted(version=1)
+class FromPartitions(FrameSource):
+    """Partitions computed already, kept in this process."""
+
+    _parameters = ("parts", "meta_", "divisions_")
+
+    def _npartitions(self) -> int:
+        return len(self.parts)
+
+    def kernel(self) -> Kernel:
+        parts = [_value(p) for p in self.parts]
+        return lambda block, inputs: parts[block]
