@@ -10,6 +10,8 @@ or failed, and frees what it says is no longer needed::
     freed = state.finish(ids)         # ids whose values may be dropped
     erred = state.fail(task_id)       # the task and all its dependents
     again = state.lose(ids)           # their worker left: ids that must run again
+    state.ahead(ids)                  # sent ahead: they wait on their worker (AHEAD)
+    promoted = state.promoted()       # AHEAD tasks whose inputs are all done: RUNNING
 
 Every table is a NumPy int64/uint8 array; every transition is a C loop.
 """
@@ -23,6 +25,7 @@ RUNNING = 2
 DONE = 3
 RELEASED = 4
 ERRED = 5
+AHEAD = 6
 
 cdef enum:
     S_WAITING = 0
@@ -31,6 +34,7 @@ cdef enum:
     S_DONE = 3
     S_RELEASED = 4
     S_ERRED = 5
+    S_AHEAD = 6
 
 
 def dependents_of(dep_indptr, dep_indices):
@@ -124,6 +128,10 @@ cdef class GraphState:
     cdef readonly int64_t n_erred
     cdef readonly int64_t n_released
     cdef object _arrays
+    # speculative dispatch: tasks sent ahead, promoted when their inputs finish
+    cdef readonly int64_t n_ahead
+    cdef int64_t[::1] _promoted
+    cdef int64_t n_promoted
 
     def __init__(self, dep_indptr, dep_indices, priority, keep):
         dep_indptr = np.ascontiguousarray(dep_indptr, dtype=np.int64)
@@ -160,6 +168,9 @@ cdef class GraphState:
         self.n_done = 0
         self.n_erred = 0
         self.n_released = 0
+        self.n_ahead = 0
+        self._promoted = np.empty(n, dtype=np.int64)
+        self.n_promoted = 0
         cdef int64_t t
         for t in range(n):
             if self.waiting[t] == 0:
@@ -232,6 +243,8 @@ cdef class GraphState:
                     self.waiting[d] -= 1
                     if self.waiting[d] == 0 and self._state[d] == S_WAITING:
                         self._push(d)
+                    elif self.waiting[d] == 0 and self._state[d] == S_AHEAD:
+                        self._promote(d)
                 for k in range(self.dep_ptr[t], self.dep_ptr[t + 1]):
                     d = self.dep_idx[k]
                     self.holders[d] -= 1
@@ -260,6 +273,8 @@ cdef class GraphState:
                 continue
             if self._state[t] == S_READY:
                 self._remove_ready(t)
+            elif self._state[t] == S_AHEAD:
+                self.n_ahead -= 1
             self._state[t] = S_ERRED
             self.n_erred += 1
             out.append(t)
@@ -304,7 +319,7 @@ cdef class GraphState:
             for i in range(lost.shape[0]):
                 t = lost[i]
                 s = self._state[t]
-                if (s == S_RUNNING or s == S_DONE) and not mark[t]:
+                if (s == S_RUNNING or s == S_DONE or s == S_AHEAD) and not mark[t]:
                     mark[t] = 1
                     again[n_again] = t
                     n_again += 1
@@ -322,6 +337,12 @@ cdef class GraphState:
                             mark[c] = 2
                             recount[n_recount] = c
                             n_recount += 1
+                for k in range(self.dpt_ptr[t], self.dpt_ptr[t + 1]):
+                    c = self.dpt_idx[k]
+                    if self._state[c] == S_AHEAD and not mark[c]:
+                        mark[c] = 1
+                        again[n_again] = c
+                        n_again += 1
                 for k in range(self.dep_ptr[t], self.dep_ptr[t + 1]):
                     p = self.dep_idx[k]
                     if self._state[p] == S_RELEASED and not mark[p]:
@@ -333,6 +354,8 @@ cdef class GraphState:
                 s = self._state[t]
                 if s == S_RUNNING:
                     self.n_running -= 1
+                elif s == S_AHEAD:
+                    self.n_ahead -= 1
                 else:
                     self.n_done -= 1
                     if s == S_RELEASED:
@@ -380,6 +403,71 @@ cdef class GraphState:
         self.n_ready = 0
         for i in keep:
             self._push(i)
+
+    # speculative dispatch -------------------------------------------------
+    cdef inline void _promote(self, int64_t t) noexcept nogil:
+        self._state[t] = S_RUNNING
+        self.n_ahead -= 1
+        self.n_running += 1
+        self._promoted[self.n_promoted] = t
+        self.n_promoted += 1
+
+    def ahead(self, ids):
+        """Mark WAITING ``ids`` as sent ahead (AHEAD); return those marked.
+
+        An AHEAD task waits on its worker for its inputs. When the last of
+        them finishes it becomes RUNNING (see ``promoted``) without passing
+        through the ready heap; ``lose`` sends it back to WAITING.
+        """
+        cdef int64_t[::1] sel = np.ascontiguousarray(ids, dtype=np.int64)
+        self._check_ids(sel)
+        out_arr = np.empty(sel.shape[0], dtype=np.int64)
+        cdef int64_t[::1] out = out_arr
+        cdef int64_t i, t, k = 0
+        with nogil:
+            for i in range(sel.shape[0]):
+                t = sel[i]
+                if self._state[t] == S_WAITING and self.waiting[t] > 0:
+                    self._state[t] = S_AHEAD
+                    self.n_ahead += 1
+                    out[k] = t
+                    k += 1
+        return out_arr[:k]
+
+    def promoted(self):
+        """The AHEAD tasks that became RUNNING since the last call, in order."""
+        out = np.asarray(self._promoted[:self.n_promoted]).copy()
+        self.n_promoted = 0
+        return out
+
+    def claim(self, ids):
+        """Take READY ``ids`` out of the ready heap as RUNNING; return those taken.
+
+        For tasks placed by a decision other than priority order (a steal
+        hands them to the thief).
+        """
+        cdef int64_t[::1] sel = np.ascontiguousarray(ids, dtype=np.int64)
+        self._check_ids(sel)
+        out_arr = np.empty(sel.shape[0], dtype=np.int64)
+        cdef int64_t[::1] out = out_arr
+        cdef int64_t i, t, k = 0, m = 0
+        with nogil:
+            for i in range(sel.shape[0]):
+                t = sel[i]
+                if self._state[t] == S_READY:
+                    self._state[t] = S_RUNNING
+                    out[k] = t
+                    k += 1
+            if k:
+                for i in range(self.n_ready):
+                    if self._state[self.heap[i]] == S_READY:
+                        self.heap[m] = self.heap[i]
+                        m += 1
+                self.n_ready = 0
+                for i in range(m):
+                    self._push(self.heap[i])
+                self.n_running += k
+        return out_arr[:k]
 
     # inspection -----------------------------------------------------------
     @property
