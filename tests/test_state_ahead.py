@@ -152,3 +152,45 @@ def test_any_sequence_with_sends_ahead_finishes_every_task_once(deps, plan, rnd)
         check(state, deps)
     assert state.complete
     assert all(finishes[t] == forgotten[t] + 1 for t in range(n))
+
+
+def hinted_all(n_layers: int) -> np.ndarray:
+    return np.array(sorted(p * n_layers + c for p in range(n_layers) for c in range(n_layers)),
+                    dtype=np.int64)
+
+
+def test_send_ahead_walks_hinted_levels_within_depth_and_budget():
+    state = chain(6)
+    where = np.full(6, -1, dtype=np.int64)
+    layer = np.arange(6, dtype=np.int64)
+    none = np.zeros(6, dtype=np.uint8)
+    state.pop_ready(1)
+    where[0] = 7
+    got = state.send_ahead([0], 7, where, layer, hinted_all(6), 6, 2, 10, none)
+    assert got.tolist() == [1, 2] and where.tolist()[:4] == [7, 7, 7, -1]
+    state.finish([0])
+    promoted = state.promoted()
+    assert state.send_ahead(promoted, 7, where, layer, hinted_all(6), 6, 2, 10,
+                            none).tolist() == [3], "the walk goes through tasks already ahead"
+    assert state.send_ahead(promoted, 7, where, layer, hinted_all(6), 6, 5, 1,
+                            none).tolist() == [4], "the budget bounds what goes"
+
+
+def test_send_ahead_follows_only_hinted_edges_to_tasks_whose_inputs_are_there():
+    # 0 and 1 are roots; 2 reads both; 3 reads 0 only
+    ptr, idx = csr([[], [], [0, 1], [0]])
+    state = GraphState(ptr, idx, np.arange(4), np.ones(4, dtype=np.uint8))
+    state.pop_ready(2)
+    where = np.array([1, 2, -1, -1], dtype=np.int64)
+    layer = np.array([0, 0, 1, 2], dtype=np.int64)
+    none = np.zeros(4, dtype=np.uint8)
+    both = np.array([0 * 3 + 1, 0 * 3 + 2], dtype=np.int64)
+    assert state.send_ahead([0], 1, where, layer, both, 3, 4, 10, none).tolist() == [3], \
+        "task 2 has an input on another worker"
+    state2 = GraphState(ptr, idx, np.arange(4), np.ones(4, dtype=np.uint8))
+    state2.pop_ready(2)
+    where2 = np.array([1, 2, -1, -1], dtype=np.int64)
+    only_first = np.array([0 * 3 + 1], dtype=np.int64)
+    assert state2.send_ahead([0], 1, where2, layer, only_first, 3, 4, 10, none).tolist() == []
+    blocked = np.array([0, 0, 0, 1], dtype=np.uint8)
+    assert state2.send_ahead([0], 1, where2, layer, both, 3, 4, 10, blocked).tolist() == []

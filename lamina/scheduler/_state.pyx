@@ -132,6 +132,8 @@ cdef class GraphState:
     cdef readonly int64_t n_ahead
     cdef int64_t[::1] _promoted
     cdef int64_t n_promoted
+    cdef object _visit
+    cdef int64_t _stamp
 
     def __init__(self, dep_indptr, dep_indices, priority, keep):
         dep_indptr = np.ascontiguousarray(dep_indptr, dtype=np.int64)
@@ -433,6 +435,103 @@ cdef class GraphState:
                     out[k] = t
                     k += 1
         return out_arr[:k]
+
+    def send_ahead(self, frontier, int64_t wid, where, task_layer, hinted, int64_t n_layers,
+                   int64_t depth, int64_t budget, blocked):
+        """Choose dependents of ``frontier`` to send ahead to worker ``wid``; mark them AHEAD.
+
+        Walks up to ``depth`` levels of dependents along hinted layer edges
+        (``hinted``: sorted codes ``producer layer * n_layers + consumer
+        layer``), through tasks already AHEAD there. A WAITING task goes
+        when every input is DONE, RUNNING or AHEAD on ``wid`` (``where``,
+        set in place for the tasks chosen) and ``blocked`` is 0 for it; at
+        most ``budget`` go. Returns their ids, nearest first.
+        """
+        cdef int64_t[::1] fr = np.ascontiguousarray(frontier, dtype=np.int64)
+        cdef int64_t[::1] wh = where
+        cdef int64_t[::1] lay = np.ascontiguousarray(task_layer, dtype=np.int64)
+        cdef int64_t[::1] hc = np.ascontiguousarray(hinted, dtype=np.int64)
+        cdef uint8_t[::1] blk = blocked
+        self._check_ids(fr)
+        if self._visit is None:
+            self._visit = np.zeros(self.n_tasks, dtype=np.int64)
+        self._stamp += 1
+        cdef int64_t[::1] visit = self._visit
+        cdef int64_t stamp = self._stamp
+        queue_arr = np.empty(0, dtype=np.int64)
+        level_arr = np.empty(0, dtype=np.int64)
+        out = []
+        cdef int64_t[::1] queue
+        cdef int64_t[::1] level
+        cdef int64_t head = 0, tail = 0, i, k, j, t, c, d, code, lo, hi, mid
+        cdef uint8_t sd
+        cdef bint ok
+        if budget <= 0 or depth <= 0 or hc.shape[0] == 0:
+            return np.empty(0, dtype=np.int64)
+        cap = fr.shape[0] + budget + 64
+        queue_arr = np.empty(cap, dtype=np.int64)
+        level_arr = np.empty(cap, dtype=np.int64)
+        queue = queue_arr
+        level = level_arr
+        for i in range(fr.shape[0]):
+            if visit[fr[i]] != stamp:
+                visit[fr[i]] = stamp
+                queue[tail] = fr[i]
+                level[tail] = 0
+                tail += 1
+        while head < tail and budget > 0:
+            t = queue[head]
+            if level[head] >= depth:
+                head += 1
+                continue
+            for k in range(self.dpt_ptr[t], self.dpt_ptr[t + 1]):
+                c = self.dpt_idx[k]
+                if visit[c] == stamp:
+                    continue
+                code = lay[t] * n_layers + lay[c]
+                lo = 0
+                hi = hc.shape[0]
+                while lo < hi:
+                    mid = (lo + hi) >> 1
+                    if hc[mid] < code:
+                        lo = mid + 1
+                    else:
+                        hi = mid
+                if lo == hc.shape[0] or hc[lo] != code:
+                    continue
+                sd = self._state[c]
+                if sd == S_AHEAD and wh[c] == wid:
+                    ok = True
+                elif sd == S_WAITING and not blk[c] and budget > 0:
+                    ok = True
+                    for j in range(self.dep_ptr[c], self.dep_ptr[c + 1]):
+                        d = self.dep_idx[j]
+                        if wh[d] != wid or not (self._state[d] == S_DONE
+                                                or self._state[d] == S_RUNNING
+                                                or self._state[d] == S_AHEAD):
+                            ok = False
+                            break
+                    if ok:
+                        self._state[c] = S_AHEAD
+                        self.n_ahead += 1
+                        wh[c] = wid
+                        budget -= 1
+                        out.append(c)
+                else:
+                    ok = False
+                if not ok:
+                    continue
+                visit[c] = stamp
+                if tail == queue.shape[0]:
+                    queue_arr = np.concatenate([queue_arr, np.empty(tail, dtype=np.int64)])
+                    level_arr = np.concatenate([level_arr, np.empty(tail, dtype=np.int64)])
+                    queue = queue_arr
+                    level = level_arr
+                queue[tail] = c
+                level[tail] = level[head] + 1
+                tail += 1
+            head += 1
+        return np.asarray(out, dtype=np.int64)
 
     def promoted(self):
         """The AHEAD tasks that became RUNNING since the last call, in order."""
