@@ -82,14 +82,16 @@ class LocalCluster:
     ``auth``: the cluster's secret; a fresh random one by default.
     ``memory_limit``: each worker's ``--memory-limit`` (spill, then pause).
     ``heartbeat_interval`` and ``worker_timeout`` (seconds) are the
-    scheduler's options of the same names (``lamina scheduler --help``).
+    scheduler's options of the same names (``lamina scheduler --help``), as
+    are ``ahead_depth`` and ``ahead_budget`` (speculative dispatch).
     """
 
     def __init__(self, n_workers: int = 2, threads_per_worker: int = 1,
                  host: str = "127.0.0.1", timeout: float = 60.0,
                  auth: str | None = None, memory_limit: str | float | None = None,
                  heartbeat_interval: float | None = None,
-                 worker_timeout: float | None = None) -> None:
+                 worker_timeout: float | None = None, ahead_depth: int | None = None,
+                 ahead_budget: int | None = None) -> None:
         self.n_workers = n_workers
         self.threads_per_worker = threads_per_worker
         self.host = host
@@ -104,6 +106,10 @@ class LocalCluster:
             options += ["--heartbeat-interval", str(heartbeat_interval)]
         if worker_timeout is not None:
             options += ["--worker-timeout", str(worker_timeout)]
+        if ahead_depth is not None:
+            options += ["--ahead-depth", str(int(ahead_depth))]
+        if ahead_budget is not None:
+            options += ["--ahead-budget", str(int(ahead_budget))]
         try:
             scheduler = _Process(["scheduler", "--host", host, "--port", "0", *options,
                                   "--exit-with-parent"], "lamina scheduler listening at ",
