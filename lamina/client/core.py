@@ -255,6 +255,9 @@ class Client:
             task = asyncio.ensure_future(self._finish(sub, msg))
             self._finishing.add(task)
             task.add_done_callback(self._finishing.discard)
+        elif op == "run_done":
+            # a run cancelled here that finished before the cancel reached the scheduler
+            self._send({"op": "release", "run": int(msg["run"])})
         elif op == "run_erred" and sub is not None:
             self._submissions.pop(msg["ref"], None)
             sub.fail(remote_exception(msg))
