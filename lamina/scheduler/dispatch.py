@@ -98,10 +98,11 @@ def send_ahead(run: Run, frontier: np.ndarray, ws: WorkerState) -> None:
         ws.ahead += len(ids)
 
 
-def promote(run: Run, promoted: np.ndarray, workers: dict[int, WorkerState]) -> None:
-    """Tasks sent ahead whose inputs all finished now run on their workers: count them
-    in flight there, and send the next dependents ahead."""
-    for wid, index in placement.split_by(run.where[promoted]):
+def promote(run: Run, promoted: np.ndarray, holders: np.ndarray,
+            workers: dict[int, WorkerState]) -> None:
+    """Tasks sent ahead whose inputs all finished now run on their workers
+    (``holders``): count them in flight there, and send the next dependents ahead."""
+    for wid, index in placement.split_by(holders):
         ws = workers.get(wid)
         if ws is None:
             continue

@@ -26,7 +26,7 @@ import numpy as np
 
 from lamina.layers.held import Held
 from lamina.scheduler import placement
-from lamina.scheduler._state import AHEAD, RUNNING, GraphState
+from lamina.scheduler._state import AHEAD, DONE, RELEASED, RUNNING, GraphState
 from lamina.scheduler.lowering import TaskTable
 
 if TYPE_CHECKING:
@@ -168,6 +168,28 @@ class Run:
         """The ``tasks`` that are RUNNING on worker ``wid``: a report about any other is stale."""
         states = self.state.states_of(tasks)
         return tasks[(states == RUNNING) & (self.where[tasks] == wid)]
+
+    def report(self, wid: int, reported: np.ndarray) -> tuple[
+            int, np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+        """Worker ``wid`` finished ``reported``, in the order it ran them.
+
+        A report may list tasks sent ahead after the inputs they waited on:
+        finishing in order promotes each before it is reached. Tasks not
+        running (or sent ahead) there are stale and ignored. Returns how
+        many finished, the tasks promoted (see ``GraphState.promoted``) and
+        their workers, and the keys no task needs any more with their holders.
+        """
+        if len(reported) and (reported.min() < 0 or reported.max() >= self.table.n_tasks):
+            raise ValueError("a report names tasks outside the run")
+        states = self.state.states_of(reported)
+        mine = reported[(self.where[reported] == wid) & ((states == RUNNING) | (states == AHEAD))]
+        freed = self.finish(mine)
+        after = self.state.states_of(mine)
+        n_done = int(((after == DONE) | (after == RELEASED)).sum())
+        promoted = self.state.promoted()
+        # a promoted task that finished in this report may have been freed already
+        holders = np.where(np.isin(promoted, mine), wid, self.where[promoted])
+        return n_done, promoted, holders, freed
 
     def pop_ready(self, n: int) -> tuple[np.ndarray, bool]:
         """Up to ``n`` ready tasks to place, and whether suspects were parked instead.

@@ -216,20 +216,15 @@ class Scheduler:
         if run is None:
             return
         reported = np.array(msg["tasks"], dtype=np.int64)
-        tasks = run.expected(ws.wid, reported)
         ws.measured(len(reported), float(msg.get("elapsed", 0.0)))
         if not run.first_task and msg.get("started"):
             run.first_task = float(msg["started"])
-        while len(tasks):
-            ws.in_flight -= len(tasks)
-            self.tasks_done += len(tasks)
-            self._send_release(*run.finish(tasks))
-            promoted = run.state.promoted()
-            if not len(promoted):
-                break
-            dispatch.promote(run, promoted, self.workers)
-            # a report lists tasks sent ahead after the inputs they waited on
-            tasks = run.expected(ws.wid, np.intersect1d(reported, promoted))
+        n_done, promoted, holders, freed = run.report(ws.wid, reported)
+        if len(promoted):
+            dispatch.promote(run, promoted, holders, self.workers)
+        ws.in_flight -= n_done
+        self.tasks_done += n_done
+        self._send_release(*freed)
         if run.state.complete:
             self._complete(run)
         elif run.progress:

@@ -18,8 +18,7 @@ to size the next batches.
 
 Tasks sent *ahead* wait in a ``WaitingSet`` until their inputs are in
 memory here; the thread that makes the last input runs them straight
-after (``INLINE_SECONDS`` at most before reporting), without a round trip
-to the scheduler. A ``steal`` asks for queued tasks back: the worker gives
+after, without a round trip to the scheduler, reporting as it goes. A ``steal`` asks for queued tasks back: the worker gives
 up those it has not started, with the held tasks that wait on them, and
 answers ``stolen``.
 
@@ -61,7 +60,8 @@ LONG_TASK_SECONDS = 1e-3
 SCHEDULER_WAIT_SECONDS = 30.0
 INITIAL_SECONDS_PER_TASK = 1e-4
 MAX_CHUNK = 1024
-INLINE_SECONDS = 1e-3
+INLINE_SECONDS = 0.05
+REPORT_SECONDS = 1e-3
 _MISSING = object()
 
 
@@ -164,6 +164,7 @@ class Worker:
         self.comm = await connect_when_up(self.scheduler_address, info, load_blobs=True,
                                           timeout=SCHEDULER_WAIT_SECONDS, security=security)
         self.out = BatchedSend(self.comm)
+        self._loop = asyncio.get_running_loop()
         self._spawn(self._serve_scheduler())
         return self.address
 
@@ -449,22 +450,43 @@ class Worker:
                 continue
             done.append(tasks[i])
             follow.extend(waiting.produced(base + tasks[i]))
-        while follow and not run.cancelled and time.perf_counter() - t0 < INLINE_SECONDS:
-            if self.nthreads > 1 and len(follow) > 1:
+        if follow:
+            done = self._follow(run, follow, done, errors, began)
+        return done, errors, time.perf_counter() - t0, began, follow
+
+    def _follow(self, run: WorkerRun, follow: deque, done: list[int],
+                errors: list[tuple[int, BaseException, str]], began: float) -> list[int]:
+        """Run held tasks as their last input is made here (a chain of them, say),
+        reporting every ``REPORT_SECONDS`` meanwhile so that the scheduler sends the
+        next ones ahead; stop after ``INLINE_SECONDS`` or when several are runnable
+        and other threads could share them. Returns what is left to report."""
+        data, base, waiting = self.data, run.key_base, self.waiting
+        loop = self._loop
+        start = last = time.perf_counter()
+        while follow and not run.cancelled:
+            now = time.perf_counter()
+            if now - start > INLINE_SECONDS or (self.nthreads > 1 and len(follow) > 1):
                 break
+            if now - last > REPORT_SECONDS and done:
+                run.started = run.started or began
+                msg = {"op": "done", "run": run.id, "tasks": np.array(done, np.int64),
+                       "elapsed": now - last, "started": run.started}
+                loop.call_soon_threadsafe(self._tell, msg)
+                self.tasks_run += len(done)
+                done, last = [], now
             held, i = follow.popleft()
             task = held.tasks[i]
             try:
                 fn = run.kernel(held.layer[i])
-                data[base + task] = fn(held.block[i], [data[k] for k in
-                                                       held.dep_keys[held.dep_ptr[i]:
-                                                                     held.dep_ptr[i + 1]]])
+                ptr = held.dep_ptr
+                data[base + task] = fn(held.block[i],
+                                       [data[k] for k in held.dep_keys[ptr[i]:ptr[i + 1]]])
             except Exception as exc:
                 errors.append((task, exc, run.describe(held.layer[i], held.block[i])))
                 continue
             done.append(task)
             follow.extend(waiting.produced(base + task))
-        return done, errors, time.perf_counter() - t0, began, follow
+        return done
 
     def _chunk_done(self, batch: Batch, future: asyncio.Future) -> None:
         self.busy -= 1
