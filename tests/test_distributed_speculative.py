@@ -60,11 +60,12 @@ def test_unfused_chain_runs_ahead_and_gives_the_numpy_result(cluster):
     data = np.random.default_rng(1).standard_normal(300)
     data[::7] = np.nan
     with connected(cluster) as client, set_options(**UNFUSED):
-        got = client.compute(chain(la.from_array(data, chunks=7), 8).sum(axis=0)).result(WAIT)
+        future = client.compute(chain(la.from_array(data, chunks=7), 8).sum(axis=0))
+        got = future.result(WAIT)
         expected = chain_numpy(data, 8).sum()
         np.testing.assert_equal(got, expected)
         stats = client.scheduler_info()
-        assert stats["tasks_speculative"] > 0
+        assert 0 < future.n_speculative == stats["tasks_speculative"] < future.n_tasks
         ahead = sum(w["tasks_ahead"] for w in client.worker_info())
         assert ahead >= stats["tasks_speculative"]
         wait_until(lambda: idle(client))

@@ -294,6 +294,7 @@ class Client:
         for f in sub.futures:
             f.timings.update(submitted=msg["submitted"], first_task=msg["first_task"],
                              done=time.time())
+            f.n_speculative = int(msg.get("speculative", 0))
         try:
             if sub.mode == "persist":
                 results: list[Any] = self._hold(sub, rid)

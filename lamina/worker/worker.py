@@ -62,6 +62,7 @@ INITIAL_SECONDS_PER_TASK = 1e-4
 MAX_CHUNK = 1024
 INLINE_SECONDS = 0.05
 REPORT_SECONDS = 1e-3
+SLICE_SECONDS = 0.01
 _MISSING = object()
 
 
@@ -432,6 +433,7 @@ class Worker:
         done: list[int] = []
         errors: list[tuple[int, BaseException, str]] = []
         follow: deque[tuple[Batch, int]] = deque()
+        rest = stop
         began = time.time()
         t0 = time.perf_counter()
         for i in range(start, stop):
@@ -450,9 +452,12 @@ class Worker:
                 continue
             done.append(tasks[i])
             follow.extend(waiting.produced(base + tasks[i]))
+            if i + 1 < stop and time.perf_counter() - t0 > SLICE_SECONDS:
+                rest = i + 1
+                break
         if follow:
             done = self._follow(run, follow, done, errors, began)
-        return done, errors, time.perf_counter() - t0, began, follow
+        return done, errors, time.perf_counter() - t0, began, follow, (rest, stop)
 
     def _follow(self, run: WorkerRun, follow: deque, done: list[int],
                 errors: list[tuple[int, BaseException, str]], began: float) -> list[int]:
@@ -492,10 +497,10 @@ class Worker:
         self.busy -= 1
         run = batch.run
         try:
-            done, errors, elapsed, began, follow = future.result()
+            done, errors, elapsed, began, follow, rest = future.result()
         except BaseException as exc:
-            done, errors, elapsed, began, follow = [], [(batch.tasks[0], exc, "")], 0.0, \
-                time.time(), ()
+            done, errors, elapsed, began, follow, rest = [], [(batch.tasks[0], exc, "")], 0.0, \
+                time.time(), (), (0, 0)
         if run.cancelled:
             for task in done:
                 self.data.discard(run.key_base + task)
@@ -509,6 +514,8 @@ class Worker:
                                "elapsed": elapsed, "started": run.started})
             for task, exc, where in errors:
                 self._report_error(run, task, exc, where or None)
+            if rest[0] < rest[1]:
+                self.queue.appendleft((batch, *rest))
             by_batch: dict[int, tuple[Batch, list[int]]] = {}
             for held, i in follow:
                 by_batch.setdefault(id(held), (held, []))[1].append(i)
