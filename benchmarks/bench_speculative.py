@@ -55,6 +55,16 @@ def durations_for(n: int, mean: float, seed: int = 0) -> np.ndarray:
     return raw * (mean / raw.mean())
 
 
+def skew(args: argparse.Namespace, from_array: Callable,
+         span_of: Callable[[Any], tuple[float, Any]]) -> dict[str, float]:
+    """Makespan of the heavy-tailed sleeps, and the ideal one (total over 2 threads)."""
+    durations = durations_for(args.skew_tasks, args.skew_mean)
+    x = from_array(np.arange(args.skew_tasks, dtype=np.float64), chunks=1)
+    span, got = span_of(x.map_blocks(sleeper(durations), dtype="f8"))
+    np.testing.assert_array_equal(got, np.arange(args.skew_tasks))
+    return {"skew_makespan": span, "skew_ideal": durations.sum() / 2}
+
+
 # lamina -------------------------------------------------------------------------------
 def lamina_chain(links: int) -> Any:
     v = la.zeros(1, chunks=1)
@@ -96,12 +106,7 @@ def lamina_rows(args: argparse.Namespace, depth: int | None) -> dict[str, float]
                 got = client.compute(lamina_pipeline(args.blocks)).result(3600)
                 rows[f"pipeline_{name}"] = time.perf_counter() - start
             assert np.isclose(got, expected), (got, expected)
-        durations = durations_for(args.skew_tasks, args.skew_mean)
-        x = la.from_array(np.arange(args.skew_tasks, dtype=np.float64), chunks=1)
-        span, got = lamina_span(client, x.map_blocks(sleeper(durations), dtype="f8"))
-        np.testing.assert_array_equal(got, np.arange(args.skew_tasks))
-        rows["skew_makespan"] = span
-        rows["skew_ideal"] = durations.sum() / 2
+        rows.update(skew(args, la.from_array, lambda a: lamina_span(client, a)))
         info = client.scheduler_info()
         rows["speculative"] = info["tasks_speculative"]
         rows["stolen"] = info["tasks_stolen"]
@@ -144,12 +149,7 @@ def dask_rows(args: argparse.Namespace) -> dict[str, float]:
         start = time.perf_counter()
         client.compute(x.sum(), optimize_graph=False).result()
         rows["pipeline_unfused"] = (time.perf_counter() - start) * args.blocks / args.dask_blocks
-        durations = durations_for(args.skew_tasks, args.skew_mean)
-        y = da.from_array(np.arange(args.skew_tasks, dtype=np.float64), chunks=1)
-        span, got = dask_span(client, y.map_blocks(sleeper(durations), dtype="f8"))
-        np.testing.assert_array_equal(got, np.arange(args.skew_tasks))
-        rows["skew_makespan"] = span
-        rows["skew_ideal"] = durations.sum() / 2
+        rows.update(skew(args, da.from_array, lambda a: dask_span(client, a)))
     return rows
 
 
