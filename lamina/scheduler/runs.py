@@ -187,8 +187,9 @@ class Run:
         after = self.state.states_of(mine)
         n_done = int(((after == DONE) | (after == RELEASED)).sum())
         promoted = self.state.promoted()
-        # a promoted task that finished in this report may have been freed already
-        holders = np.where(np.isin(promoted, mine), wid, self.where[promoted])
+        # only a promoted task that finished in this report, here, can have been freed
+        holders = self.where[promoted]
+        holders[holders < 0] = wid
         return n_done, promoted, holders, freed
 
     def pop_ready(self, n: int) -> tuple[np.ndarray, bool]:
