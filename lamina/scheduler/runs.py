@@ -85,6 +85,7 @@ class Run:
         codes = {index[p] * n + index[c] for p, c in hints if p in index and c in index}
         self.hinted = np.array(sorted(codes), dtype=np.int64)
         self.ahead_depth = int(depth) if len(codes) else 0
+        self._task_layer = self.table.task_layer.astype(np.int64)
 
     def send_ahead(self, frontier: np.ndarray, wid: int, budget: int) -> np.ndarray:
         """Mark dependents of ``frontier`` (running on ``wid``) to travel there ahead.
@@ -94,7 +95,7 @@ class Run:
         """
         if not self.ahead_depth or budget <= 0 or not len(frontier):
             return np.empty(0, dtype=np.int64)
-        ids = self.state.send_ahead(frontier, wid, self.where, self.table.task_layer,
+        ids = self.state.send_ahead(frontier, wid, self.where, self._task_layer,
                                     self.hinted, len(self.table.layers), self.ahead_depth,
                                     budget, self.losses)
         return ids
