@@ -154,10 +154,11 @@ class Sim:
                 w.key_base[msg["run"]] = msg["key_base"]
             elif op == "compute":
                 rid, ptr = msg["run"], msg["dep_ptr"]
+                n_now = len(msg["tasks"]) - msg["ahead"]
                 for i, t in enumerate(msg["tasks"].tolist()):
                     keys = msg["dep_keys"][ptr[i]:ptr[i + 1]].tolist()
                     where = msg["dep_where"][ptr[i]:ptr[i + 1]].tolist()
-                    if msg["ahead"]:
+                    if i >= n_now:
                         assert all(x == w.ws.wid for x in where), \
                             "a task was sent ahead with an input elsewhere"
                         if all(k in w.data for k in keys):

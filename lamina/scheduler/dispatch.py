@@ -7,8 +7,8 @@ tasks' layer and block ids, their input keys and where those are. A
 worker's first batch of a run is preceded by the run's encoded graph.
 
 Each batch may take along dependents *sent ahead* (``Run.send_ahead``):
-a second ``compute`` message marked ``ahead``, in the same batched write,
-whose tasks the worker holds until their inputs are in its memory. When
+the last ``ahead`` tasks of its ``compute`` message, which the worker holds
+until their inputs are in its memory. When
 their inputs finish the scheduler counts them as running (``promote``)
 and sends the next ones ahead.
 """
@@ -76,17 +76,19 @@ def dispatch(run: Run, ids: np.ndarray, choice: np.ndarray, workers: list[Worker
             ws.send({"op": "run", "run": run.id, "graph": run.graph,
                      "layers": [layer.name for layer in table.layers],
                      "key_base": run.key_base, "n_tasks": table.n_tasks})
-        ws.send(_compute(run, sel, ahead=False))
         run.where[sel] = ws.wid
         ws.in_flight += len(sel)
-        send_ahead(run, sel, ws)
+        ahead = run.send_ahead(sel, ws.wid, ws.ahead_budget - ws.ahead)
+        ws.ahead += len(ahead)
+        ws.send(_compute(run, np.concatenate([sel, ahead]) if len(ahead) else sel, len(ahead)))
 
 
-def _compute(run: Run, sel: np.ndarray, ahead: bool) -> dict:
+def _compute(run: Run, ids: np.ndarray, ahead: int) -> dict:
+    """A ``compute`` message for ``ids``; its last ``ahead`` tasks are sent ahead."""
     table = run.table
-    dep_ptr, deps = take_rows(table.dep_indptr, table.dep_indices, sel)
-    return {"op": "compute", "run": run.id, "tasks": sel, "ahead": ahead,
-            "layer": table.task_layer[sel], "block": table.task_block[sel],
+    dep_ptr, deps = take_rows(table.dep_indptr, table.dep_indices, ids)
+    return {"op": "compute", "run": run.id, "tasks": ids, "ahead": ahead,
+            "layer": table.task_layer[ids], "block": table.task_block[ids],
             "dep_ptr": dep_ptr, "dep_keys": run.keys[deps], "dep_where": run.where[deps]}
 
 
@@ -94,7 +96,7 @@ def send_ahead(run: Run, frontier: np.ndarray, ws: WorkerState) -> None:
     """Send ``ws`` the dependents of ``frontier`` that may wait there (its budget allowing)."""
     ids = run.send_ahead(frontier, ws.wid, ws.ahead_budget - ws.ahead)
     if len(ids):
-        ws.send(_compute(run, ids, ahead=True))
+        ws.send(_compute(run, ids, len(ids)))
         ws.ahead += len(ids)
 
 

@@ -6,7 +6,7 @@ counting its inputs not yet in memory; the thread that stores the last one
 takes it and runs it at once, without a scheduler round trip::
 
     waiting = WaitingSet()
-    ready = waiting.hold(batch, data.__contains__)   # indices runnable now
+    ready = waiting.hold(batch, data.__contains__)   # held indices runnable now
     follow = waiting.produced(key)                   # (batch, index) now runnable
 
 A pool thread calls ``produced`` while the event loop calls the others, so
@@ -32,12 +32,13 @@ class WaitingSet:
         return len(self._entries)
 
     def hold(self, batch: Any, present: Callable[[int], bool]) -> list[int]:
-        """Hold the tasks of an ``ahead`` batch; return the indices whose inputs are all
-        here already (they are not held: run them)."""
+        """Hold the tasks of a batch sent ahead (from ``batch.n_now`` on); return the
+        indices whose inputs are all here already (they are not held: run them)."""
         ready = []
         rid, ptr, keys = batch.run.id, batch.dep_ptr, batch.dep_keys
         with self.lock:
-            for i, task in enumerate(batch.tasks):
+            for i in range(batch.n_now, len(batch.tasks)):
+                task = batch.tasks[i]
                 missing = [k for k in set(keys[ptr[i]:ptr[i + 1]]) if not present(k)]
                 if not missing:
                     ready.append(i)

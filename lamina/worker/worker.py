@@ -110,6 +110,8 @@ class Batch:
         self.dep_keys: list[int] = np.asarray(msg["dep_keys"]).tolist()
         self.dep_where: list[int] = np.asarray(msg["dep_where"]).tolist()
         self.fetched: dict[int, Any] = {}
+        # the last ``ahead`` tasks were sent ahead: held until their inputs are here
+        self.n_now = len(self.tasks) - int(msg.get("ahead") or 0)
 
 
 class Worker:
@@ -206,10 +208,12 @@ class Worker:
         op = msg.get("op")
         if op == "compute":
             run = self.runs.get(msg["run"])
-            if run is not None and msg.get("ahead"):
-                self._hold(Batch(run, msg))
-            elif run is not None:
-                self._accept(Batch(run, msg))
+            if run is not None:
+                batch = Batch(run, msg)
+                if batch.n_now < len(batch.tasks):
+                    self._hold(batch)
+                if batch.n_now:
+                    self._accept(batch)
         elif op == "drop":
             self.waiting.drop(int(msg["run"]), np.asarray(msg["tasks"]).tolist())
         elif op == "steal":
@@ -283,11 +287,12 @@ class Worker:
 
     # tasks sent ahead and steals -------------------------------------------------
     def _hold(self, batch: Batch) -> None:
-        """Hold an ``ahead`` batch; queue at once the tasks whose inputs are here."""
+        """Hold a batch's tasks sent ahead; queue at once those whose inputs are here."""
         if batch.run.error is not None:
-            self._report_error(batch.run, batch.tasks[0], batch.run.error, None)
+            if not batch.n_now:
+                self._report_error(batch.run, batch.tasks[0], batch.run.error, None)
             return
-        self.tasks_ahead += len(batch.tasks)
+        self.tasks_ahead += len(batch.tasks) - batch.n_now
         self._queue_ranges(batch, self.waiting.hold(batch, self.data.__contains__))
         self._fill()
 
@@ -336,7 +341,8 @@ class Worker:
             self._report_error(batch.run, batch.tasks[0], batch.run.error, None)
             return
         data = self.data
-        missing = [i for i, key in enumerate(batch.dep_keys) if key not in data]
+        missing = [i for i, key in enumerate(batch.dep_keys[:batch.dep_ptr[batch.n_now]])
+                   if key not in data]
         if missing:
             self._spawn(self._fetch_then_queue(batch, missing))
         else:
@@ -352,7 +358,8 @@ class Worker:
         except InputsUnavailable as exc:
             if not batch.run.cancelled:
                 self._tell({"op": "missing", "run": batch.run.id,
-                               "tasks": np.array(batch.tasks, np.int64), "peer": exc.wid,
+                               "tasks": np.array(batch.tasks[:batch.n_now], np.int64),
+                               "peer": exc.wid,
                                "reason": str(exc)})
             return
         except Exception as exc:
@@ -389,7 +396,7 @@ class Worker:
         return dict(zip(unique, reply["values"]))
 
     def _enqueue(self, batch: Batch) -> None:
-        n = len(batch.tasks)
+        n = batch.n_now
         if self.seconds_per_task >= LONG_TASK_SECONDS:
             size = 1
         else:
