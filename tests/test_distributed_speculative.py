@@ -7,35 +7,22 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-import time
 
 import cloudpickle
 import numpy as np
 import pytest
+import test_distributed_recovery
 from distributed_support import WAIT, connected, idle, wait_until
+from test_distributed_recovery import Gate
 
 import lamina.array as la
 from lamina.client import LocalCluster
 from lamina.optimizer import set_options
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
+cloudpickle.register_pickle_by_value(test_distributed_recovery)
 
 UNFUSED = {"disabled_rules": {"blockwise_fusion"}}
-
-
-class Gate:
-    """Holds each task until ``path`` exists (30 s at most), then adds one."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-
-    def __call__(self, block):
-        deadline = time.monotonic() + 30
-        while not os.path.exists(self.path):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"gate {self.path} never opened")
-            time.sleep(0.01)
-        return block + 1
 
 
 def chain(x, links: int):
