@@ -48,15 +48,31 @@ def optimized(layers: Sequence[Layer], optimize_graph: bool = True) -> list[Laye
     the scheduler must see them to read them in place. Should a rule fail,
     the computation warns and runs the layers unoptimized.
     """
+    return planned(layers, optimize_graph)[0]
+
+
+def planned(layers: Sequence[Layer],
+            optimize_graph: bool = True) -> tuple[list[Layer], tuple[tuple[str, str], ...]]:
+    """``optimized`` with the plan's speculative-dispatch hints: ``(producer, consumer)``
+    layer names a cluster may send ahead along (the embedded runner needs none)."""
     if not optimize_graph:
-        return list(layers)
-    from lamina.optimizer import optimize_layers, options
+        return list(layers), ()
+    import warnings
+
+    from lamina.optimizer import options
     from lamina.optimizer.options import updated
+    from lamina.optimizer.pipeline import optimize_plan
 
     opts = options()
     if any(isinstance(layer, Held) for layer in topological(layers)):
         opts = updated(opts, disabled_rules=opts.disabled_rules | {"blockwise_fusion"})
-    return optimize_layers(layers, options=opts)
+    try:
+        plan = optimize_plan(layers, options=opts)
+    except Exception as exc:
+        warnings.warn(f"the optimizer failed ({type(exc).__name__}: {exc}); computing the "
+                      "plan unoptimized", RuntimeWarning, stacklevel=2)
+        return list(layers), ()
+    return list(plan.layers), plan.hints
 
 
 def run(layers: Sequence[Layer], mode: Mode = "assemble", *, optimize_graph: bool = True,
@@ -80,11 +96,11 @@ def run(layers: Sequence[Layer], mode: Mode = "assemble", *, optimize_graph: boo
     if on_progress is None:
         on_progress = active_progress()
     started = time.time()
-    plan = optimized(layers, optimize_graph)
+    plan, hints = planned(layers, optimize_graph)
     for recorder in records.watching():
         recorder.planned(layers, plan)
     if client is not None:
-        return client._submit(plan, mode, on_progress, started)
+        return client._submit(plan, mode, on_progress, started, hints)
     blocks = runner.compute_blocks(plan, nthreads=nthreads, on_progress=on_progress)
     if mode == "assemble":
         from lamina.client.results import check_blocks

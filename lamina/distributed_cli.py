@@ -3,6 +3,7 @@
     lamina scheduler [--host 127.0.0.1] [--port 8786] [--max-task-losses 3]
                      [--heartbeat-interval 1] [--worker-timeout 10]
                      [--dashboard-address :8787 | --no-dashboard]
+                     [--ahead-depth 64] [--ahead-budget 1024]
     lamina worker tcp://127.0.0.1:8786 [--nthreads 4] [--host 127.0.0.1] [--memory-limit 2GiB]
 
 Both take ``--auth-file PATH`` (the cluster secret; by default
@@ -47,6 +48,11 @@ def add_scheduler_parser(subparsers: Any) -> argparse.ArgumentParser:
                         "bind another interface only on a trusted network")
     parser.add_argument("--no-dashboard", action="store_true",
                         help="serve no dashboard")
+    parser.add_argument("--ahead-depth", type=_at_least_zero, default=None, metavar="N",
+                        help="send dependents ahead to the worker making their inputs, up to "
+                        "N levels along the optimizer's hints; 0 turns it off (default: 64)")
+    parser.add_argument("--ahead-budget", type=_at_least_zero, default=None, metavar="N",
+                        help="tasks sent ahead that one worker may hold (default: 1024)")
     parser.set_defaults(func=_scheduler)
     return parser
 
@@ -136,6 +142,17 @@ def _dashboard_address(text: str) -> str:
     return text
 
 
+def _at_least_zero(text: str) -> int:
+    """An integer of 0 or more, for ``--ahead-depth`` and ``--ahead-budget``."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer of 0 or more, got {text!r}")
+    return value
+
+
 def _seconds(text: str) -> float:
     """A positive number of seconds, for ``--heartbeat-interval`` and ``--worker-timeout``."""
     try:
@@ -152,7 +169,8 @@ def _scheduler(args: argparse.Namespace) -> int:
     from lamina.scheduler.heartbeat import HeartbeatWatch
     from lamina.scheduler.server import run_scheduler
 
-    names = ("max_task_losses", "heartbeat_interval", "worker_timeout")
+    names = ("max_task_losses", "heartbeat_interval", "worker_timeout", "ahead_depth",
+             "ahead_budget")
     given = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
     watch = {key: given[name] for key, name in (("interval", "heartbeat_interval"),
                                                  ("timeout", "worker_timeout")) if name in given}

@@ -56,10 +56,26 @@ class Explanation:
             if len(trace.notes) > 20:
                 lines.append(f"  ... {len(trace.notes) - 20} more")
         if trace.hints:
-            lines.append("speculative-dispatch hints:")
-            lines += [f"  {h.producer[:40]} -> {h.consumer[:40]}" for h in trace.hints[:20]]
+            lines.append("dispatched ahead on a cluster (speculative-dispatch hints: each "
+                         "consumer block goes to its producer's worker with it):")
+            lines += self.ahead_edges()[:20]
+            if len(trace.hints) > 20:
+                lines.append(f"  ... {len(trace.hints) - 20} more")
         lines.append(f"optimizer time: {trace.seconds * 1e3:.2f} ms")
         return "\n".join(lines)
+
+    def ahead_edges(self) -> list[str]:
+        """One line per hinted edge: producer -> consumer, by label and name."""
+        by_name = {layer.name: layer for layer in topological(self.plan.layers)}
+        lines = []
+        for h in self.plan.trace.hints:
+            producer, consumer = by_name.get(h.producer), by_name.get(h.consumer)
+            if producer is None or consumer is None:
+                continue
+            lines.append(f"  {producer.label()} -> {consumer.label()}  "
+                         f"({consumer.nblocks} block{'s' if consumer.nblocks != 1 else ''}; "
+                         f"{h.producer[:24]} -> {h.consumer[:24]})")
+        return lines
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(str(self))

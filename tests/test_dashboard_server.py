@@ -30,7 +30,7 @@ def started_run(scheduler: Scheduler, layer):
 
 
 def expected_counts(run) -> list[list[int]]:
-    out = np.zeros((len(run.table.layers), 6), dtype=np.int64)
+    out = np.zeros((len(run.table.layers), 7), dtype=np.int64)
     np.add.at(out, (run.table.task_layer, run.state.states()), 1)
     return out.tolist()
 

@@ -39,6 +39,16 @@ def test_explain_reports_refused_fusions_shared_layers_and_hints():
     assert explanation.tasks_before == 13 and explanation.tasks_after == 9
 
 
+def test_explain_names_the_edges_a_cluster_dispatches_ahead():
+    x = la.from_array(np.arange(12.0), chunks=3)
+    with lo.set_options(disabled_rules={"blockwise_fusion"}):
+        explanation = lamina.explain((x + 1).sum())
+    edges = explanation.ahead_edges()
+    assert explanation.plan.hints and len(edges) == len(explanation.plan.hints)
+    assert any("FromArray -> Blockwise[add]  (4 blocks;" in line for line in edges)
+    assert "dispatched ahead on a cluster" in str(explanation)
+
+
 def test_visualize_returns_the_layer_graph():
     x = la.from_array(np.arange(6.0), chunks=2)
     y = np.sin(x) + x

@@ -71,7 +71,7 @@ def test_layer_counts_match_a_bincount_of_states(deps, steps, n_layers):
             ids = ids[1:]
         state.finish(ids[: len(ids) // 2 + 1] if i % 2 else ids)
         counts = state.layer_counts(offsets)
-        reference = np.zeros((n_layers, 6), dtype=np.int64)
+        reference = np.zeros((n_layers, 7), dtype=np.int64)
         np.add.at(reference, (task_layer, state.states()), 1)
         np.testing.assert_array_equal(counts, reference)
         assert counts.sum() == n

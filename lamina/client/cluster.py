@@ -88,7 +88,8 @@ class LocalCluster:
     ``auth``: the cluster's secret; a fresh random one by default.
     ``memory_limit``: each worker's ``--memory-limit`` (spill, then pause).
     ``heartbeat_interval`` and ``worker_timeout`` (seconds) are the
-    scheduler's options of the same names (``lamina scheduler --help``).
+    scheduler's options of the same names (``lamina scheduler --help``), as
+    are ``ahead_depth`` and ``ahead_budget`` (speculative dispatch).
     ``dashboard_address``: where the scheduler serves its dashboard
     (``dashboard_link``); ``":8787"`` by default, a free port when that one
     is busy, None for none.
@@ -98,7 +99,8 @@ class LocalCluster:
                  host: str = "127.0.0.1", timeout: float = 60.0,
                  auth: str | None = None, memory_limit: str | float | None = None,
                  heartbeat_interval: float | None = None,
-                 worker_timeout: float | None = None,
+                 worker_timeout: float | None = None, ahead_depth: int | None = None,
+                 ahead_budget: int | None = None,
                  dashboard_address: str | None = ":8787") -> None:
         self.n_workers = n_workers
         self.threads_per_worker = threads_per_worker
@@ -116,6 +118,10 @@ class LocalCluster:
             options += ["--worker-timeout", str(worker_timeout)]
         options += (["--no-dashboard"] if dashboard_address is None
                     else ["--dashboard-address", dashboard_address])
+        if ahead_depth is not None:
+            options += ["--ahead-depth", str(int(ahead_depth))]
+        if ahead_budget is not None:
+            options += ["--ahead-budget", str(int(ahead_budget))]
         try:
             scheduler = _Process(["scheduler", "--host", host, "--port", "0", *options,
                                   "--exit-with-parent"], "lamina scheduler listening at ",

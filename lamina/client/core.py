@@ -66,8 +66,10 @@ class _Submission:
     (arrays), "blocks" (lists of blocks) or "persist" (held arrays)."""
 
     def __init__(self, layers: list[Layer], futures: list[Future], mode: Mode,
-                 on_progress: Progress | None, graph: Packed) -> None:
+                 on_progress: Progress | None, graph: Packed,
+                 hints: tuple[tuple[str, str], ...] = ()) -> None:
         self.layers = layers
+        self.hints = hints
         self.futures = futures
         self.mode = mode
         self.on_progress = on_progress
@@ -191,10 +193,12 @@ class Client:
         return [f.result(timeout) for f in futures]
 
     def _submit(self, layers: list[Layer], mode: Mode, on_progress: Progress | None = None,
-                started: float | None = None) -> list[Future]:
+                started: float | None = None,
+                hints: tuple[tuple[str, str], ...] = ()) -> list[Future]:
         """Send layers as they are (``lamina.compute.run`` optimized them) as one run.
 
-        ``started`` is when the computation was asked for (``timings["compute"]``).
+        ``started`` is when the computation was asked for (``timings["compute"]``);
+        ``hints``: the plan's speculative-dispatch edges, as layer names.
         """
         if self._closed:
             raise RuntimeError("this Client is closed: create a new one")
@@ -207,7 +211,7 @@ class Client:
             f.timings["compute"] = started
             f.graph_nbytes = framed_nbytes(frames)
         ref = next(self._refs)
-        sub = _Submission(layers, futures, mode, on_progress, Packed(frames))
+        sub = _Submission(layers, futures, mode, on_progress, Packed(frames), hints)
         self._submissions[ref] = sub
         self._io.call(self._send_submission, ref, sub)
         return futures
@@ -216,7 +220,8 @@ class Client:
         """Send a run (on the loop); fail it at once if the scheduler is gone."""
         if self._lost is None:
             self._send({"op": "submit", "ref": ref, "graph": sub.graph,
-                        "progress": sub.on_progress is not None})
+                        "progress": sub.on_progress is not None,
+                        "hints": [list(pair) for pair in sub.hints]})
         if self._lost is not None:
             self._submissions.pop(ref, None)
             sub.fail(self._lost)
@@ -289,6 +294,9 @@ class Client:
             task = asyncio.ensure_future(self._finish(sub, msg))
             self._finishing.add(task)
             task.add_done_callback(self._finishing.discard)
+        elif op == "run_done":
+            # a run cancelled here that finished before the cancel reached the scheduler
+            self._send({"op": "release", "run": int(msg["run"])})
         elif op == "run_erred" and sub is not None:
             self._submissions.pop(msg["ref"], None)
             sub.fail(remote_exception(msg))
@@ -325,6 +333,7 @@ class Client:
         for f in sub.futures:
             f.timings.update(submitted=msg["submitted"], first_task=msg["first_task"],
                              done=time.time())
+            f.n_speculative = int(msg.get("speculative", 0))
         try:
             if sub.mode == "persist":
                 results: list[Any] = self._hold(sub, rid)

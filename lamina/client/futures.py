@@ -37,13 +37,18 @@ class RemoteTraceback(Exception):
 
 
 class Future:
-    """The pending result of one collection computed on the cluster."""
+    """The pending result of one collection computed on the cluster.
+
+    ``n_speculative``: how many of the run's ``n_tasks`` started on their
+    worker without a scheduler round trip (sent ahead, see docs/distributed.md).
+    """
 
     def __init__(self) -> None:
         self._future: concurrent.futures.Future = concurrent.futures.Future()
         self.timings: dict[str, float] = {}
         self.graph_nbytes = 0
         self.n_tasks = 0
+        self.n_speculative = 0
 
     @classmethod
     def finished(cls, value: Any) -> "Future":

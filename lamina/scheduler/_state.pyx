@@ -10,6 +10,8 @@ or failed, and frees what it says is no longer needed::
     freed = state.finish(ids)         # ids whose values may be dropped
     erred = state.fail(task_id)       # the task and all its dependents
     again = state.lose(ids)           # their worker left: ids that must run again
+    state.ahead(ids)                  # sent ahead: they wait on their worker (AHEAD)
+    promoted = state.promoted()       # AHEAD tasks whose inputs are all done: RUNNING
 
 Every table is a NumPy int64/uint8 array; every transition is a C loop.
 """
@@ -24,6 +26,7 @@ RUNNING = 2
 DONE = 3
 RELEASED = 4
 ERRED = 5
+AHEAD = 6
 
 cdef enum:
     S_WAITING = 0
@@ -32,6 +35,7 @@ cdef enum:
     S_DONE = 3
     S_RELEASED = 4
     S_ERRED = 5
+    S_AHEAD = 6
 
 
 def dependents_of(dep_indptr, dep_indices):
@@ -125,6 +129,12 @@ cdef class GraphState:
     cdef readonly int64_t n_erred
     cdef readonly int64_t n_released
     cdef object _arrays
+    # speculative dispatch: tasks sent ahead, promoted when their inputs finish
+    cdef readonly int64_t n_ahead
+    cdef int64_t[::1] _promoted
+    cdef int64_t n_promoted
+    cdef object _visit
+    cdef int64_t _stamp
 
     def __init__(self, dep_indptr, dep_indices, priority, keep):
         dep_indptr = np.ascontiguousarray(dep_indptr, dtype=np.int64)
@@ -161,6 +171,9 @@ cdef class GraphState:
         self.n_done = 0
         self.n_erred = 0
         self.n_released = 0
+        self.n_ahead = 0
+        self._promoted = np.empty(n, dtype=np.int64)
+        self.n_promoted = 0
         cdef int64_t t
         for t in range(n):
             if self.waiting[t] == 0:
@@ -233,6 +246,8 @@ cdef class GraphState:
                     self.waiting[d] -= 1
                     if self.waiting[d] == 0 and self._state[d] == S_WAITING:
                         self._push(d)
+                    elif self.waiting[d] == 0 and self._state[d] == S_AHEAD:
+                        self._promote(d)
                 for k in range(self.dep_ptr[t], self.dep_ptr[t + 1]):
                     d = self.dep_idx[k]
                     self.holders[d] -= 1
@@ -261,6 +276,8 @@ cdef class GraphState:
                 continue
             if self._state[t] == S_READY:
                 self._remove_ready(t)
+            elif self._state[t] == S_AHEAD:
+                self.n_ahead -= 1
             self._state[t] = S_ERRED
             self.n_erred += 1
             out.append(t)
@@ -305,7 +322,7 @@ cdef class GraphState:
             for i in range(lost.shape[0]):
                 t = lost[i]
                 s = self._state[t]
-                if (s == S_RUNNING or s == S_DONE) and not mark[t]:
+                if (s == S_RUNNING or s == S_DONE or s == S_AHEAD) and not mark[t]:
                     mark[t] = 1
                     again[n_again] = t
                     n_again += 1
@@ -323,6 +340,12 @@ cdef class GraphState:
                             mark[c] = 2
                             recount[n_recount] = c
                             n_recount += 1
+                for k in range(self.dpt_ptr[t], self.dpt_ptr[t + 1]):
+                    c = self.dpt_idx[k]
+                    if self._state[c] == S_AHEAD and not mark[c]:
+                        mark[c] = 1
+                        again[n_again] = c
+                        n_again += 1
                 for k in range(self.dep_ptr[t], self.dep_ptr[t + 1]):
                     p = self.dep_idx[k]
                     if self._state[p] == S_RELEASED and not mark[p]:
@@ -334,6 +357,8 @@ cdef class GraphState:
                 s = self._state[t]
                 if s == S_RUNNING:
                     self.n_running -= 1
+                elif s == S_AHEAD:
+                    self.n_ahead -= 1
                 else:
                     self.n_done -= 1
                     if s == S_RELEASED:
@@ -382,6 +407,168 @@ cdef class GraphState:
         for i in keep:
             self._push(i)
 
+    # speculative dispatch -------------------------------------------------
+    cdef inline void _promote(self, int64_t t) noexcept nogil:
+        self._state[t] = S_RUNNING
+        self.n_ahead -= 1
+        self.n_running += 1
+        self._promoted[self.n_promoted] = t
+        self.n_promoted += 1
+
+    def ahead(self, ids):
+        """Mark WAITING ``ids`` as sent ahead (AHEAD); return those marked.
+
+        An AHEAD task waits on its worker for its inputs. When the last of
+        them finishes it becomes RUNNING (see ``promoted``) without passing
+        through the ready heap; ``lose`` sends it back to WAITING.
+        """
+        cdef int64_t[::1] sel = np.ascontiguousarray(ids, dtype=np.int64)
+        self._check_ids(sel)
+        out_arr = np.empty(sel.shape[0], dtype=np.int64)
+        cdef int64_t[::1] out = out_arr
+        cdef int64_t i, t, k = 0
+        with nogil:
+            for i in range(sel.shape[0]):
+                t = sel[i]
+                if self._state[t] == S_WAITING and self.waiting[t] > 0:
+                    self._state[t] = S_AHEAD
+                    self.n_ahead += 1
+                    out[k] = t
+                    k += 1
+        return out_arr[:k]
+
+    def send_ahead(self, frontier, int64_t wid, where, task_layer, hinted, int64_t n_layers,
+                   int64_t depth, int64_t budget, blocked):
+        """Choose dependents of ``frontier`` to send ahead to worker ``wid``; mark them AHEAD.
+
+        Walks up to ``depth`` levels of dependents along hinted layer edges
+        (``hinted``: sorted codes ``producer layer * n_layers + consumer
+        layer``), through tasks already AHEAD there. A WAITING task goes
+        when every input is DONE, RUNNING or AHEAD on ``wid`` (``where``,
+        set in place for the tasks chosen) and ``blocked`` is 0 for it; at
+        most ``budget`` go. Returns their ids, nearest first.
+        """
+        cdef int64_t[::1] fr = np.ascontiguousarray(frontier, dtype=np.int64)
+        cdef int64_t[::1] wh = where
+        cdef int64_t[::1] lay = np.ascontiguousarray(task_layer, dtype=np.int64)
+        cdef int64_t[::1] hc = np.ascontiguousarray(hinted, dtype=np.int64)
+        cdef uint8_t[::1] blk = blocked
+        self._check_ids(fr)
+        if self._visit is None:
+            self._visit = np.zeros(self.n_tasks, dtype=np.int64)
+        self._stamp += 1
+        cdef int64_t[::1] visit = self._visit
+        cdef int64_t stamp = self._stamp
+        queue_arr = np.empty(0, dtype=np.int64)
+        level_arr = np.empty(0, dtype=np.int64)
+        out = []
+        cdef int64_t[::1] queue
+        cdef int64_t[::1] level
+        cdef int64_t head = 0, tail = 0, i, k, j, t, c, d, code, lo, hi, mid
+        cdef uint8_t sd
+        cdef bint ok
+        if budget <= 0 or depth <= 0 or hc.shape[0] == 0:
+            return np.empty(0, dtype=np.int64)
+        cap = fr.shape[0] + budget + 64
+        queue_arr = np.empty(cap, dtype=np.int64)
+        level_arr = np.empty(cap, dtype=np.int64)
+        queue = queue_arr
+        level = level_arr
+        for i in range(fr.shape[0]):
+            if visit[fr[i]] != stamp:
+                visit[fr[i]] = stamp
+                queue[tail] = fr[i]
+                level[tail] = 0
+                tail += 1
+        while head < tail and budget > 0:
+            t = queue[head]
+            if level[head] >= depth:
+                head += 1
+                continue
+            for k in range(self.dpt_ptr[t], self.dpt_ptr[t + 1]):
+                c = self.dpt_idx[k]
+                if visit[c] == stamp:
+                    continue
+                code = lay[t] * n_layers + lay[c]
+                lo = 0
+                hi = hc.shape[0]
+                while lo < hi:
+                    mid = (lo + hi) >> 1
+                    if hc[mid] < code:
+                        lo = mid + 1
+                    else:
+                        hi = mid
+                if lo == hc.shape[0] or hc[lo] != code:
+                    continue
+                sd = self._state[c]
+                if sd == S_AHEAD and wh[c] == wid:
+                    ok = True
+                elif sd == S_WAITING and not blk[c] and budget > 0:
+                    ok = True
+                    for j in range(self.dep_ptr[c], self.dep_ptr[c + 1]):
+                        d = self.dep_idx[j]
+                        if wh[d] != wid or not (self._state[d] == S_DONE
+                                                or self._state[d] == S_RUNNING
+                                                or self._state[d] == S_AHEAD):
+                            ok = False
+                            break
+                    if ok:
+                        self._state[c] = S_AHEAD
+                        self.n_ahead += 1
+                        wh[c] = wid
+                        budget -= 1
+                        out.append(c)
+                else:
+                    ok = False
+                if not ok:
+                    continue
+                visit[c] = stamp
+                if tail == queue.shape[0]:
+                    queue_arr = np.concatenate([queue_arr, np.empty(tail, dtype=np.int64)])
+                    level_arr = np.concatenate([level_arr, np.empty(tail, dtype=np.int64)])
+                    queue = queue_arr
+                    level = level_arr
+                queue[tail] = c
+                level[tail] = level[head] + 1
+                tail += 1
+            head += 1
+        return np.asarray(out, dtype=np.int64)
+
+    def promoted(self):
+        """The AHEAD tasks that became RUNNING since the last call, in order."""
+        out = np.asarray(self._promoted[:self.n_promoted]).copy()
+        self.n_promoted = 0
+        return out
+
+    def claim(self, ids):
+        """Take READY ``ids`` out of the ready heap as RUNNING; return those taken.
+
+        For tasks placed by a decision other than priority order (a steal
+        hands them to the thief).
+        """
+        cdef int64_t[::1] sel = np.ascontiguousarray(ids, dtype=np.int64)
+        self._check_ids(sel)
+        out_arr = np.empty(sel.shape[0], dtype=np.int64)
+        cdef int64_t[::1] out = out_arr
+        cdef int64_t i, t, k = 0, m = 0
+        with nogil:
+            for i in range(sel.shape[0]):
+                t = sel[i]
+                if self._state[t] == S_READY:
+                    self._state[t] = S_RUNNING
+                    out[k] = t
+                    k += 1
+            if k:
+                for i in range(self.n_ready):
+                    if self._state[self.heap[i]] == S_READY:
+                        self.heap[m] = self.heap[i]
+                        m += 1
+                self.n_ready = 0
+                for i in range(m):
+                    self._push(self.heap[i])
+                self.n_running += k
+        return out_arr[:k]
+
     # inspection -----------------------------------------------------------
     @property
     def finished(self):
@@ -426,7 +613,7 @@ cdef class GraphState:
 
     # diagnostics: counts per layer and state (read by the dashboard) ----------
     def layer_counts(self, layer_offsets):
-        """Tasks per (layer, state): an ``(n_layers, 6)`` int64 table, one C pass.
+        """Tasks per (layer, state): an ``(n_layers, 7)`` int64 table, one C pass.
 
         Layer ``i`` owns tasks ``layer_offsets[i]:layer_offsets[i + 1]`` (as
         the lowering numbers them). Computed when asked, so that watching
@@ -438,7 +625,7 @@ cdef class GraphState:
                 or np.any(np.diff(np.asarray(off)) < 0)):
             raise ValueError(f"layer_offsets must rise from 0 to the number of tasks "
                              f"({self.n_tasks})")
-        out_arr = np.zeros((n_layers, 6), dtype=np.int64)
+        out_arr = np.zeros((n_layers, 7), dtype=np.int64)
         cdef int64_t[:, ::1] out = out_arr
         cdef int64_t c[4][8]
         cdef int64_t t, s, lo, hi
@@ -459,6 +646,6 @@ cdef class GraphState:
                 while t < hi:
                     c[0][st[t] & 7] += 1
                     t += 1
-                for s in range(6):
+                for s in range(7):
                     out[layer, s] = c[0][s] + c[1][s] + c[2][s] + c[3][s]
         return out_arr

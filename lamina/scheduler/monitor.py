@@ -33,7 +33,7 @@ HISTORY = 600
 ENDED_RUNS = 20
 LABELLED_RUNS = 1_000
 SAMPLED_WINDOW = 20
-STATE_NAMES = ("waiting", "queued", "running", "memory", "released", "erred")
+STATE_NAMES = ("waiting", "queued", "running", "memory", "released", "erred", "ahead")
 
 
 class Monitor:

@@ -35,7 +35,10 @@ class WorkerState(_Peer):
 
     ``alone``: it runs a suspect task and takes nothing else until idle.
     ``last_seen``: when it last sent anything (``time.monotonic()``), for
-    the heartbeat watch.
+    the heartbeat watch. ``ahead``: tasks sent ahead that it holds waiting,
+    at most ``ahead_budget``; ``stealing``: a steal request to it is
+    unanswered (for thief ``steal_for[0]``, ``steal_for[1]`` tasks);
+    ``incoming``: tasks it is to get from one.
     """
 
     def __init__(self, wid: int, address: str, nthreads: int, out: Any) -> None:
@@ -48,6 +51,11 @@ class WorkerState(_Peer):
         self.runs: set[int] = set()
         self.alone = False
         self.last_seen = time.monotonic()
+        self.ahead = 0
+        self.ahead_budget = 0
+        self.stealing = False
+        self.steal_for = (0, 0)
+        self.incoming = 0
 
     @property
     def target(self) -> int:

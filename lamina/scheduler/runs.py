@@ -13,6 +13,7 @@ reason to fail the run), so recovery is tested without sockets::
     ids, parked = run.pop_ready(free)
     keys, where = run.finish(done)          # intermediates nobody needs any more
     recomputed, failure = run.recover(wid, address, max_task_losses)
+    ahead = run.send_ahead(ids, wid, budget)  # dependents that travel with ids
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import numpy as np
 
 from lamina.layers.held import Held
 from lamina.scheduler import placement
-from lamina.scheduler._state import RUNNING, GraphState
+from lamina.scheduler._state import AHEAD, DONE, RELEASED, RUNNING, GraphState
 from lamina.scheduler.lowering import TaskTable
 
 if TYPE_CHECKING:
@@ -71,6 +72,50 @@ class Run:
         self.misses = np.zeros(n, dtype=np.uint8)
         self.suspects = False
         self.parked: list[int] = []
+        self.ahead_depth = 0
+        self.hinted = np.empty(0, dtype=np.int64)
+        self.speculative = np.zeros(n, dtype=bool)  # started without a round trip
+        self.retracted: list[tuple[np.ndarray, np.ndarray]] = []
+        self.last_finished = np.empty(0, dtype=np.int64)  # set by each ``report``
+
+    def use_hints(self, hints: Any, depth: int) -> None:
+        """Send dependents ahead along the hinted ``(producer, consumer)`` layer names,
+        up to ``depth`` levels (0: never). Names not in this run are ignored."""
+        index = {layer.name: i for i, layer in enumerate(self.table.layers)}
+        n = len(index)
+        codes = {index[p] * n + index[c] for p, c in hints if p in index and c in index}
+        self.hinted = np.array(sorted(codes), dtype=np.int64)
+        self.ahead_depth = int(depth) if len(codes) else 0
+        self._task_layer = self.table.task_layer.astype(np.int64)
+
+    def send_ahead(self, frontier: np.ndarray, wid: int, budget: int) -> np.ndarray:
+        """Mark dependents of ``frontier`` (running on ``wid``) to travel there ahead.
+
+        Only along hinted edges, only tasks whose inputs are all on ``wid``,
+        never a suspect; see ``GraphState.send_ahead``.
+        """
+        if not self.ahead_depth or budget <= 0 or not len(frontier):
+            return np.empty(0, dtype=np.int64)
+        ids = self.state.send_ahead(frontier, wid, self.where, self._task_layer,
+                                    self.hinted, len(self.table.layers), self.ahead_depth,
+                                    budget, self.losses)
+        return ids
+
+    def give_back(self, tasks: np.ndarray) -> np.ndarray:
+        """``GraphState.lose``, noting the AHEAD tasks that went back with their workers
+        (``retracted``: those workers must drop them)."""
+        before = self.state.states()
+        again = self.state.lose(tasks)
+        ahead = again[before[again] == AHEAD]
+        if len(ahead):
+            self.retracted.append((ahead, self.where[ahead].copy()))
+        self.where[again] = -1
+        return again
+
+    def take_retracted(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """AHEAD tasks sent back since the last call, and the workers that held them."""
+        out, self.retracted = self.retracted, []
+        return out
 
     def borrow_held(self, finished: dict[int, Finished], cluster: str) -> np.ndarray:
         """Point the run's ``Held`` tasks at the kept outputs they name; return those tasks.
@@ -126,6 +171,30 @@ class Run:
         states = self.state.states_of(tasks)
         return tasks[(states == RUNNING) & (self.where[tasks] == wid)]
 
+    def report(self, wid: int, reported: np.ndarray) -> tuple[
+            int, np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+        """Worker ``wid`` finished ``reported``, in the order it ran them.
+
+        A report may list tasks sent ahead after the inputs they waited on:
+        finishing in order promotes each before it is reached. Tasks not
+        running (or sent ahead) there are stale and ignored. Returns how
+        many finished, the tasks promoted (see ``GraphState.promoted``) and
+        their workers, and the keys no task needs any more with their holders.
+        """
+        if len(reported) and (reported.min() < 0 or reported.max() >= self.table.n_tasks):
+            raise ValueError("a report names tasks outside the run")
+        states = self.state.states_of(reported)
+        mine = reported[(self.where[reported] == wid) & ((states == RUNNING) | (states == AHEAD))]
+        self.last_finished = mine  # what the task records take from this report
+        freed = self.finish(mine)
+        after = self.state.states_of(mine)
+        n_done = int(((after == DONE) | (after == RELEASED)).sum())
+        promoted = self.state.promoted()
+        # only a promoted task that finished in this report, here, can have been freed
+        holders = self.where[promoted]
+        holders[holders < 0] = wid
+        return n_done, promoted, holders, freed
+
     def pop_ready(self, n: int) -> tuple[np.ndarray, bool]:
         """Up to ``n`` ready tasks to place, and whether suspects were parked instead.
 
@@ -165,8 +234,7 @@ class Run:
             return Failure(f"worker {address} could not fetch the inputs of "
                            f"{self.describe(stuck[0])} {limit} times (last: {reason}): check "
                            "that the workers can reach each other's addresses")
-        again = self.state.lose(tasks)
-        self.where[again] = -1
+        self.give_back(tasks)
         return None
 
     def recover(self, wid: int, address: str, max_task_losses: int) -> tuple[int, Failure | None]:
@@ -196,9 +264,8 @@ class Run:
                     "crashing its worker (out of memory, a crash in native code, os._exit). "
                     "The computation was stopped: fix the task or give the workers more "
                     "memory, then compute it again", self.describe(worst[0]))
-        again = self.state.lose(np.concatenate([on, np.array(self.parked, dtype=np.int64)]))
+        again = self.give_back(np.concatenate([on, np.array(self.parked, dtype=np.int64)]))
         self.parked = []
-        self.where[again] = -1
         gone = np.flatnonzero(~self.owned & (self.where < 0))
         if len(gone):
             needed = gone[self.state.dependents_left(gone) > 0]
@@ -211,10 +278,15 @@ class Run:
                     "that array again, then compute this again")
         return len(again), None
 
-    def running_per_worker(self) -> tuple[np.ndarray, np.ndarray]:
-        """Worker ids with RUNNING tasks of this run, and how many each."""
-        running = self.state.states() == RUNNING
+    def running_per_worker(self, state: int = RUNNING) -> tuple[np.ndarray, np.ndarray]:
+        """Worker ids with tasks of this run in ``state`` (RUNNING), and how many each."""
+        running = self.state.states() == state
         return np.unique(self.where[running], return_counts=True)
+
+    def stealable(self, wid: int, n: int) -> np.ndarray:
+        """Up to ``n`` tasks RUNNING on ``wid`` that it would start last (worst priority)."""
+        on = np.flatnonzero((self.where == wid) & (self.state.states() == RUNNING))
+        return on[np.argsort(-self.table.priority[on], kind="stable")[:n]]
 
     def outputs(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Per output: its blocks' keys, holders, and whether this run owns them."""

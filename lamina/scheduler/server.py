@@ -45,6 +45,7 @@ from lamina.comm.wire import Blob, WireError, loads
 from lamina.layers.codec import LayerCodec
 from lamina.layers.registry import signature
 from lamina.scheduler import dispatch, placement
+from lamina.scheduler._state import AHEAD
 from lamina.scheduler.heartbeat import HEARTBEAT_SECONDS, WORKER_TIMEOUT_SECONDS, HeartbeatWatch
 from lamina.scheduler.lowering import lower
 from lamina.scheduler.monitor import MAX_RECORDS, Monitor
@@ -56,6 +57,8 @@ logger = logging.getLogger("lamina.scheduler")
 PROGRESS_SECONDS = 0.1
 MAX_TASK_LOSSES = 3
 MAX_FETCH_FAILURES = 10
+AHEAD_DEPTH = 64
+AHEAD_BUDGET = 1024
 
 
 class Scheduler:
@@ -68,17 +71,22 @@ class Scheduler:
     seconds is removed as if it had died. ``security``: the cluster secret
     (and TLS files) every worker and client must prove; by default
     ``Security.for_scheduler()`` at ``start`` (the environment, or a secret
-    file it creates, see ``lamina.comm.security``). ``dashboard_address``:
-    where to serve the dashboard (``host:port``, see ``dashboard``); None
-    serves none.
+    file it creates, see ``lamina.comm.security``). Along the optimizer's
+    speculative-dispatch hints, dependents are sent ahead up to
+    ``ahead_depth`` levels, at most ``ahead_budget`` held by each worker
+    (0 turns it off; see ``dispatch``). ``dashboard_address``: where to serve
+    the dashboard (``host:port``, see ``dashboard``); None serves none.
     """
 
     def __init__(self, max_task_losses: int = MAX_TASK_LOSSES,
                  heartbeat_interval: float = HEARTBEAT_SECONDS,
                  worker_timeout: float = WORKER_TIMEOUT_SECONDS,
-                 security: Security | None = None,
+                 security: Security | None = None, ahead_depth: int = AHEAD_DEPTH,
+                 ahead_budget: int = AHEAD_BUDGET,
                  dashboard_address: str | None = None) -> None:
         self.id = uuid.uuid4().hex
+        self.ahead_depth = max(int(ahead_depth), 0)
+        self.ahead_budget = max(int(ahead_budget), 0)
         self.monitor = Monitor()
         self.dashboard_address = dashboard_address
         self.dashboard: Any = None
@@ -91,6 +99,8 @@ class Scheduler:
                              "departing workers")
         self.max_task_losses = int(max_task_losses)
         self.tasks_recomputed = 0
+        self.tasks_speculative = 0
+        self.steals = dispatch.Steals()
         self.workers: dict[int, WorkerState] = {}
         self.clients: dict[int, ClientState] = {}
         self.runs: dict[int, Run] = {}
@@ -153,6 +163,7 @@ class Scheduler:
         wid = next(self._ids)
         ws = WorkerState(wid, str(info["address"]), int(info.get("nthreads", 1)),
                          BatchedSend(comm))
+        ws.ahead_budget = self.ahead_budget
         self.workers[wid] = ws
         ws.send({"op": "welcome", "wid": wid, "heartbeat": self.heartbeat.interval})
         self._broadcast_workers()
@@ -203,6 +214,9 @@ class Scheduler:
             self._task_done(ws, msg)
         elif op == "missing":
             self._inputs_missing(ws, msg)
+        elif op == "stolen":
+            self.steals.tasks += dispatch.stolen(ws, msg, self.runs.get(msg["run"]),
+                                                 self.workers)
         elif op == "erred":
             run = self.runs.get(msg["run"])
             task = np.array([msg["task"]], dtype=np.int64)
@@ -217,14 +231,16 @@ class Scheduler:
         if run is None:
             return
         reported = np.array(msg["tasks"], dtype=np.int64)
-        tasks = run.expected(ws.wid, reported)
-        ws.in_flight -= len(tasks)
         ws.measured(len(reported), float(msg.get("elapsed", 0.0)))
         if not run.first_task and msg.get("started"):
             run.first_task = float(msg["started"])
-        self.tasks_done += len(tasks)
-        self.monitor.task_done(run, ws.wid, msg, tasks)
-        self._send_release(*run.finish(tasks))
+        n_done, promoted, holders, freed = run.report(ws.wid, reported)
+        if len(promoted):
+            dispatch.promote(run, promoted, holders, self.workers)
+        ws.in_flight -= n_done
+        self.tasks_done += n_done
+        self.monitor.task_done(run, ws.wid, msg, run.last_finished)
+        self._send_release(*freed)
         if run.state.complete:
             self._complete(run)
         elif run.progress:
@@ -232,7 +248,8 @@ class Scheduler:
             if now - run.progress_sent >= PROGRESS_SECONDS:
                 run.progress_sent = now
                 run.client.send({"op": "progress", "ref": run.ref, "run": run.id,
-                                 "done": run.state.n_done, "total": run.table.n_tasks})
+                                 "done": run.state.n_done, "total": run.table.n_tasks,
+                                 "speculative": int(run.speculative.sum())})
 
     def _inputs_missing(self, ws: WorkerState, msg: dict) -> None:
         """A worker could not fetch a batch's inputs: run those tasks again later."""
@@ -245,6 +262,7 @@ class Scheduler:
         ws.in_flight -= len(tasks)
         failure = run.inputs_missing(tasks, ws.address, msg.get("reason", "unknown"),
                                      MAX_FETCH_FAILURES)
+        dispatch.drop_retracted(run, self.workers)
         if failure is not None:
             self._fail(run, failure)
 
@@ -259,9 +277,14 @@ class Scheduler:
         if self.workers.pop(ws.wid, None) is None:
             return
         self.monitor.worker_left(ws.wid)
+        if ws.stealing:
+            thief = self.workers.get(ws.steal_for[0])
+            if thief is not None:
+                thief.incoming -= ws.steal_for[1]
         for run in list(self.runs.values()):
             run.sent_to.discard(ws.wid)
             recomputed, failure = run.recover(ws.wid, ws.address, self.max_task_losses)
+            dispatch.drop_retracted(run, self.workers)
             self.tasks_recomputed += recomputed
             if failure is not None:
                 self._fail(run, failure)
@@ -321,6 +344,8 @@ class Scheduler:
             "tasks_done": self.tasks_done,
             "tasks_recomputed": self.tasks_recomputed,
             "dashboard": self.dashboard_link,
+            "tasks_speculative": self.tasks_speculative,
+            "tasks_stolen": self.steals.tasks,
         }
 
     @property
@@ -345,6 +370,7 @@ class Scheduler:
                 return
             run = Run(next(self._ids), cs, ref, table, msg["graph"], self.next_key)
             run.progress = bool(msg.get("progress", False))
+            run.use_hints(msg.get("hints") or (), self.ahead_depth)
             self.next_key += table.n_tasks
             held = run.borrow_held(self.finished, self.id)
         except Exception as exc:
@@ -362,6 +388,8 @@ class Scheduler:
 
     def _complete(self, run: Run) -> None:
         outputs = run.outputs()
+        speculative = int(run.speculative.sum())
+        self.tasks_speculative += speculative
         self._drop_run(run)
         rec = Finished(run.client, outputs)
         self.finished[run.id] = rec
@@ -371,6 +399,7 @@ class Scheduler:
             "op": "run_done", "ref": run.ref, "run": run.id,
             "outputs": [(keys, where) for keys, where, _ in outputs], "workers": addresses,
             "submitted": run.submitted, "first_task": run.first_task, "n_tasks": run.table.n_tasks,
+            "speculative": speculative,
         })
         for wid in run.sent_to:
             ws = self.workers.get(wid)
@@ -404,6 +433,10 @@ class Scheduler:
             ws = self.workers.get(int(wid))
             if ws is not None:
                 ws.in_flight -= int(count)
+        for wid, count in zip(*run.running_per_worker(AHEAD)):
+            ws = self.workers.get(int(wid))
+            if ws is not None:
+                ws.ahead -= int(count)
         for wid in run.sent_to:
             ws = self.workers.get(wid)
             if ws is not None:
@@ -435,6 +468,7 @@ class Scheduler:
         if self.workers and self.runs:
             self._rotate = dispatch.schedule(list(self.workers.values()),
                                              list(self.runs.values()), self._rotate)
+            dispatch.steal(list(self.workers.values()), list(self.runs.values()))
 
 
 def _blob_of(exc: BaseException) -> Blob:
@@ -456,7 +490,8 @@ def run_scheduler(host: str = "127.0.0.1", port: int = 8786, exit_with_parent: b
                   max_task_losses: int = MAX_TASK_LOSSES,
                   heartbeat_interval: float = HEARTBEAT_SECONDS,
                   worker_timeout: float = WORKER_TIMEOUT_SECONDS,
-                  security: Security | None = None,
+                  security: Security | None = None, ahead_depth: int = AHEAD_DEPTH,
+                  ahead_budget: int = AHEAD_BUDGET,
                   dashboard_address: str | None = None) -> int:
     """The ``lamina scheduler`` command: serve until interrupted; return 0.
 
@@ -465,7 +500,7 @@ def run_scheduler(host: str = "127.0.0.1", port: int = 8786, exit_with_parent: b
     """
     security = security or Security.for_scheduler()
     scheduler = Scheduler(max_task_losses, heartbeat_interval, worker_timeout, security,
-                          dashboard_address)
+                          ahead_depth, ahead_budget, dashboard_address)
     forbid_unpickling()
     address = f"{security.scheme}://{host}:{port}"
 

@@ -16,6 +16,12 @@ stay under their keys until the scheduler releases them. Completions go
 back in batches with the thread time they took, which the scheduler uses
 to size the next batches.
 
+Tasks sent *ahead* wait in a ``WaitingSet`` until their inputs are in
+memory here; the thread that makes the last input runs them straight
+after, without a round trip to the scheduler, reporting as it goes. A ``steal`` asks for queued tasks back: the worker gives
+up those it has not started, with the held tasks that wait on them, and
+answers ``stolen``.
+
 With a ``memory_limit`` the blocks live in a ``BlockStore`` that spills
 the least recently used ones to disk and reads them back when a task or a
 peer asks; above the pause fraction the worker starts no new task while
@@ -47,6 +53,7 @@ from lamina.layers.codec import LayerCodec
 from lamina.layers.registry import signature
 from lamina.worker.metrics import WorkerMetrics
 from lamina.worker.store import PAUSE_FRACTION, SPILL_FRACTION, open_store, parse_memory_limit
+from lamina.worker.waiting import WaitingSet
 
 logger = logging.getLogger("lamina.worker")
 
@@ -54,6 +61,9 @@ LONG_TASK_SECONDS = 1e-3
 SCHEDULER_WAIT_SECONDS = 30.0
 INITIAL_SECONDS_PER_TASK = 1e-4
 MAX_CHUNK = 1024
+INLINE_SECONDS = 0.05
+REPORT_SECONDS = 1e-3
+SLICE_SECONDS = 0.01
 _MISSING = object()
 
 
@@ -101,6 +111,8 @@ class Batch:
         self.dep_keys: list[int] = np.asarray(msg["dep_keys"]).tolist()
         self.dep_where: list[int] = np.asarray(msg["dep_where"]).tolist()
         self.fetched: dict[int, Any] = {}
+        # the last ``ahead`` tasks were sent ahead: held until their inputs are here
+        self.n_now = len(self.tasks) - int(msg.get("ahead") or 0)
 
 
 class Worker:
@@ -133,6 +145,8 @@ class Worker:
         self.executor = executor or ThreadPoolExecutor(self.nthreads,
                                                        thread_name_prefix="lamina-task")
         self.queue: deque[tuple[Batch, int, int]] = deque()
+        self.waiting = WaitingSet()
+        self.tasks_ahead = 0
         self.busy = 0
         self.seconds_per_task = INITIAL_SECONDS_PER_TASK
         self.pool: ConnectionPool | None = None
@@ -159,6 +173,7 @@ class Worker:
         self.comm = await connect_when_up(self.scheduler_address, info, load_blobs=True,
                                           timeout=SCHEDULER_WAIT_SECONDS, security=security)
         self.out = BatchedSend(self.comm)
+        self._loop = asyncio.get_running_loop()
         self._spawn(self._serve_scheduler())
         return self.address
 
@@ -201,7 +216,15 @@ class Worker:
         if op == "compute":
             run = self.runs.get(msg["run"])
             if run is not None:
-                self._accept(Batch(run, msg))
+                batch = Batch(run, msg)
+                if batch.n_now < len(batch.tasks):
+                    self._hold(batch)
+                if batch.n_now:
+                    self._accept(batch)
+        elif op == "drop":
+            self.waiting.drop(int(msg["run"]), np.asarray(msg["tasks"]).tolist())
+        elif op == "steal":
+            self._give_up(int(msg["run"]), np.asarray(msg["tasks"]).tolist())
         elif op == "release":
             data = self.data
             for key in np.asarray(msg["keys"]).tolist():
@@ -212,6 +235,7 @@ class Worker:
             self._cancel(int(msg["run"]))
         elif op == "forget":
             run = self.runs.pop(int(msg["run"]), None)
+            self.waiting.drop_run(int(msg["run"]))
             if run is not None:
                 run.layers, run.kernels = [], []
         elif op == "workers":
@@ -263,10 +287,61 @@ class Worker:
         if run is None:
             return
         run.cancelled = True
+        self.waiting.drop_run(rid)
         self.queue = deque(item for item in self.queue if item[0].run is not run)
         lo, hi = run.key_base, run.key_base + run.n_tasks
         for key in [k for k in self.data if lo <= k < hi]:
             del self.data[key]
+
+    # tasks sent ahead and steals -------------------------------------------------
+    def _hold(self, batch: Batch) -> None:
+        """Hold a batch's tasks sent ahead; queue at once those whose inputs are here."""
+        if batch.run.error is not None:
+            if not batch.n_now:
+                self._report_error(batch.run, batch.tasks[0], batch.run.error, None)
+            return
+        self.tasks_ahead += len(batch.tasks) - batch.n_now
+        self._queue_ranges(batch, self.waiting.hold(batch, self.data.__contains__))
+        self._fill()
+
+    def _queue_ranges(self, batch: Batch, indices: list[int], front: bool = False) -> None:
+        """Queue tasks ``indices`` (ascending) of a batch as runs of consecutive ones."""
+        size = 1 if self.seconds_per_task >= LONG_TASK_SECONDS else MAX_CHUNK
+        items = []
+        lo = 0
+        for k in range(1, len(indices) + 1):
+            if k == len(indices) or indices[k] != indices[k - 1] + 1 or k - lo == size:
+                items.append((batch, indices[lo], indices[k - 1] + 1))
+                lo = k
+        if front:
+            self.queue.extendleft(reversed(items))
+        else:
+            self.queue.extend(items)
+
+    def _give_up(self, rid: int, tasks: list[int]) -> None:
+        """Answer a steal: give up the ``tasks`` not started yet, and the held tasks
+        waiting on them."""
+        run = self.runs.get(rid)
+        wanted = set(tasks)
+        given: list[int] = []
+        if run is not None:
+            kept: deque[tuple[Batch, int, int]] = deque()
+            for batch, start, stop in self.queue:
+                if batch.run is not run:
+                    kept.append((batch, start, stop))
+                    continue
+                lo = start
+                for i in range(start, stop + 1):
+                    if i == stop or batch.tasks[i] in wanted:
+                        if lo < i:
+                            kept.append((batch, lo, i))
+                        if i < stop:
+                            given.append(batch.tasks[i])
+                        lo = i + 1
+            self.queue = kept
+            given += self.waiting.drop(rid, tasks)
+            given += self.waiting.drop(rid, given, run.key_base)
+        self._tell({"op": "stolen", "run": rid, "tasks": np.array(sorted(set(given)), np.int64)})
 
     # running tasks ----------------------------------------------------------------
     def _accept(self, batch: Batch) -> None:
@@ -274,7 +349,8 @@ class Worker:
             self._report_error(batch.run, batch.tasks[0], batch.run.error, None)
             return
         data = self.data
-        missing = [i for i, key in enumerate(batch.dep_keys) if key not in data]
+        missing = [i for i, key in enumerate(batch.dep_keys[:batch.dep_ptr[batch.n_now]])
+                   if key not in data]
         if missing:
             self._spawn(self._fetch_then_queue(batch, missing))
         else:
@@ -290,7 +366,8 @@ class Worker:
         except InputsUnavailable as exc:
             if not batch.run.cancelled:
                 self._tell({"op": "missing", "run": batch.run.id,
-                               "tasks": np.array(batch.tasks, np.int64), "peer": exc.wid,
+                               "tasks": np.array(batch.tasks[:batch.n_now], np.int64),
+                               "peer": exc.wid,
                                "reason": str(exc)})
             return
         except Exception as exc:
@@ -328,7 +405,7 @@ class Worker:
         return dict(zip(unique, reply["values"]))
 
     def _enqueue(self, batch: Batch) -> None:
-        n = len(batch.tasks)
+        n = batch.n_now
         if self.seconds_per_task >= LONG_TASK_SECONDS:
             size = 1
         else:
@@ -363,13 +440,17 @@ class Worker:
         return paused
 
     def _run_chunk(self, batch: Batch, start: int, stop: int) -> tuple:
-        """Run tasks ``start:stop`` of a batch (in a pool thread)."""
+        """Run tasks ``start:stop`` of a batch, then the held tasks they make runnable
+        (in a pool thread)."""
         run, data, fetched = batch.run, self.data, batch.fetched
         tasks, layers, blocks = batch.tasks, batch.layer, batch.block
         ptr, dep_keys, base = batch.dep_ptr, batch.dep_keys, run.key_base
+        waiting = self.waiting
         done: list[int] = []
         stops: list[float] = []
-        errors: list[tuple[int, BaseException, int]] = []
+        errors: list[tuple[int, BaseException, str]] = []
+        follow: deque[tuple[Batch, int]] = deque()
+        rest = stop
         began = time.time()
         t0 = time.perf_counter()
         for i in range(start, stop):
@@ -384,20 +465,66 @@ class Worker:
                     inputs = [data[k] for k in keys]
                 data[base + tasks[i]] = fn(blocks[i], inputs)
             except Exception as exc:
-                errors.append((tasks[i], exc, i))
+                errors.append((tasks[i], exc, run.describe(layers[i], blocks[i])))
                 continue
             done.append(tasks[i])
             stops.append(time.time())
-        return (done, errors, time.perf_counter() - t0, began,
-                (self.metrics.thread_index(), np.array(stops)))
+            follow.extend(waiting.produced(base + tasks[i]))
+            if i + 1 < stop and time.perf_counter() - t0 > SLICE_SECONDS:
+                rest = i + 1
+                break
+        thread = self.metrics.thread_index()
+        if follow:
+            done, stops = self._follow(run, follow, done, stops, errors, began, thread)
+        return (done, errors, time.perf_counter() - t0, began, follow, (rest, stop),
+                (thread, np.array(stops)))
+
+    def _follow(self, run: WorkerRun, follow: deque, done: list[int], stops: list[float],
+                errors: list[tuple[int, BaseException, str]], began: float,
+                thread: int) -> tuple[list[int], list[float]]:
+        """Run held tasks as their last input is made here (a chain of them, say),
+        reporting every ``REPORT_SECONDS`` meanwhile so that the scheduler sends the
+        next ones ahead; stop after ``INLINE_SECONDS`` or when several are runnable
+        and other threads could share them. Returns what is left to report, with
+        each task's end time."""
+        data, base, waiting = self.data, run.key_base, self.waiting
+        loop = self._loop
+        start = last = time.perf_counter()
+        while follow and not run.cancelled:
+            now = time.perf_counter()
+            if now - start > INLINE_SECONDS or (self.nthreads > 1 and len(follow) > 1):
+                break
+            if now - last > REPORT_SECONDS and done:
+                run.started = run.started or began
+                msg = {"op": "done", "run": run.id, "tasks": np.array(done, np.int64),
+                       "elapsed": now - last, "started": run.started, "thread": thread,
+                       "stops": np.array(stops)}
+                loop.call_soon_threadsafe(self._tell, msg)
+                self.tasks_run += len(done)
+                done, stops, last = [], [], now
+            held, i = follow.popleft()
+            task = held.tasks[i]
+            try:
+                fn = run.kernel(held.layer[i])
+                ptr = held.dep_ptr
+                data[base + task] = fn(held.block[i],
+                                       [data[k] for k in held.dep_keys[ptr[i]:ptr[i + 1]]])
+            except Exception as exc:
+                errors.append((task, exc, run.describe(held.layer[i], held.block[i])))
+                continue
+            done.append(task)
+            stops.append(time.time())
+            follow.extend(waiting.produced(base + task))
+        return done, stops
 
     def _chunk_done(self, batch: Batch, future: asyncio.Future) -> None:
         self.busy -= 1
         run = batch.run
         try:
-            done, errors, elapsed, began, (thread, stops) = future.result()
+            done, errors, elapsed, began, follow, rest, (thread, stops) = future.result()
         except BaseException as exc:
-            done, errors, elapsed, began = [], [(batch.tasks[0], exc, 0)], 0.0, time.time()
+            done, errors, elapsed, began, follow, rest = [], [(batch.tasks[0], exc, "")], 0.0, \
+                time.time(), (), (0, 0)
             thread, stops = 0, np.empty(0)
         if run.cancelled:
             for task in done:
@@ -411,8 +538,15 @@ class Worker:
                 self._tell({"op": "done", "run": run.id, "tasks": np.array(done, np.int64),
                                "elapsed": elapsed, "started": run.started, "began": began,
                                "thread": thread, "stops": stops})
-            for task, exc, i in errors:
-                self._report_error(run, task, exc, run.describe(batch.layer[i], batch.block[i]))
+            for task, exc, where in errors:
+                self._report_error(run, task, exc, where or None)
+            if rest[0] < rest[1]:
+                self.queue.appendleft((batch, *rest))
+            by_batch: dict[int, tuple[Batch, list[int]]] = {}
+            for held, i in follow:
+                by_batch.setdefault(id(held), (held, []))[1].append(i)
+            for held, indices in reversed(list(by_batch.values())):
+                self._queue_ranges(held, sorted(indices), front=True)
         self._fill()
 
     def _report_error(self, run: WorkerRun, task: int, exc: BaseException,
@@ -461,7 +595,8 @@ class Worker:
         """What this worker holds and runs: for clients, tests and benchmarks."""
         return {"address": self.address, "nthreads": self.nthreads, "n_keys": len(self.data),
                 "runs": sorted(self.runs), "queued": len(self.queue), "busy": self.busy,
-                "tasks_run": self.tasks_run, "paused": self.paused, "pauses": self.pauses,
+                "tasks_run": self.tasks_run, "held": len(self.waiting),
+                "tasks_ahead": self.tasks_ahead, "paused": self.paused, "pauses": self.pauses,
                 **self.data.info()}
 
 

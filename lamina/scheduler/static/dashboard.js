@@ -3,9 +3,9 @@
 var lamina = (function () {
   "use strict";
   var SVG = "http://www.w3.org/2000/svg";
-  var STATES = ["waiting", "queued", "running", "memory", "erred"];
+  var STATES = ["waiting", "queued", "ahead", "running", "memory", "erred"];
   var WINDOW = 30, LIVE_RECORDS = 10000;
-  var STATE_COLORS = {waiting: "#d0d0d0", queued: "#9ecae1", running: "#3182bd",
+  var STATE_COLORS = {waiting: "#d0d0d0", queued: "#9ecae1", ahead: "#c6dbef", running: "#3182bd",
                       memory: "#31a354", released: "#a1d99b", erred: "#de2d26"};
 
   function el(tag, attrs, text) {
@@ -64,7 +64,7 @@ var lamina = (function () {
         tr.appendChild(el("td", {"class": "label"}, run.id + " (" + run.outcome + ")"));
         tr.appendChild(el("td", {"class": "label", title: layer.label}, layer.label));
         var bar = el("span", {"class": "bar"});
-        ["memory", "released", "running", "queued", "erred"].forEach(function (s) {
+        ["memory", "released", "running", "ahead", "queued", "erred"].forEach(function (s) {
           var part = el("span");
           part.style.width = (layer.total ? 160 * layer[s] / layer.total : 0) + "px";
           part.style.background = STATE_COLORS[s];
