@@ -14,7 +14,9 @@ and returns ``Y_i = Â V_i`` and ``W_i = ÂᵀÂ V_i`` for the newest block
 all earlier ones. After ``q + 1`` passes ``V = [V_0 ... V_q]`` is
 orthonormal and ``ÂᵀÂ V = [W_0 ... W_q]`` is known, so the Rayleigh–Ritz
 step is a small eigenproblem ``H = Vᵀ ÂᵀÂ V = E Λ Eᵀ`` with no further
-read: ``v = (V E)ᵀ``, ``s = sqrt(Λ)``, ``u = [Y_0 ... Y_q] E / s``.
+read: ``v = (V E)ᵀ`` and ``[Y_0 ... Y_q] E = Â V E = u diag(s)`` (``s`` from
+its column norms, not ``sqrt(Λ)``, so small singular values keep full
+precision rather than ``sqrt(eps)``).
 
 Trade-off: every pass costs a power iteration's (width ``l``), but the
 ``Y_i`` are kept (``rows x l (q + 1)`` floats) to give ``u`` without an
@@ -31,12 +33,17 @@ from lamina.linalg.passes import PassRunner
 
 
 def orthogonalize(w: np.ndarray, basis: list[np.ndarray]) -> np.ndarray:
-    """Orthonormal columns spanning ``w`` minus its projection on ``basis`` (twice, for
-    stability; classical Gram–Schmidt by blocks, then QR)."""
+    """Orthonormal columns spanning ``w`` minus its projection on ``basis``.
+
+    Project then normalize, twice: when ``w`` lies almost inside the basis
+    (a converged, invariant subspace) the first normalization magnifies
+    what rounding left of the basis, and the second projection removes it.
+    """
     for _ in range(2):
         for b in basis:
             w = w - b @ (b.T @ w)
-    return np.linalg.qr(w)[0]
+        w = np.linalg.qr(w)[0]
+    return w
 
 
 def _product(runner: PassRunner, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -72,7 +79,7 @@ def block_krylov(runner: PassRunner, omega: np.ndarray, n_iter: int, k: int,
     v0, t = np.linalg.qr(omega)
     y, w = _product(runner, omega)
     ys, vs, ws = [np.linalg.solve(t.T, y.T).T], [v0], [np.linalg.solve(t.T, w.T).T]
-    limit = min(runner.a.shape)
+    limit = runner.a.shape[1]
     lam, e = ritz(vs, ws, k)
     for _ in range(n_iter):
         width = min(omega.shape[1], limit - sum(b.shape[1] for b in vs))
@@ -87,8 +94,8 @@ def block_krylov(runner: PassRunner, omega: np.ndarray, n_iter: int, k: int,
         lam, e = ritz(vs, ws, k)
         if np.all(lam - previous <= tol * np.maximum(lam, np.finfo(lam.dtype).tiny)):
             break
-    s = np.sqrt(lam)
     v = (np.concatenate(vs, axis=1) @ e).T
     u = np.concatenate(ys, axis=1) @ e
+    s = np.linalg.norm(u, axis=0)
     u /= np.where(s > 0, s, 1)[None, :]
     return u, s, v
