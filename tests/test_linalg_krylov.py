@@ -84,3 +84,13 @@ def test_bad_method_and_tol_are_rejected():
         randomized_svd(x, 2, method="lanczos")
     with pytest.raises(ValueError, match="tol"):
         pca(x, 2, tol=-1.0)
+
+
+def test_without_u_the_values_and_vectors_are_the_same():
+    g = genotype_matrix((1200, 150), chunks=(300, 150), seed=2, n_populations=3).compute()
+    x = la.from_array(g, chunks=(300, 150))
+    full = pca_result(x, 5, seed=1)
+    bare = pca_result(x, 5, seed=1, want_u=False)
+    assert bare.u is None and bare.passes == full.passes
+    np.testing.assert_allclose(bare.s, full.s, rtol=1e-10)
+    np.testing.assert_allclose(bare.v, full.v, atol=1e-8)

@@ -77,7 +77,8 @@ def run_pca(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     gt = open_genotypes(args.input, args.variants_per_block)
     m, n = gt.array.shape
     if args.power_iter is None:
-        options = dict(method="krylov", n_power_iter=args.max_iter, tol=args.tol)
+        options = dict(method="krylov", n_power_iter=args.max_iter, tol=args.tol,
+                       want_u=False)
     else:
         options = dict(method="power", n_power_iter=args.power_iter)
     result = pca_result(gt.array, args.k, scaler=args.scaler, n_oversamples=args.oversamples,

@@ -12,7 +12,8 @@ with full reorthogonalization (block Lanczos): each pass reads ``Â`` once
 and returns ``Y_i = Â V_i`` and ``W_i = ÂᵀÂ V_i`` for the newest block
 ``V_i`` (``l`` columns), the next block is ``W_i`` orthogonalized against
 all earlier ones. After ``q + 1`` passes ``V = [V_0 ... V_q]`` is
-orthonormal and ``ÂᵀÂ V = [W_0 ... W_q]`` is known, so the Rayleigh–Ritz
+orthonormal and ``H = Vᵀ ÂᵀÂ V`` has been grown block by block from the
+``W_i`` (``extend_gram``), so the Rayleigh–Ritz
 step is a small eigenproblem ``H = Vᵀ ÂᵀÂ V = E Λ Eᵀ`` with no further
 read: ``v = (V E)ᵀ`` and ``[Y_0 ... Y_q] E = Â V E = u diag(s)`` (``s`` from
 its column norms, not ``sqrt(Λ)``, so small singular values keep full
@@ -46,28 +47,43 @@ def orthogonalize(w: np.ndarray, basis: list[np.ndarray]) -> np.ndarray:
     return w
 
 
-def _product(runner: PassRunner, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(Â z, ÂᵀÂ z)``: one read in single-read mode, else two passes."""
+def _product(runner: PassRunner, z: np.ndarray,
+             want_y: bool) -> tuple[np.ndarray | None, np.ndarray]:
+    """``(Â z if want_y, ÂᵀÂ z)``: one read in single-read mode, else two passes."""
     if runner.single_read:
-        return runner.sweep(z, want_y=True)
+        return runner.sweep(z, want_y=want_y)
     y = runner.apply(z)
-    return y, runner.apply_t(y)
+    return (y if want_y else None), runner.apply_t(y)
 
 
-def ritz(vs: list[np.ndarray], ws: list[np.ndarray], k: int) -> tuple:
-    """``(λ, E)``: the top ``k`` Ritz pairs of ``ÂᵀÂ`` on ``span(V)``, ``ÂᵀÂ V = W``."""
-    basis = np.concatenate(vs, axis=1)
-    h = basis.T @ np.concatenate(ws, axis=1)
-    lam, e = np.linalg.eigh((h + h.T) / 2)
+def extend_gram(h: np.ndarray | None, vs: list[np.ndarray], w: np.ndarray) -> np.ndarray:
+    """``H = Vᵀ ÂᵀÂ V`` grown by the newest block: only ``Vᵀ W_new`` is computed
+    (``ÂᵀÂ`` is symmetric, so the new row block is its transpose)."""
+    column = np.concatenate(vs, axis=1).T @ w
+    if h is None:
+        return (column + column.T) / 2
+    old = h.shape[0]
+    out = np.empty((column.shape[0], column.shape[0]), dtype=h.dtype)
+    out[:old, :old] = h
+    out[:, old:] = column
+    out[old:, :old] = column[:old].T
+    corner = column[old:]
+    out[old:, old:] = (corner + corner.T) / 2
+    return out
+
+
+def ritz(h: np.ndarray, k: int) -> tuple:
+    """``(λ, E)``: the top ``k`` eigenpairs of the small matrix ``H``."""
+    lam, e = np.linalg.eigh(h)
     order = np.argsort(lam)[::-1][:k]
     return np.clip(lam[order], 0, None), e[:, order]
 
 
 def block_krylov(runner: PassRunner, omega: np.ndarray, n_iter: int, k: int,
-                 tol: float = 0.0) -> tuple:
+                 tol: float = 0.0, want_u: bool = True) -> tuple:
     """``(u, s, v)`` of the leading ``k`` triplets after at most ``n_iter + 1``
     products, fewer once no top-``k`` Ritz value moved by more than ``tol``
-    (relative) in the last pass.
+    (relative) in the last pass. ``u`` is None unless ``want_u``.
 
     Ritz values only grow towards the eigenvalues, by a roughly constant
     factor less each pass on genotype spectra, so the last step bounds the
@@ -77,24 +93,28 @@ def block_krylov(runner: PassRunner, omega: np.ndarray, n_iter: int, k: int,
     orthonormalization ``Ω = V_0 T`` is applied to the results afterwards.
     """
     v0, t = np.linalg.qr(omega)
-    y, w = _product(runner, omega)
-    ys, vs, ws = [np.linalg.solve(t.T, y.T).T], [v0], [np.linalg.solve(t.T, w.T).T]
+    y, w = _product(runner, omega, want_u)
+    w = np.linalg.solve(t.T, w.T).T
+    ys, vs = [np.linalg.solve(t.T, y.T).T if want_u else None], [v0]
     limit = runner.a.shape[1]
-    lam, e = ritz(vs, ws, k)
+    h = extend_gram(None, vs, w)
+    lam, e = ritz(h, k)
     for _ in range(n_iter):
         width = min(omega.shape[1], limit - sum(b.shape[1] for b in vs))
         if width <= 0:
             break
-        z = orthogonalize(ws[-1], vs)[:, :width]
-        y, w = _product(runner, z)
+        z = orthogonalize(w, vs)[:, :width]
+        y, w = _product(runner, z, want_u)
         ys.append(y)
         vs.append(z)
-        ws.append(w)
         previous = lam
-        lam, e = ritz(vs, ws, k)
+        h = extend_gram(h, vs, w)
+        lam, e = ritz(h, k)
         if np.all(lam - previous <= tol * np.maximum(lam, np.finfo(lam.dtype).tiny)):
             break
     v = (np.concatenate(vs, axis=1) @ e).T
+    if not want_u:
+        return None, np.sqrt(lam), v
     u = np.concatenate(ys, axis=1) @ e
     s = np.linalg.norm(u, axis=0)
     u /= np.where(s > 0, s, 1)[None, :]

@@ -196,14 +196,17 @@ def randomized_svd(a: Any, k: int, n_power_iter: int = 0, n_oversamples: int = 1
                    compute: bool = True, scaler: str | None = None,
                    single_read: bool | None = None, split_every: int | None = None,
                    nthreads: int | None = None, progress: Progress | None = None,
-                   method: str = "power", tol: float = 0.0) -> SVDResult:
+                   method: str = "power", tol: float = 0.0,
+                   want_u: bool = True) -> SVDResult:
     """``svd_compressed`` returning an ``SVDResult`` (the vectors plus pass statistics).
 
     ``method="krylov"`` keeps every iterate (block Krylov, ``lamina.linalg.krylov``:
     the same ``n_power_iter + 1`` passes, far more accurate on flat spectra);
     ``"power"`` is Dask's algorithm, whose result uses the last iterate only.
     With ``"krylov"``, ``tol > 0`` stops early once the top-``k`` values
-    move by at most ``tol`` (relative) in a pass; ``n_power_iter`` then caps it.
+    move by at most ``tol`` (relative) in a pass; ``n_power_iter`` then caps it,
+    and ``want_u=False`` (PCA scores need only ``s`` and ``v``) returns
+    ``u=None`` without holding the rows x l products between passes.
     ``scaler`` ("center" or "patterson") decomposes the row-scaled matrix
     (see ``pca``); ``single_read`` forces (True) or forbids (False) the
     one-read-per-pass mode, chosen by row-block size when None;
@@ -218,18 +221,21 @@ def randomized_svd(a: Any, k: int, n_power_iter: int = 0, n_oversamples: int = 1
     from_last, condition = True, 1.0
     with single_threaded_blas():
         if method == "krylov":
-            u, s, vt = block_krylov(runner, omega, n_power_iter, k, tol)
+            u, s, vt = block_krylov(runner, omega, n_power_iter, k, tol, want_u)
         else:
             q, b, from_last, condition = _range(runner, omega, n_power_iter, iterator, True)
             ub, s, vt = np.linalg.svd(b, full_matrices=False)
             u = _times(q, ub[:, :k], a.shape[0])
             del q
     signs = row_signs(vt[:k])
-    u *= signs[None, :]
+    if u is not None and want_u:
+        u *= signs[None, :]
+    else:
+        u = None
     v = vt[:k] * signs[:, None]
     s = s[:k]
     if not compute:
-        u = from_array(u, chunks=(a.chunks[0], k))
+        u = None if u is None else from_array(u, chunks=(a.chunks[0], k))
         s = from_array(s, chunks=-1)
         v = from_array(v, chunks=(k, a.chunks[1]))
     return SVDResult(u, s, v, runner.passes, runner.single_read, from_last, condition,
