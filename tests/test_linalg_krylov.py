@@ -39,9 +39,12 @@ def test_krylov_reproduces_the_matrix_when_the_basis_is_full(seed, m, n, row_chu
 def test_orthogonalize_gives_a_basis_orthogonal_to_the_earlier_blocks():
     rng = np.random.default_rng(0)
     first = np.linalg.qr(rng.standard_normal((50, 6)))[0]
-    new = orthogonalize(rng.standard_normal((50, 4)) + first[:, :4], [first])
+    new = orthogonalize(rng.standard_normal((50, 4)) + first[:, :4], [first], 4)
     np.testing.assert_allclose(new.T @ new, np.eye(4), atol=1e-12)
     np.testing.assert_allclose(first.T @ new, 0, atol=1e-12)
+    inside = orthogonalize(first[:, :3] @ rng.standard_normal((3, 4)), [first], 2)
+    np.testing.assert_allclose(inside.T @ inside, np.eye(2), atol=1e-12)
+    np.testing.assert_allclose(first.T @ inside, 0, atol=1e-12)
 
 
 def test_default_pca_meets_three_in_a_thousand_on_every_top_ten_eigenvalue():

@@ -33,18 +33,33 @@ import numpy as np
 from lamina.linalg.passes import PassRunner
 
 
-def orthogonalize(w: np.ndarray, basis: list[np.ndarray]) -> np.ndarray:
-    """Orthonormal columns spanning ``w`` minus its projection on ``basis``.
-
-    Project then normalize, twice: when ``w`` lies almost inside the basis
-    (a converged, invariant subspace) the first normalization magnifies
-    what rounding left of the basis, and the second projection removes it.
-    """
+def _project_out(w: np.ndarray, basis: list[np.ndarray]) -> np.ndarray:
     for _ in range(2):
         for b in basis:
             w = w - b @ (b.T @ w)
-        w = np.linalg.qr(w)[0]
     return w
+
+
+def orthogonalize(w: np.ndarray, basis: list[np.ndarray], width: int,
+                  seed: int = 0) -> np.ndarray:
+    """``width`` orthonormal columns orthogonal to ``basis``: the directions of ``w``
+    with the most left after projecting out the basis first.
+
+    Where ``w`` lies inside the basis (an invariant subspace: the Krylov
+    iteration broke down) its residual is rounding noise, which is not
+    orthogonal enough once normalized; those directions are replaced by
+    random ones, projected out in turn (the basis then keeps growing).
+    """
+    residual = _project_out(w, basis)
+    left, sv, _ = np.linalg.svd(residual, full_matrices=False)
+    scale = max(float(np.linalg.norm(w)), np.finfo(w.dtype).tiny)
+    good = int(np.sum(sv[:width] > np.sqrt(np.finfo(w.dtype).eps) * scale))
+    parts = [left[:, :good]]
+    if good < width:
+        rng = np.random.default_rng(seed)
+        parts.append(rng.standard_normal((w.shape[0], width - good)).astype(w.dtype))
+    out = np.linalg.qr(_project_out(np.concatenate(parts, axis=1), basis))[0]
+    return np.linalg.qr(_project_out(out, basis))[0]
 
 
 def _product(runner: PassRunner, z: np.ndarray,
@@ -90,12 +105,18 @@ def block_krylov(runner: PassRunner, omega: np.ndarray, n_iter: int, k: int,
     error left to within a small factor (``docs/genotypes.md`` shows both).
     ``omega`` (columns x l) starts the iteration; it is multiplied as given
     (so a sign matrix keeps the first pass exact in float32) and its
-    orthonormalization ``Ω = V_0 T`` is applied to the results afterwards.
+    orthonormalization ``Ω = V_0 T`` is applied to the results afterwards;
+    an ill-conditioned ``T`` (a singular sign sketch: likely with few
+    columns) multiplies ``V_0`` instead.
     """
     v0, t = np.linalg.qr(omega)
-    y, w = _product(runner, omega, want_u)
-    w = np.linalg.solve(t.T, w.T).T
-    ys, vs = [np.linalg.solve(t.T, y.T).T if want_u else None], [v0]
+    if np.linalg.cond(t) <= 1 / np.sqrt(np.finfo(t.dtype).eps):
+        y, w = _product(runner, omega, want_u)
+        w = np.linalg.solve(t.T, w.T).T
+        y = np.linalg.solve(t.T, y.T).T if want_u else None
+    else:
+        y, w = _product(runner, v0, want_u)
+    ys, vs = [y], [v0]
     limit = runner.a.shape[1]
     h = extend_gram(None, vs, w)
     lam, e = ritz(h, k)
@@ -103,7 +124,7 @@ def block_krylov(runner: PassRunner, omega: np.ndarray, n_iter: int, k: int,
         width = min(omega.shape[1], limit - sum(b.shape[1] for b in vs))
         if width <= 0:
             break
-        z = orthogonalize(w, vs)[:, :width]
+        z = orthogonalize(w, vs, width, seed=len(vs))
         y, w = _product(runner, z, want_u)
         ys.append(y)
         vs.append(z)
