@@ -5,6 +5,7 @@
     lamina svd --demo 20000x5000 --scaler patterson --dtype float32
     lamina svd --demo 200000x20000 -k 10 --scheduler tcp://scheduler-host:8786
     lamina svd --demo 200000x20000 -k 10 --dask-scheduler tcp://dask-scheduler:8786
+    lamina pca cohort.bed -k 10 --out cohort     # see lamina.linalg.cli_pca
 
 Each subcommand lives in a ``_add_<name>`` / ``_run_<name>`` pair; a new
 one registers itself in ``COMMANDS``. Computations run on the embedded
@@ -24,6 +25,8 @@ import time
 from typing import Any, Callable, Sequence, TextIO
 
 import numpy as np
+
+from lamina.linalg.cli_pca import add_pca_parser, run_pca
 
 
 def peak_rss_bytes() -> int:
@@ -240,6 +243,7 @@ def _run_distributed(args: Any, out: TextIO, err: TextIO) -> int:
 
 COMMANDS: dict[str, tuple[Callable[[Any], None], Callable[..., int]]] = {
     "svd": (_add_svd, _run_svd),
+    "pca": (add_pca_parser, run_pca),
     "scheduler": (_add_scheduler, _run_distributed),
     "worker": (_add_worker, _run_distributed),
 }

@@ -1,5 +1,5 @@
 """Genotype PCA: implicit centring and Patterson scaling equal the reference
-formula, missing calls are rejected, and the demo genotype source is
+formula, bad codes are rejected, and the demo genotype source is
 deterministic with visible population structure."""
 
 from __future__ import annotations
@@ -66,12 +66,25 @@ def test_pca_reads_the_input_as_uint8_blocks():
     assert s.dtype == np.float64 and u.shape == (300, 3) and v.shape == (3, 80)
 
 
-@pytest.mark.parametrize("single_read", [True, False])
-def test_negative_codes_are_rejected_with_a_clear_message(single_read):
+def test_negative_float_codes_are_rejected_with_a_clear_message():
+    g = genotypes().astype(np.float64)
+    g[17, 3] = -1
+    with pytest.raises(ValueError, match="signed integer"):
+        pca(la.from_array(g, chunks=(60, 45)), 3, seed=0)
+
+
+def test_missing_calls_refuse_split_passes():
     g = genotypes().astype(np.int8)
     g[17, 3] = -1
-    with pytest.raises(ValueError, match="missing"):
-        pca(la.from_array(g, chunks=(60, 45)), 3, seed=0, single_read=single_read)
+    with pytest.raises(ValueError, match="single-read"):
+        pca(la.from_array(g, chunks=(60, 45)), 3, seed=0, single_read=False)
+
+
+def test_codes_above_two_beside_missing_calls_are_rejected():
+    g = genotypes().astype(np.int8)
+    g[17, 3], g[2, 2] = -1, 3
+    with pytest.raises(ValueError, match="-1, 0, 1 or 2"):
+        pca(la.from_array(g, chunks=(60, 45)), 3, seed=0)
 
 
 def test_unscaled_pca_is_the_plain_svd():

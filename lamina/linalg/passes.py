@@ -58,7 +58,13 @@ class PassRunner:
         widest = max(a.chunks[0]) * a.shape[1]
         packable = a.dtype.kind in "biu"
         held = widest * (0.25 if packable else a.dtype.itemsize)
-        self.single_read = (a.numblocks[1] == 1 or held <= ROW_HOLD_BYTES) \
+        missing = scaler is not None and (a.dtype.kind == "i"
+                                          or getattr(a.layer, "missing_calls", False))
+        if missing and single_read is False:
+            raise ValueError("genotypes with missing calls (signed codes, or a PLINK/VCF "
+                             "reader) are mean-imputed only by single-read passes: leave "
+                             "single_read unset")
+        self.single_read = (missing or a.numblocks[1] == 1 or held <= ROW_HOLD_BYTES) \
             if single_read is None else bool(single_read)
         self.pack = packable and a.numblocks[1] > 1 and widest * a.dtype.itemsize > PACK_ROW_BYTES
         self.payloads = payload_layer(a, self.pack and self.single_read)

@@ -59,10 +59,12 @@ from lamina.compute import compute_blocks
 from lamina.layers.blas import single_threaded_blas
 from lamina.layers.linalg.scaling import check_scaler
 from lamina.layers.linalg.signs import row_signs
+from lamina.linalg.krylov import block_krylov
 from lamina.linalg.passes import PassRunner, Progress
 from lamina.linalg.tsqr import tsqr
 
 ITERATORS = ("power", "QR")
+METHODS = ("power", "krylov")
 
 
 @dataclass
@@ -121,8 +123,10 @@ def sketch_matrix(ncols: int, size: int, seed: Any, dtype: Any,
     return rng.standard_normal((ncols, size)).astype(dtype, copy=False)
 
 
-def _validate(a: Any, n_power_iter: int, iterator: str) -> Array:
+def _validate(a: Any, n_power_iter: int, iterator: str, method: str = "power") -> Array:
     a = asarray(a)
+    if method not in METHODS:
+        raise ValueError(f"method {method!r} is not known: use 'power' or 'krylov'")
     if a.ndim != 2:
         raise ValueError(f"randomized SVD needs a 2-D array, got {a.ndim} dimensions")
     if iterator not in ITERATORS:
@@ -191,31 +195,47 @@ def randomized_svd(a: Any, k: int, n_power_iter: int = 0, n_oversamples: int = 1
                    iterator: str = "power", seed: Any = None, dtype: Any = None,
                    compute: bool = True, scaler: str | None = None,
                    single_read: bool | None = None, split_every: int | None = None,
-                   nthreads: int | None = None, progress: Progress | None = None) -> SVDResult:
+                   nthreads: int | None = None, progress: Progress | None = None,
+                   method: str = "power", tol: float = 0.0,
+                   want_u: bool = True) -> SVDResult:
     """``svd_compressed`` returning an ``SVDResult`` (the vectors plus pass statistics).
 
+    ``method="krylov"`` keeps every iterate (block Krylov, ``lamina.linalg.krylov``:
+    the same ``n_power_iter + 1`` passes, far more accurate on flat spectra);
+    ``"power"`` is Dask's algorithm, whose result uses the last iterate only.
+    With ``"krylov"``, ``tol > 0`` stops early once the top-``k`` values
+    move by at most ``tol`` (relative) in a pass; ``n_power_iter`` then caps it,
+    and ``want_u=False`` (PCA scores need only ``s`` and ``v``) returns
+    ``u=None`` without holding the rows x l products between passes.
     ``scaler`` ("center" or "patterson") decomposes the row-scaled matrix
     (see ``pca``); ``single_read`` forces (True) or forbids (False) the
     one-read-per-pass mode, chosen by row-block size when None;
     ``progress(label, done, total)`` is called as tasks finish.
     """
-    a = _validate(a, n_power_iter, iterator)
+    a = _validate(a, n_power_iter, iterator, method)
     scaler = check_scaler(scaler)
     dtype = compute_dtype(a.dtype, dtype)
     size = sample_size(a.shape, k, n_oversamples)
     runner = PassRunner(a, dtype, scaler, single_read, split_every, nthreads, progress)
     omega = sketch_matrix(a.shape[1], size, seed, dtype, signs=a.dtype.kind in "biu")
+    from_last, condition = True, 1.0
     with single_threaded_blas():
-        q, b, from_last, condition = _range(runner, omega, n_power_iter, iterator, True)
-        ub, s, vt = np.linalg.svd(b, full_matrices=False)
-        u = _times(q, ub[:, :k], a.shape[0])
-    del q
+        if method == "krylov":
+            u, s, vt = block_krylov(runner, omega, n_power_iter, k, tol, want_u)
+        else:
+            q, b, from_last, condition = _range(runner, omega, n_power_iter, iterator, True)
+            ub, s, vt = np.linalg.svd(b, full_matrices=False)
+            u = _times(q, ub[:, :k], a.shape[0])
+            del q
     signs = row_signs(vt[:k])
-    u *= signs[None, :]
+    if u is not None and want_u:
+        u *= signs[None, :]
+    else:
+        u = None
     v = vt[:k] * signs[:, None]
     s = s[:k]
     if not compute:
-        u = from_array(u, chunks=(a.chunks[0], k))
+        u = None if u is None else from_array(u, chunks=(a.chunks[0], k))
         s = from_array(s, chunks=-1)
         v = from_array(v, chunks=(k, a.chunks[1]))
     return SVDResult(u, s, v, runner.passes, runner.single_read, from_last, condition,

@@ -6,6 +6,11 @@ The NumPy formulation of these loops makes several full-size temporaries
 per call; here one pass over the bytes does the work, and unpacking can
 write floats directly, so a pass kernel's slab goes from 2-bit codes to
 its compute dtype without a uint8 copy in between.
+
+Genotype blocks read from PLINK or VCF files use code 3 for a missing call;
+``unpack_real(..., zero_missing=True)`` decodes it as 0 (the products add
+the mean imputation back, see ``products``) and ``missing_positions``
+lists where those calls are.
 """
 
 from libc.stdint cimport uint8_t, uint32_t
@@ -18,6 +23,8 @@ ctypedef fused real:
 cdef uint32_t _BYTES[256]
 cdef float _FLOATS[256][4]
 cdef double _DOUBLES[256][4]
+cdef float _FLOATS_Z[256][4]
+cdef double _DOUBLES_Z[256][4]
 
 
 cdef void _fill_tables():
@@ -28,6 +35,8 @@ cdef void _fill_tables():
             values[k] = (b >> (2 * k)) & 3
             _FLOATS[b][k] = values[k]
             _DOUBLES[b][k] = values[k]
+            _FLOATS_Z[b][k] = 0 if values[k] == 3 else values[k]
+            _DOUBLES_Z[b][k] = 0 if values[k] == 3 else values[k]
         memcpy(&_BYTES[b], values, 4)
 
 
@@ -68,17 +77,74 @@ def unpack_rows(const uint8_t[:, ::1] packed, uint8_t[:, ::1] out) -> None:
                     out[i, full * 4 + k] = (<uint8_t *> &word)[k]
 
 
-def unpack_real(const uint8_t[:, ::1] packed, real[:, ::1] out) -> None:
-    """Unpack codes straight into floats (float32 or float64) of ``out``."""
+def unpack_real(const uint8_t[:, ::1] packed, real[:, ::1] out,
+                bint zero_missing=False) -> None:
+    """Unpack codes straight into floats (float32 or float64) of ``out``.
+
+    With ``zero_missing`` code 3 (a missing call) becomes 0.
+    """
     cdef Py_ssize_t nrows = out.shape[0], width = out.shape[1]
     cdef Py_ssize_t full = width // 4, i, j, k
+    cdef uint8_t code
     with nogil:
         for i in range(nrows):
             for j in range(full):
                 if real is float:
-                    memcpy(&out[i, 4 * j], &_FLOATS[packed[i, j]][0], 4 * sizeof(float))
+                    if zero_missing:
+                        memcpy(&out[i, 4 * j], &_FLOATS_Z[packed[i, j]][0], 4 * sizeof(float))
+                    else:
+                        memcpy(&out[i, 4 * j], &_FLOATS[packed[i, j]][0], 4 * sizeof(float))
                 else:
-                    memcpy(&out[i, 4 * j], &_DOUBLES[packed[i, j]][0], 4 * sizeof(double))
+                    if zero_missing:
+                        memcpy(&out[i, 4 * j], &_DOUBLES_Z[packed[i, j]][0], 4 * sizeof(double))
+                    else:
+                        memcpy(&out[i, 4 * j], &_DOUBLES[packed[i, j]][0], 4 * sizeof(double))
             if full * 4 < width:
                 for k in range(width - full * 4):
-                    out[i, full * 4 + k] = (packed[i, full] >> (2 * k)) & 3
+                    code = (packed[i, full] >> (2 * k)) & 3
+                    out[i, full * 4 + k] = 0 if (zero_missing and code == 3) else code
+
+
+def missing_positions(const uint8_t[:, ::1] packed, Py_ssize_t width):
+    """``(rows, cols)`` int64 arrays of the code-3 entries, row by row.
+
+    A byte with no missing call (the common case) costs one test.
+    """
+    import numpy as np
+    cdef Py_ssize_t nrows = packed.shape[0], nbytes = packed.shape[1], i, j, k, n = 0, col
+    cdef uint8_t byte, hits
+    for i in range(nrows):
+        for j in range(nbytes):
+            byte = packed[i, j]
+            hits = byte & (byte >> 1) & 0x55
+            while hits:
+                n += 1
+                hits &= hits - 1
+    rows_arr = np.empty(n, dtype=np.int64)
+    cols_arr = np.empty(n, dtype=np.int64)
+    cdef long long[::1] rows = rows_arr
+    cdef long long[::1] cols = cols_arr
+    n = 0
+    with nogil:
+        for i in range(nrows):
+            for j in range(nbytes):
+                byte = packed[i, j]
+                hits = byte & (byte >> 1) & 0x55
+                if hits == 0:
+                    continue
+                for k in range(4):
+                    col = 4 * j + k
+                    if (hits >> (2 * k)) & 1 and col < width:
+                        rows[n] = i
+                        cols[n] = col
+                        n += 1
+    return rows_arr[:n], cols_arr[:n]
+
+
+def remap_bytes(const uint8_t[:, ::1] src, const uint8_t[::1] table, uint8_t[:, ::1] out) -> None:
+    """``out = table[src]`` byte by byte (recoding four 2-bit codes at once)."""
+    cdef Py_ssize_t nrows = src.shape[0], width = src.shape[1], i, j
+    with nogil:
+        for i in range(nrows):
+            for j in range(width):
+                out[i, j] = table[src[i, j]]

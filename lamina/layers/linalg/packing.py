@@ -120,18 +120,30 @@ def _word_dtype() -> Any:
     return np.uint32 if sys.byteorder == "little" else np.dtype("<u4")
 
 
-def unpack_2bit_into(packed: Any, out: Any) -> Any:
+def unpack_2bit_into(packed: Any, out: Any, zero_missing: bool = False) -> Any:
     """Decode 2-D ``packed`` rows into ``out`` (``out.shape[1]`` values a row), any dtype.
 
     A pass kernel casts its slab to float32/float64 this way in one step;
-    ``out`` must be C-contiguous with as many rows as ``packed``.
+    ``out`` must be C-contiguous with as many rows as ``packed``. With
+    ``zero_missing`` code 3 (a missing genotype call) decodes as 0.
     """
     if array_module(packed) is np and out.flags.c_contiguous:
         if out.dtype in (np.float32, np.float64):
-            _bits.unpack_real(np.ascontiguousarray(packed), out)
+            _bits.unpack_real(np.ascontiguousarray(packed), out, zero_missing)
             return out
-        if out.dtype == np.uint8:
+        if out.dtype == np.uint8 and not zero_missing:
             _bits.unpack_rows(np.ascontiguousarray(packed), out)
             return out
-    out[...] = unpack_2bit(packed, out.shape[1])
+    codes = unpack_2bit(packed, out.shape[1])
+    if zero_missing:
+        codes[codes == 3] = 0
+    out[...] = codes
     return out
+
+
+def missing_positions(packed: Any, width: int) -> tuple[Any, Any]:
+    """``(rows, cols)`` of the entries equal to 3 (missing calls) in 2-D ``packed``."""
+    xp = array_module(packed)
+    if xp is np:
+        return _bits.missing_positions(np.ascontiguousarray(packed), int(width))
+    return xp.nonzero(unpack_2bit(packed, width) == 3)

@@ -3,7 +3,8 @@
 A pass kernel reads each block of its input as one of
 
 * a plain array;
-* ``Packed2Bit`` — codes 0..3, four per byte, unpacked slab by slab;
+* ``Packed2Bit`` — codes 0..3, four per byte, unpacked slab by slab
+  (genotype readers set ``missing``: code 3 is then a missing call);
 * ``BloscBlock`` — Blosc-compressed bytes, decompressed inside the kernel;
 * ``BlockRef`` — a recipe (a zarr region, a generated block) that the
   kernel evaluates itself, so no task ever holds the decoded block.
@@ -21,18 +22,29 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from lamina.layers.linalg.packing import array_module, pack_2bit, unpack_2bit, unpack_2bit_into
+from lamina.layers.linalg.packing import (
+    array_module,
+    missing_positions,
+    pack_2bit,
+    unpack_2bit,
+    unpack_2bit_into,
+)
 
 SLAB_BYTES = 4 * 2**20
 
 
 @dataclass(frozen=True)
 class Packed2Bit:
-    """A 2-D block of codes 0..3 stored four per byte."""
+    """A 2-D block of codes 0..3 stored four per byte.
+
+    With ``missing`` the codes are genotypes 0..2 and 3 marks a missing
+    call, decoded as -1 (``dtype`` is then a signed integer type).
+    """
 
     data: Any
     shape: tuple[int, int]
     dtype: np.dtype
+    missing: bool = False
 
     @property
     def nbytes(self) -> int:
@@ -42,7 +54,10 @@ class Packed2Bit:
         return unpack_2bit(self.data[start:stop], self.shape[1])
 
     def decode(self) -> Any:
-        return self.rows(0, self.shape[0]).astype(self.dtype, copy=False)
+        codes = self.rows(0, self.shape[0]).astype(self.dtype, copy=False)
+        if self.missing:
+            codes[codes == 3] = -1
+        return codes
 
 
 @dataclass(frozen=True)
@@ -79,17 +94,26 @@ class BlockRef:
 class BlockView:
     """Row access to one decoded (or packed) block."""
 
-    __slots__ = ("value", "shape", "packed")
+    __slots__ = ("value", "shape", "packed", "missing")
 
     def __init__(self, value: Any) -> None:
         self.packed = isinstance(value, Packed2Bit)
+        self.missing = self.packed and value.missing
         self.value = value
         self.shape = tuple(value.shape)
+
+    def missing_in(self, start: int, stop: int) -> tuple[Any, Any]:
+        """``(rows, cols)`` of the missing calls in rows ``start:stop`` (rows from 0)."""
+        if not self.missing:
+            empty = np.empty(0, dtype=np.int64)
+            return empty, empty
+        return missing_positions(self.value.data[start:stop], self.shape[1])
 
     def slabs(self, dtype: Any) -> Iterator[tuple[int, int, Any]]:
         """``(start, stop, rows cast to dtype)`` over the block, a few MiB at a time.
 
         The cast rows share one buffer: a slab is valid until the next one.
+        Missing calls (``self.missing``) come out as 0.
         """
         nrows, ncols = self.shape
         dtype = np.dtype(dtype)
@@ -101,7 +125,7 @@ class BlockView:
                 buffer = np.empty((min(step, nrows), ncols), dtype=dtype)
             if self.packed:
                 yield start, stop, unpack_2bit_into(self.value.data[start:stop],
-                                                    buffer[:stop - start])
+                                                    buffer[:stop - start], self.missing)
             elif self.value.dtype == dtype:
                 yield start, stop, self.value[start:stop]
             else:
@@ -144,6 +168,25 @@ def try_pack(block: Any) -> Any:
     if block.size and (int(block.max()) > 3 or (block.dtype.kind == "i" and int(block.min()) < 0)):
         return block
     return Packed2Bit(pack_2bit(block, check=False), tuple(block.shape), block.dtype)
+
+
+def missing_as_code(payload: Any) -> Any:
+    """A signed integer block with negative codes (missing calls) as ``Packed2Bit`` with
+    ``missing``; any other payload unchanged.
+
+    Called codes must be 0, 1 or 2 (``ValueError`` otherwise).
+    """
+    if isinstance(payload, BlockRef):
+        payload = payload.load()
+    dtype = getattr(payload, "dtype", None)
+    if isinstance(payload, Packed2Bit) or dtype is None or dtype.kind != "i" \
+            or payload.ndim != 2 or payload.size == 0 or int(payload.min()) >= 0:
+        return payload
+    if int(payload.max()) > 2:
+        raise ValueError(f"genotype codes with missing calls must be -1, 0, 1 or 2, found "
+                         f"{int(payload.max())}: recode them first")
+    codes = np.where(payload < 0, 3, payload).astype(np.uint8)
+    return Packed2Bit(pack_2bit(codes, check=False), tuple(payload.shape), dtype, True)
 
 
 def payload_nbytes(payload: Any) -> int:

@@ -6,6 +6,19 @@ applies the optional row scaling implicitly (see ``scaling``). A product
 of small integers (codes times a sign sketch, or times ``Y`` before any
 scaling) runs in float32 where that is exact (see ``exact``).
 
+Missing genotype calls (code 3 of a ``Packed2Bit`` with ``missing``) are
+mean-imputed per variant without forming the imputed block, as PLINK 2
+does. With ``G0`` the codes with missing calls as 0 and ``M`` the 0/1
+matrix of missing calls, the imputed and centred block is
+``G0 − μ 1ᵀ + diag(μ) M``, so
+
+    Â Z  = D⁻¹ (G0 Z − μ (1ᵀ Z) + μ ∘ (M Z))
+    Âᵀ Y = G0ᵀ Yt − 1 (μᵀ Yt) + Mᵀ (μ ∘ Yt),      Yt = D⁻¹ Y
+
+where ``M Z`` and ``Mᵀ (μ ∘ Yt)`` are sparse sums over the missing calls
+(``_missing_rows`` / ``_add_missing_t``) and ``μ`` is the mean of the
+called genotypes (its count ``M 1`` comes from the same sparse sum).
+
 * ``row_pass``: one row block ``A_i`` (all its column blocks) gives
   ``Y_i = Â_i Z`` and, from the same read, the partial ``Â_iᵀ Y_i``.
 * ``block_y`` / ``block_w``: the same products for one block, when a row
@@ -20,7 +33,13 @@ from typing import Any, Sequence
 import numpy as np
 
 from lamina.layers.linalg.exact import code_bound, product_dtype
-from lamina.layers.linalg.payload import BlockView, keep, open_block, slab_rows
+from lamina.layers.linalg.payload import (
+    BlockView,
+    keep,
+    missing_as_code,
+    open_block,
+    slab_rows,
+)
 from lamina.layers.linalg.scaling import check_codes, row_stats
 
 
@@ -37,23 +56,24 @@ def row_pass(payloads: Sequence[Any], zs: Sequence[Any], stats: Any, *, dtype: A
     ncols = sum(z.shape[0] for z in zs)
     plan = _Rows(zs, stats, dtype, scaler, ncols)
     if want_w and len(payloads) == 1:
-        y, w, st = _one_sweep(open_block(payloads[0]), plan)
+        y, w, st = _one_sweep(plan.open(payloads[0]), plan)
         return (y if want_y else None), w, st
     held = []
-    p = None
+    p = mz = None
     for payload, z in zip(payloads, plan.zaug):
         view = plan.open(payload)
-        p = _accumulate_rows(view, z, dtype, p)
+        p, mz = _accumulate_rows(view, z, dtype, p, mz)
         if want_w:
             held.append(keep(payload, view, pack and len(payloads) > 1))
         del view
-    y, st = plan.finish_y(p)
+    y, st = plan.finish_y(p, 0, mz)
     w = None
     if want_w:
         yt, corr = plan.w_factors(y, st)
+        mean = None if st is None else st[:, 0]
         parts = []
         for payload in held:
-            parts.append(_transposed_product(open_block(payload), yt, corr, dtype))
+            parts.append(_transposed_product(plan.open(payload), yt, corr, dtype, mean))
         w = np.concatenate(parts, axis=0) if len(parts) > 1 else parts[0]
     return (y if want_y else None), w, st
 
@@ -74,20 +94,24 @@ class _Rows:
         self.l = zs[0].shape[1]
 
     def open(self, payload: Any) -> BlockView:
-        view = open_block(payload)
-        if self.scaler is not None and not view.packed:
-            check_codes(view.value)
-        return view
+        return open_codes(payload, self.scaler)
 
-    def finish_y(self, p: Any, start: int = 0) -> tuple[Any, Any]:
-        """``Y`` rows from the raw products ``p`` (and the row stats they imply)."""
+    def finish_y(self, p: Any, start: int = 0, mz: Any = None) -> tuple[Any, Any]:
+        """``Y`` rows from the raw products ``p`` (and the row stats they imply).
+
+        ``mz`` is ``M Z`` over the missing calls (None when there are none);
+        its ones column gives the count of missing calls per row.
+        """
         if self.scaler is None:
             return p, None
         if self.sums:
-            st = row_stats(p[:, self.l], self.ncols, self.scaler, self.dtype)
+            called = self.ncols if mz is None else self.ncols - mz[:, self.l]
+            st = row_stats(p[:, self.l], called, self.scaler, self.dtype)
         else:
             st = self.stats[start:start + p.shape[0]]
         y = p[:, :self.l] - st[:, :1] * self.colsum[None, :]
+        if mz is not None:
+            y += st[:, :1] * mz[:, :self.l]
         y /= st[:, 1:]
         return y, st
 
@@ -99,30 +123,68 @@ class _Rows:
         return yt, st[:, 0] @ yt
 
 
-def _accumulate_rows(view: BlockView, z: Any, dtype: np.dtype, p: Any) -> Any:
+def open_codes(payload: Any, scaler: str | None) -> BlockView:
+    """``open_block``, where a scaled product reads signed codes with -1 as missing."""
+    if scaler is not None:
+        payload = missing_as_code(payload)
+    view = open_block(payload)
+    if scaler is not None and not view.packed:
+        check_codes(view.value)
+    return view
+
+
+def _missing_product(rows: Any, cols: Any, z: Any, nrows: int) -> Any:
+    """``M Z`` (nrows x l) for the missing calls at ``(rows, cols)`` of a slab."""
+    out = np.zeros((nrows, z.shape[1]), dtype=z.dtype)
+    if rows.size:
+        np.add.at(out, rows, z[cols])
+    return out
+
+
+def _add_missing_t(wt: Any, rows: Any, cols: Any, mean: Any, yt: Any) -> None:
+    """Add ``Mᵀ (μ ∘ Yt)`` into ``wt`` (l x columns); ``mean``, ``yt`` rows of the slab."""
+    if rows.size:
+        np.add.at(wt.T, cols, mean[rows, None] * yt[rows])
+
+
+def _accumulate_rows(view: BlockView, z: Any, dtype: np.dtype, p: Any,
+                     mz: Any = None) -> tuple[Any, Any]:
+    """Add ``G0 Z`` into ``p`` and ``M Z`` (missing calls) into ``mz``."""
     if p is None:
         p = np.zeros((view.shape[0], z.shape[1]), dtype=dtype)
     exact = product_dtype(code_bound(view), view.shape[1], z, dtype)
-    z = z.astype(exact, copy=False)
+    zx = z.astype(exact, copy=False)
     for start, stop, slab in view.slabs(exact):
-        p[start:stop] += slab @ z
-    return p
+        p[start:stop] += slab @ zx
+        if view.missing:
+            if mz is None:
+                mz = np.zeros((view.shape[0], z.shape[1]), dtype=dtype)
+            rows, cols = view.missing_in(start, stop)
+            mz[start:stop] += _missing_product(rows, cols, z.astype(dtype, copy=False),
+                                               stop - start)
+    return p, mz
 
 
-def _transposed_product(view: BlockView, yt: Any, corr: Any, dtype: np.dtype) -> Any:
+def _transposed_product(view: BlockView, yt: Any, corr: Any, dtype: np.dtype,
+                        mean: Any = None) -> Any:
     """``Aᵀ Yt`` (columns x l) of one block, accumulated as ``(Ytᵀ A)ᵀ``.
 
     The slabs' products are added into an l x columns matrix: a short, wide
-    accumulator is cheaper to update per slab than its transpose.
+    accumulator is cheaper to update per slab than its transpose. ``mean``
+    (the row means) imputes missing calls.
     """
     wt = np.zeros((yt.shape[1], view.shape[1]), dtype=dtype)
     inner = slab_rows(view.shape[1], np.dtype(np.float32).itemsize)
     exact = product_dtype(code_bound(view), inner, yt, dtype)
     yt = yt.astype(exact, copy=False)
+    yx = yt.astype(exact, copy=False)
     tmp = np.empty_like(wt, dtype=exact)
     for start, stop, slab in view.slabs(exact):
-        np.matmul(yt[start:stop].T, slab, out=tmp)
+        np.matmul(yx[start:stop].T, slab, out=tmp)
         wt += tmp
+        if view.missing:
+            rows, cols = view.missing_in(start, stop)
+            _add_missing_t(wt, rows, cols, mean[start:stop], yt[start:stop])
     if corr is not None:
         wt -= corr[:, None]
     return wt.T
@@ -130,8 +192,6 @@ def _transposed_product(view: BlockView, yt: Any, corr: Any, dtype: np.dtype) ->
 
 def _one_sweep(view: BlockView, plan: _Rows) -> tuple[Any, Any, Any]:
     """Row block of one column block: Y rows and Aᵀ Y from each slab, cast once."""
-    if plan.scaler is not None and not view.packed:
-        check_codes(view.value)
     dtype, bound = plan.dtype, code_bound(view)
     first = product_dtype(bound, view.shape[1], plan.zaug[0], dtype)
     z = plan.zaug[0].astype(first, copy=False)
@@ -140,12 +200,19 @@ def _one_sweep(view: BlockView, plan: _Rows) -> tuple[Any, Any, Any]:
     wt = np.zeros((plan.l, view.shape[1]), dtype=dtype)
     second = _SlabCasts()
     corr = np.zeros(plan.l, dtype=dtype) if plan.scaler else None
+    zd = plan.zaug[0]
     for start, stop, slab in view.slabs(first):
-        ys, st = plan.finish_y((slab @ z).astype(dtype, copy=False), start)
+        mz = None
+        if view.missing:
+            rows, cols = view.missing_in(start, stop)
+            mz = _missing_product(rows, cols, zd, stop - start)
+        ys, st = plan.finish_y((slab @ z).astype(dtype, copy=False), start, mz)
         y[start:stop] = ys
         yt, c = plan.w_factors(ys, st)
         exact = product_dtype(bound, stop - start, yt, dtype)
         wt += second.matmul(yt.T.astype(exact), second.cast(slab, exact))
+        if view.missing:
+            _add_missing_t(wt, rows, cols, st[:, 0], yt)
         if st is not None:
             stats[start:stop] = st
             corr += c
@@ -184,39 +251,31 @@ def block_y(payload: Any, z: Any, *, dtype: Any, scaler: str | None, with_sums: 
     z = np.asarray(z, dtype=dtype)
     if with_sums:
         z = np.hstack([z, np.ones((z.shape[0], 1), dtype=dtype)])
-    view = open_block(payload)
-    if scaler is not None and not view.packed:
-        check_codes(view.value)
-    return _accumulate_rows(view, z, dtype, None)[None]
+    view = open_codes(payload, scaler)
+    if view.missing:
+        raise ValueError("missing genotype calls are imputed only by single-read passes: "
+                         "use smaller row chunks or single_read=True")
+    return _accumulate_rows(view, z, dtype, None)[0][None]
 
 
-def _scaled_rows(m: Any, stats: Any, dtype: np.dtype) -> tuple[Any, Any]:
-    """Fold the row scaling into ``m``: (rows divided by scale, mean correction)."""
+def _scaled_rows(m: Any, stats: Any, dtype: np.dtype) -> tuple[Any, Any, Any]:
+    """Fold the row scaling into ``m``: (rows divided by scale, mean correction, means)."""
     m = np.asarray(m, dtype=dtype)
     if stats is None:
-        return m, None
+        return m, None, None
     st = np.asarray(stats, dtype=dtype)
     m = m / st[:, 1:]
-    return m, st[:, 0] @ m
+    return m, st[:, 0] @ m, st[:, 0]
 
 
 def block_w(payload: Any, y: Any, stats: Any, *, dtype: Any) -> Any:
     """``Â_ijᵀ Y_i`` for one block, shape (1, n_j, l)."""
     dtype = np.dtype(dtype)
-    y, corr = _scaled_rows(y, stats, dtype)
-    return _transposed_product(open_block(payload), y, corr, dtype)[None]
+    y, corr, mean = _scaled_rows(y, stats, dtype)
+    view = open_codes(payload, None if stats is None else "center")
+    return _transposed_product(view, y, corr, dtype, mean)[None]
 
 
 def block_qt_a(payload: Any, q: Any, stats: Any, *, dtype: Any) -> Any:
     """``Q_iᵀ Â_ij`` for one block, shape (1, l, n_j)."""
-    dtype = np.dtype(dtype)
-    q, corr = _scaled_rows(q, stats, dtype)
-    view = open_block(payload)
-    b = np.zeros((q.shape[1], view.shape[1]), dtype=dtype)
-    tmp = np.empty_like(b)
-    for start, stop, slab in view.slabs(dtype):
-        np.matmul(q[start:stop].T, slab, out=tmp)
-        b += tmp
-    if corr is not None:
-        b -= corr[:, None]
-    return b[None]
+    return block_w(payload, q, stats, dtype=dtype).transpose(0, 2, 1)

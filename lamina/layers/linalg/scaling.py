@@ -8,7 +8,9 @@ Patterson scaling, divided by ``sqrt(2 p (1 − p))`` with ``p = μ / 2``.
     Â Z  = D⁻¹ (G Z − μ (1ᵀ Z))
     Âᵀ Y = Gᵀ (D⁻¹ Y) − 1 (μᵀ D⁻¹ Y)
 
-from the raw (uint8) blocks. ``stats`` holds ``[μ, d]`` per row.
+from the raw (uint8) blocks. ``stats`` holds ``[μ, d]`` per row. With
+missing calls, ``μ`` is the mean of the called genotypes and the missing
+ones are imputed with it (``products`` says how, without densifying).
 """
 
 from __future__ import annotations
@@ -29,9 +31,12 @@ def check_scaler(scaler: str | None) -> str | None:
     return scaler
 
 
-def row_stats(row_sums: Any, ncols: int, scaler: str, dtype: Any) -> Any:
-    """``[μ, d]`` per row from the row sums: the mean and the divisor."""
-    mean = (row_sums / max(ncols, 1)).astype(dtype, copy=False)
+def row_stats(row_sums: Any, ncols: Any, scaler: str, dtype: Any) -> Any:
+    """``[μ, d]`` per row from the row sums: the mean and the divisor.
+
+    ``ncols`` is the number of called genotypes: one number, or one per row.
+    """
+    mean = (row_sums / np.maximum(ncols, 1)).astype(dtype, copy=False)
     if scaler == "patterson":
         p = mean / 2
         scale = np.sqrt(np.clip(2 * p * (1 - p), 0, None))
@@ -44,20 +49,24 @@ def row_stats(row_sums: Any, ncols: int, scaler: str, dtype: Any) -> Any:
 def patterson_reference(genotypes: np.ndarray) -> np.ndarray:
     """The scaled matrix ``(x − 2p) / sqrt(2p(1 − p))`` formed densely (for checks).
 
-    Monomorphic rows (p = 0 or 1) become zeros.
+    Monomorphic rows (p = 0 or 1) become zeros. Negative codes are missing
+    calls: ``p`` comes from the called genotypes and missing entries become
+    0 (mean imputation).
     """
     g = np.asarray(genotypes, dtype=np.float64)
-    p = g.mean(axis=1, keepdims=True) / 2
+    called = g >= 0
+    g = np.where(called, g, np.nan)
+    p = np.nanmean(np.where(called.any(axis=1, keepdims=True), g, 0), axis=1, keepdims=True) / 2
     scale = np.sqrt(2 * p * (1 - p))
-    return (g - 2 * p) / np.where(scale > 0, scale, 1)
+    return np.nan_to_num((g - 2 * p) / np.where(scale > 0, scale, 1), nan=0.0)
 
 
 def check_codes(block: Any) -> None:
-    """Reject negative genotype codes (missing calls) with a clear message."""
-    if block.dtype.kind in "iuf" and block.size and block.dtype.kind != "u":
+    """Reject negative float codes with a clear message (integer ones are missing calls)."""
+    if block.dtype.kind == "f" and block.size:
         low = block.min()
         if low < 0:
             raise ValueError(
-                f"genotype codes must be 0, 1 or 2, found a negative code ({low}): missing "
-                "calls are not supported by pca; impute them or drop those variants first"
+                f"genotype codes must be 0, 1 or 2, found a negative code ({low}) in a float "
+                "array: give missing calls as -1 in a signed integer array (int8)"
             )
