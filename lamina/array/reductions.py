@@ -163,24 +163,39 @@ def _no_integer_dtype(name: str, dtype: Any) -> None:
         )
 
 
+def _ddof(ddof: Any, correction: Any) -> int | float:
+    if correction is not None:
+        if ddof:
+            raise TypeError("give ddof or correction, not both")
+        ddof = correction
+    value = float(ddof) if isinstance(ddof, (float, np.floating)) else operator.index(ddof)
+    return int(value) if float(value).is_integer() else value
+
+
 def var(x: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False, ddof: int = 0,
-        split_every: SplitEvery = None) -> Array:
-    """Variance over ``axis`` (Chan's parallel formula: stable for large means)."""
+        split_every: SplitEvery = None, *, correction: int | float | None = None) -> Array:
+    """Variance over ``axis`` (Chan's parallel formula: stable for large means).
+
+    ``correction`` is the Array API's name for ``ddof`` (give one of them).
+    """
     _no_integer_dtype("var", dtype)
     x = _as_array(x)
     out = _probe(np.var, x.dtype, dtype=dtype)
     return _reduce(x, "var", axis, keepdims, split_every, _float_acc(x, dtype), out,
-                   (("ddof", operator.index(ddof)),))
+                   (("ddof", _ddof(ddof, correction)),))
 
 
 def std(x: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False, ddof: int = 0,
-        split_every: SplitEvery = None) -> Array:
-    """Standard deviation over ``axis``."""
+        split_every: SplitEvery = None, *, correction: int | float | None = None) -> Array:
+    """Standard deviation over ``axis``.
+
+    ``correction`` is the Array API's name for ``ddof`` (give one of them).
+    """
     _no_integer_dtype("std", dtype)
     x = _as_array(x)
     out = _probe(np.std, x.dtype, dtype=dtype)
     return _reduce(x, "std", axis, keepdims, split_every, _float_acc(x, dtype), out,
-                   (("ddof", operator.index(ddof)),))
+                   (("ddof", _ddof(ddof, correction)),))
 
 
 def _extreme(x: Any, op: str, name: str, axis: Any, keepdims: bool,

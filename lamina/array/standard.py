@@ -1,0 +1,84 @@
+"""Array API functions whose standard signature differs from NumPy's name or form.
+
+    la.concat([x, y], axis=None)        # NumPy: concatenate
+    la.permute_dims(x, (1, 0))          # NumPy: transpose
+    la.unstack(x, axis=1)               # a tuple of views along axis 1
+    la.vecdot(x, y), la.matrix_transpose(x)
+
+Each is a thin face over an existing layer-building function.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+from numpy.lib.array_utils import normalize_axis_index
+
+from lamina.array.core import Array
+from lamina.array.creation import asarray
+from lamina.array.manipulation import concatenate, transpose
+from lamina.array.manipulation import squeeze as _squeeze
+
+
+def concat(arrays: Sequence[Any], /, *, axis: int | None = 0) -> Array:
+    """Join arrays along ``axis`` (``None``: flatten them first); dtypes promote."""
+    if axis is None:
+        arrays = [asarray(a) for a in arrays]
+        arrays = [a.rechunk({k: -1 for k in range(1, a.ndim)}).reshape(-1) for a in arrays]
+        axis = 0
+    return concatenate(arrays, axis=axis)
+
+
+def permute_dims(x: Array, /, axes: Sequence[int]) -> Array:
+    """Permute the axes of ``x`` (the standard's ``transpose``)."""
+    return transpose(x, tuple(axes))
+
+
+def squeeze(x: Array, /, axis: int | Sequence[int]) -> Array:
+    """Remove the given axes of length one (``axis`` is required, as in the standard)."""
+    return _squeeze(x, axis)
+
+
+def unstack(x: Array, /, *, axis: int = 0) -> tuple[Array, ...]:
+    """The slices of ``x`` along ``axis``, as a tuple of lazy arrays."""
+    axis = normalize_axis_index(axis, x.ndim)
+    before = (slice(None),) * axis
+    return tuple(x[before + (i,)] for i in range(x.shape[axis]))
+
+
+def matrix_transpose(x: Array, /) -> Array:
+    """Swap the last two axes of ``x``."""
+    return asarray(x).mT
+
+
+def vecdot(x1: Any, x2: Any, /, *, axis: int = -1) -> Array:
+    """``sum(conj(x1) * x2, axis)`` with broadcasting, the standard's vector dot product."""
+    x1, x2 = asarray(x1), asarray(x2)
+    ndim = max(x1.ndim, x2.ndim)
+    if not -min(x1.ndim, x2.ndim) <= axis < 0 and not 0 <= axis < min(x1.ndim, x2.ndim):
+        raise ValueError(f"axis {axis} is out of range for arrays of {x1.ndim} and {x2.ndim} "
+                         "dimensions")
+    if axis >= 0:
+        axis -= ndim
+    if x1.shape[axis] != x2.shape[axis]:
+        raise ValueError(f"vecdot needs equal lengths along axis {axis}, got "
+                         f"{x1.shape[axis]} and {x2.shape[axis]}")
+    product = (np.conjugate(x1) if x1.dtype.kind == "c" else x1) * x2
+    return product.sum(axis=axis)
+
+
+def std(x: Any, /, *, axis: Any = None, correction: int | float = 0.0,
+        keepdims: bool = False) -> Array:
+    """Standard deviation with ``correction`` degrees of freedom removed."""
+    return asarray(x).std(axis=axis, ddof=correction, keepdims=keepdims)
+
+
+def var(x: Any, /, *, axis: Any = None, correction: int | float = 0.0,
+        keepdims: bool = False) -> Array:
+    """Variance with ``correction`` degrees of freedom removed."""
+    return asarray(x).var(axis=axis, ddof=correction, keepdims=keepdims)
+
+
+__all__ = ["concat", "matrix_transpose", "permute_dims", "squeeze", "std", "unstack", "var",
+           "vecdot"]
