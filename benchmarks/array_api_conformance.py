@@ -49,7 +49,9 @@ def run(suite: Path, files: list[str], max_examples: int, extra: list[str]) -> d
                "--rootdir", str(suite), "--json-report", f"--json-report-file={report}",
                "--json-report-omit", "collectors", "keywords", "streams", "log", "warnings",
                *extra]
-        subprocess.run(cmd, cwd=work, env=env, stdout=subprocess.DEVNULL)
+        subprocess.run(cmd, cwd=work, env=env, stdout=sys.stderr)  # progress on stderr
+        if not report.exists():
+            sys.exit("the suite did not run: see the pytest output above")
         return json.loads(report.read_text())
 
 

@@ -128,10 +128,10 @@ def empty(shape: Any, dtype: Any = float, chunks: Any = "auto", like: str = "num
 
 
 def _like(name: str):
-    def make(a: Any, dtype: Any = None, chunks: Any = None, **kwargs: Any) -> Array:
+    def make(a: Any, dtype: Any = None, chunks: Any = None, *, device: Any = None) -> Array:
         dtype = a.dtype if dtype is None else dtype
         chunks = chunks or (a.chunks if isinstance(a, Array) else "auto")
-        return globals()[name](a.shape, dtype=dtype, chunks=chunks, **kwargs)
+        return globals()[name](a.shape, dtype=dtype, chunks=chunks, device=device)
     make.__name__ = f"{name}_like"
     make.__doc__ = f"``{name}`` with the shape (and chunks) of ``a``."
     return make

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import builtins
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -58,9 +58,22 @@ def can_cast(from_: Any, to: Any, /) -> builtins.bool:
     return builtins.bool(np.can_cast(_dtype_of(from_), np.dtype(to), casting="safe"))
 
 
-def finfo(type: Any, /) -> np.finfo:
+class FInfo(NamedTuple):
+    """Machine limits of a floating-point dtype, as Python numbers (the standard's ``finfo``)."""
+
+    bits: int
+    eps: float
+    max: float
+    min: float
+    smallest_normal: float
+    dtype: np.dtype
+
+
+def finfo(type: Any, /) -> FInfo:
     """Machine limits of a floating-point dtype (or of an array of one)."""
-    return np.finfo(_dtype_of(type))
+    info = np.finfo(_dtype_of(type))
+    return FInfo(int(info.bits), float(info.eps), float(info.max), float(info.min),
+                 float(info.smallest_normal), np.dtype(info.dtype))
 
 
 def iinfo(type: Any, /) -> np.iinfo:

@@ -33,19 +33,20 @@ def _real_of(dtype: np.dtype) -> np.dtype:
     return np.dtype(np.float32 if dtype in (np.float32, np.complex64) else np.float64)
 
 
-def _transform(func: Callable, x: Any, axes: Sequence[int], lengths: Sequence[int],
-               dtype: np.dtype, name: str, **kwargs: Any) -> Array:
-    """``func`` over whole ``axes`` of each block; the output has ``lengths`` along them."""
+def _transform(func: Callable, x: Any, transformed: Sequence[int], lengths: Sequence[int],
+               dtype: np.dtype, label: str, **kwargs: Any) -> Array:
+    """``func`` over whole ``transformed`` axes of each block, ``lengths`` long after it."""
     x = asarray(x)
     if kwargs.get("norm", "backward") not in _NORMS:
         raise ValueError(f"norm must be one of {_NORMS}, got {kwargs['norm']!r}")
-    x = x.rechunk({a: -1 for a in axes})
+    x = x.rechunk({a: -1 for a in transformed})
     chunks = list(x.chunks)
-    for a, n in zip(axes, lengths):
-        if n < 1 and not name.endswith("shift"):
-            raise ValueError(f"fft.{name}: invalid number of data points ({n}) along axis {a}")
+    for a, n in zip(transformed, lengths):
+        if n < 1 and not label.endswith("shift"):
+            raise ValueError(f"fft.{label}: invalid number of data points ({n}) along axis {a}")
         chunks[a] = (n,)
-    return map_blocks(func, x, dtype=dtype, chunks=tuple(chunks), name=f"fft.{name}", **kwargs)
+    return map_blocks(func, x, dtype=dtype, chunks=tuple(chunks), name=f"fft.{label}",
+                      **kwargs)
 
 
 def _one_axis(func: Callable, name: str, kind: str):

@@ -179,14 +179,16 @@ def solve(x1: Any, x2: Any, /) -> Array:
     if b.shape[-1 if vector else -2] != n:
         raise ValueError(f"linalg.solve: x2 of shape {b.shape} does not match matrices of "
                          f"{n} rows")
-    tail = (n,) if vector else b.shape[-2:]
-    batch = np.broadcast_shapes(a.shape[:-2], () if vector else b.shape[:-2])
+    if vector:
+        b = b[:, None]
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     a = _broadcast_batch(a, batch, a.shape[-2:])
-    b = _broadcast_batch(b, batch, tail).rechunk(a.chunks[:len(batch)] + tuple((s,) for s in tail))
+    b = _broadcast_batch(b, batch, b.shape[-2:]).rechunk(
+        a.chunks[:len(batch)] + tuple((s,) for s in b.shape[-2:]))
     with np.errstate(all="ignore"):
         probe = np.linalg.solve(np.eye(2, dtype=a.dtype), np.ones((2, 1), dtype=b.dtype))
-    func = _solve_vector if vector else _solve_matrices
-    return map_blocks(func, a, b, dtype=probe.dtype, chunks=b.chunks, name="linalg.solve")
+    out = map_blocks(_solve, a, b, dtype=probe.dtype, chunks=b.chunks, name="linalg.solve")
+    return out[..., 0] if vector else out
 
 
 def _broadcast_batch(x: Array, batch: tuple[int, ...], tail: tuple[int, ...]) -> Array:
@@ -196,11 +198,7 @@ def _broadcast_batch(x: Array, batch: tuple[int, ...], tail: tuple[int, ...]) ->
     return x if x.shape == shape else broadcast_to(x, shape)
 
 
-def _solve_vector(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.linalg.solve(a, b[..., None])[..., 0]
-
-
-def _solve_matrices(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.linalg.solve(a, b)
 
 
