@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import atexit
 import dataclasses
+import functools
 import importlib
 import math
 import pkgutil
@@ -70,6 +71,9 @@ def same_value(a, b) -> bool:
     if dataclasses.is_dataclass(a):
         return all(same_value(getattr(a, f.name), getattr(b, f.name))
                    for f in dataclasses.fields(a))
+    if isinstance(a, functools.partial):
+        return (same_value(a.func, b.func) and same_value(a.args, b.args)
+                and same_value(a.keywords, b.keywords))
     if hasattr(a, "__code__"):
         return a.__code__.co_code == b.__code__.co_code
     if hasattr(a, "value") and hasattr(a, "_token"):
@@ -157,6 +161,14 @@ def transpose(draw):
 def reshape(draw):
     x = draw(arrays(min_ndim=2, max_ndim=2))
     return x.rechunk({1: -1}).reshape(-1).layer
+
+
+@st.composite
+def scan_carry(draw):
+    x = draw(arrays(min_side=2))
+    axis = draw(st.integers(0, x.ndim - 1))
+    x = x.rechunk({axis: draw(st.integers(1, x.shape[axis] - 1))})
+    return np.cumsum(x, axis=axis).layer
 
 
 @st.composite
@@ -464,6 +476,7 @@ LAYER_STRATEGIES = {
     "TakeAxis": take_axis(),
     "Transpose": transpose(),
     "Reshape": reshape(),
+    "ScanCarry": scan_carry(),
     "Concatenate": concatenate(),
     "Contraction": contraction(),
     "ReduceChunk": reduction(),

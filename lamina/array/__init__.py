@@ -10,6 +10,20 @@ Libraries written against the standard reach this module through
 """
 
 from lamina.array import fft, linalg, standard_elementwise
+from lamina.array.combining import (
+    atleast_1d,
+    atleast_2d,
+    atleast_3d,
+    diff,
+    dstack,
+    flip,
+    hstack,
+    repeat,
+    roll,
+    take,
+    tile,
+    vstack,
+)
 from lamina.array.contraction import matmul, outer, tensordot
 from lamina.array.core import Array
 from lamina.array.creation import (
@@ -53,7 +67,17 @@ from lamina.array.dtypes import (
     uint32,
     uint64,
 )
+from lamina.array.einsum import einsum, inner
 from lamina.array.elementwise import astype, elemwise, where
+from lamina.array.elementwise_functions import (
+    allclose,
+    around,
+    clip,
+    isclose,
+    nan_to_num,
+    round,
+)
+from lamina.array.grids import broadcast_arrays, eye, meshgrid, tril, triu
 from lamina.array.info import __array_namespace_info__
 from lamina.array.manipulation import (
     concatenate,
@@ -67,6 +91,9 @@ from lamina.array.manipulation import (
     transpose,
 )
 from lamina.array.map_blocks import map_blocks
+from lamina.array.nan_reductions import nanargmax, nanargmin, nanprod, nanstd, nanvar
+from lamina.array.nonzero import argwhere, flatnonzero, nonzero
+from lamina.array.order_statistics import median, percentile, quantile
 from lamina.array.reductions import (
     all,
     any,
@@ -75,8 +102,30 @@ from lamina.array.reductions import (
     max,
     mean,
     min,
+    nanmax,
+    nanmean,
+    nanmin,
+    nansum,
     prod,
     sum,
+)
+from lamina.array.scans import (
+    cumprod,
+    cumsum,
+    cumulative_prod,
+    cumulative_sum,
+    nancumprod,
+    nancumsum,
+)
+from lamina.array.sorting import (
+    argsort,
+    searchsorted,
+    sort,
+    unique,
+    unique_all,
+    unique_counts,
+    unique_inverse,
+    unique_values,
 )
 from lamina.array.standard import (
     concat,
@@ -106,4 +155,12 @@ __all__ = [
     "result_type", "squeeze", "stack", "std", "sum", "swapaxes", "tensordot", "to_zarr",
     "transpose", "uint16", "uint32", "uint64", "uint8", "unstack", "var", "vecdot", "where",
     "zeros", "zeros_like", *standard_elementwise.__all__,
+    "allclose", "argsort", "argwhere", "around", "atleast_1d", "atleast_2d", "atleast_3d",
+    "broadcast_arrays", "clip", "cumprod", "cumsum", "cumulative_prod", "cumulative_sum",
+    "diff", "dstack", "einsum", "eye", "flatnonzero", "flip", "hstack", "inner", "isclose",
+    "meshgrid", "median", "nan_to_num", "nanargmax", "nanargmin", "nancumprod", "nancumsum",
+    "nanmax", "nanmean", "nanmin", "nanprod", "nanstd", "nansum", "nanvar", "nonzero",
+    "percentile", "quantile", "repeat", "roll", "round", "searchsorted", "sort", "take",
+    "tile", "tril", "triu", "unique", "unique_all", "unique_counts", "unique_inverse",
+    "unique_values", "vstack",
 ]

@@ -274,6 +274,53 @@ class Array:
     def ravel(self) -> "Array":
         return self.reshape(-1)
 
+    def flatten(self, order: str = "C") -> "Array":
+        """The values as one axis (an Array is immutable, so this is ``ravel``)."""
+        from lamina.array.manipulation import ravel
+
+        return ravel(self, order=order)
+
+    # NumPy methods that forward to lamina.array functions --------------------
+    def cumsum(self, axis=None, dtype=None) -> "Array":
+        from lamina.array.scans import cumsum
+
+        return cumsum(self, axis=axis, dtype=dtype)
+
+    def cumprod(self, axis=None, dtype=None) -> "Array":
+        from lamina.array.scans import cumprod
+
+        return cumprod(self, axis=axis, dtype=dtype)
+
+    def clip(self, min=None, max=None) -> "Array":
+        from lamina.array.elementwise_functions import clip
+
+        return clip(self, min, max)
+
+    def round(self, decimals: int = 0) -> "Array":
+        from lamina.array.elementwise_functions import round
+
+        return round(self, decimals)
+
+    def repeat(self, repeats: Any, axis: int | None = None) -> "Array":
+        from lamina.array.combining import repeat
+
+        return repeat(self, repeats, axis)
+
+    def take(self, indices: Any, axis: int | None = None) -> "Array":
+        from lamina.array.combining import take
+
+        return take(self, indices, axis)
+
+    def argsort(self, axis: int | None = -1, kind: str | None = None) -> "Array":
+        from lamina.array.sorting import argsort
+
+        return argsort(self, axis, kind)
+
+    def nonzero(self) -> tuple["Array", ...]:
+        from lamina.array.nonzero import nonzero
+
+        return nonzero(self)
+
     def dot(self, other: Any) -> "Array":
         from lamina.array.contraction import dot
 

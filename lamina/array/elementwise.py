@@ -161,9 +161,13 @@ def array_ufunc(ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> An
         return reduce_from_protocol(ufunc, inputs[0], kwargs)
     if method == "outer" and len(inputs) == 2:
         return ufunc_outer(ufunc, *inputs, **kwargs)
+    if method == "accumulate" and len(inputs) == 1:
+        from lamina.array.scans import accumulate
+
+        return accumulate(ufunc, inputs[0], **kwargs)
     raise TypeError(
         f"numpy.{ufunc.__name__}.{method} is not supported on lamina Arrays: compute first "
-        f"to call it in NumPy (supported: the call itself, reduce and outer)"
+        f"to call it in NumPy (supported: the call itself, reduce, accumulate and outer)"
     )
 
 

@@ -31,6 +31,20 @@ _register("lamina.array.contraction", "matmul", "dot", "tensordot", "vdot", "out
 _register("lamina.array.elementwise", "where", "real", "imag")
 _register("lamina.array.creation", "broadcast_to", "zeros_like", "ones_like", "empty_like",
           "full_like")
+_register("lamina.array.scans", "cumsum", "cumprod", "nancumsum", "nancumprod",
+          "cumulative_sum", "cumulative_prod")
+_register("lamina.array.elementwise_functions", "clip", "round", "around", "nan_to_num",
+          "isclose", "allclose")
+_register("lamina.array.nan_reductions", "nanprod", "nanvar", "nanstd", "nanargmin",
+          "nanargmax")
+_register("lamina.array.combining", "flip", "roll", "vstack", "hstack", "dstack", "tile",
+          "repeat", "diff", "take", "atleast_1d", "atleast_2d", "atleast_3d")
+_register("lamina.array.grids", "eye", "tril", "triu", "meshgrid", "broadcast_arrays")
+_register("lamina.array.sorting", "sort", "argsort", "searchsorted", "unique", "unique_all",
+          "unique_counts", "unique_inverse", "unique_values")
+_register("lamina.array.order_statistics", "median", "quantile", "percentile")
+_register("lamina.array.einsum", "einsum", "inner")
+_register("lamina.array.nonzero", "nonzero", "argwhere", "flatnonzero")
 
 
 def array_function(func: Any, types: Any, args: Any, kwargs: Any) -> Any:

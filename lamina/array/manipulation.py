@@ -2,12 +2,13 @@
 
     x.rechunk((100, -1))                 # one block along the second axis
     x.T, np.moveaxis(x, 0, -1)           # Transpose layers
-    x.reshape(-1, 10)                    # Reshape where the chunks allow it
+    x.reshape(-1, 10)                    # Reshape, rechunking first if needed
     np.concatenate([x, y], axis=1)       # blocks of x, then blocks of y
     np.stack([x, y]), np.expand_dims(x, 0), np.squeeze(x)
 
-``reshape`` never moves data between blocks: when the chunks do not allow
-a block-by-block reshape it raises a ValueError naming the rechunk to do.
+``reshape`` works block by block when the chunks allow it; otherwise it
+first rechunks the way Dask's reshape does (merged trailing axes become one
+block, the leading axis gets blocks of whole output rows).
 ``expand_dims`` and ``squeeze`` are indexing with ``None`` and ``0``.
 """
 
@@ -24,7 +25,7 @@ from lamina.array.slicing import getitem
 from lamina.layers.chunks import chunks_by_axis, normalize_chunks
 from lamina.layers.concatenate import Concatenate
 from lamina.layers.rechunk import Rechunk
-from lamina.layers.reshape import Reshape, reshape_plan
+from lamina.layers.reshape import Reshape, rechunk_for_reshape
 from lamina.layers.transpose import Transpose
 
 
@@ -77,20 +78,20 @@ def moveaxis(a: Array, source: int | Sequence[int], destination: int | Sequence[
 
 def reshape(a: Array, shape: int | Sequence[int], order: str = "C", *,
             copy: bool | None = None) -> Array:
-    """A new shape for the same values in C order, block by block.
+    """A new shape for the same values in C order.
 
-    One entry may be -1. Raises a ValueError naming the rechunk to do when
-    the chunks do not allow it, e.g. ``x.rechunk({1: -1})`` before merging
-    axes 0 and 1.
+    One entry may be -1. Block by block when the chunks allow it; otherwise
+    the input is rechunked first (``rechunk_for_reshape``), e.g. to
+    ``{1: -1}`` before merging axes 0 and 1 when axis 1 has several blocks.
     """
     if order != "C":
         raise NotImplementedError(f"reshape order {order!r} is not supported: use order='C'")
     shape = _resolve_shape(a.size, (shape,) if isinstance(shape, (int, np.integer)) else shape)
     if shape == a.shape:
         return a
-    if a.size == 0 and any(len(c) > 1 for c in a.chunks):
-        a = rechunk(a, -1)
-    reshape_plan(a.shape, a.chunks, shape)
+    needed = rechunk_for_reshape(a.shape, a.chunks, shape)
+    if needed:
+        a = rechunk(a, needed)
     return Array(Reshape(a.layer, shape))
 
 
@@ -112,7 +113,7 @@ def _resolve_shape(size: int, shape: Sequence[int]) -> tuple[int, ...]:
 
 
 def ravel(a: Array, order: str = "C") -> Array:
-    """The values as one axis in C order (needs block-by-block reshape chunks)."""
+    """The values as one axis in C order (rechunked first where blocks do not line up)."""
     return reshape(a, (-1,), order=order)
 
 

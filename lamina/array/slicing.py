@@ -4,11 +4,13 @@
     x[..., [4, 0, 4, 2]]      # integer array along one axis: TakeAxis
     x[mask > 0]               # a 1-D boolean NumPy mask along one axis
 
-Supported: ints (negative too), slices with any step, ``None``,
-``Ellipsis``, and one integer array (list or NumPy array) or one 1-D
+Here: ints (negative too), slices with any step, ``None``,
+``Ellipsis``, and one 1-D integer array (list or NumPy array) or one 1-D
 boolean NumPy mask, combined with basic indices on the other axes. As in
 NumPy, an integer array and ints form one "advanced" index: when they are
 not side by side in the index, the array's axis goes first in the result.
+Several index arrays, N-D ones and N-D or lazy masks go through
+``lamina.array.advanced_indexing``.
 """
 
 from __future__ import annotations
@@ -28,6 +30,10 @@ _VALID = ("only integers, slices (`:`), ellipsis (`...`), numpy.newaxis (`None`)
 
 def getitem(x: Array, index: Any) -> Array:
     """``x[index]`` as a lazy Array (see the module docstring)."""
+    from lamina.array.advanced_indexing import advanced_getitem, is_advanced
+
+    if is_advanced(index):
+        return advanced_getitem(x, index)
     entries = [_classify(e) for e in (index if isinstance(index, tuple) else (index,))]
     _check_counts(entries, x.ndim)
     expanded = _expand(entries, x.ndim)
@@ -70,10 +76,6 @@ def getitem(x: Array, index: Any) -> Array:
 
 
 def _classify(entry: Any) -> tuple[str, Any]:
-    if isinstance(entry, Array):
-        raise NotImplementedError(
-            "indexing with a lazy lamina Array is not supported: compute the index first "
-            "(x[index.compute()])")
     if entry is None:
         return ("new", None)
     if entry is Ellipsis:
@@ -88,10 +90,6 @@ def _classify(entry: Any) -> tuple[str, Any]:
     if isinstance(entry, (list, tuple, np.ndarray)):
         arr = np.asarray(entry)
         if arr.dtype == bool:
-            if arr.ndim != 1:
-                raise NotImplementedError(
-                    f"a {arr.ndim}-D boolean mask is not supported: index with a 1-D mask "
-                    "along one axis")
             return ("bool", arr)
         if arr.size == 0 and arr.dtype.kind == "f":
             arr = arr.astype(np.intp)
@@ -99,10 +97,6 @@ def _classify(entry: Any) -> tuple[str, Any]:
             raise IndexError("arrays used as indices must be of integer (or boolean) type")
         if arr.ndim == 0:
             return ("int", int(arr))
-        if arr.ndim > 1:
-            raise NotImplementedError(
-                f"a {arr.ndim}-D integer index array is not supported: index with a 1-D "
-                "array and reshape the result")
         return ("array", arr.astype(np.int64, copy=False))
     raise IndexError(_VALID)
 
@@ -115,10 +109,6 @@ def _check_counts(entries: list[tuple[str, Any]], ndim: int) -> None:
     if used > ndim:
         raise IndexError(f"too many indices for array: array is {ndim}-dimensional, "
                          f"but {used} were indexed")
-    if kinds.count("array") + kinds.count("bool") > 1:
-        raise NotImplementedError(
-            "only one integer or boolean array index is supported at a time: index one axis "
-            "with an array, then index the result again for the next")
 
 
 def _expand(entries: list[tuple[str, Any]], ndim: int) -> list[tuple[str, Any]]:

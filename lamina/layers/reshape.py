@@ -12,7 +12,8 @@ output's trailing group axes::
     Reshape(x, (24,))                     # one output block per input block
 
 Otherwise ``reshape_plan`` raises a ValueError naming the rechunk that
-makes it work.
+makes it work, and ``rechunk_for_reshape`` gives that rechunk (which
+``lamina.array.reshape`` applies first).
 """
 
 from __future__ import annotations
@@ -66,14 +67,32 @@ def axis_groups(in_shape: tuple[int, ...], out_shape: tuple[int, ...]
 def reshape_plan(in_shape: tuple[int, ...], in_chunks: Chunks,
                  out_shape: tuple[int, ...]) -> ReshapePlan:
     """How to reshape block by block, or a ValueError naming the rechunk to do."""
+    plan, needed = _plan_or_rechunk(in_shape, in_chunks, out_shape)
+    if needed:
+        raise _rechunk_error(in_shape, in_chunks, out_shape, needed)
+    return plan
+
+
+def rechunk_for_reshape(in_shape: tuple[int, ...], in_chunks: Chunks,
+                        out_shape: tuple[int, ...]) -> dict[int, int]:
+    """The rechunk ``{axis: block size}`` (-1: one block) after which a reshape
+    works block by block; empty when it already does.
+
+    As in Dask's reshape, the trailing input axes of a merged group become
+    one block and the leading axis gets blocks that are a whole number of
+    output rows (its largest block rounded up to such a multiple).
+    """
+    return _plan_or_rechunk(in_shape, in_chunks, out_shape)[1]
+
+
+def _plan_or_rechunk(in_shape: tuple[int, ...], in_chunks: Chunks, out_shape: tuple[int, ...]
+                     ) -> tuple[ReshapePlan, dict[int, int]]:
     if math.prod(in_shape) != math.prod(out_shape):
         raise ValueError(f"cannot reshape array of size {math.prod(in_shape)} into shape "
                          f"{tuple(out_shape)}")
     if math.prod(in_shape) == 0:
         multi = {k: -1 for k, c in enumerate(in_chunks) if len(c) > 1}
-        if multi:
-            raise _rechunk_error(in_shape, in_chunks, out_shape, multi)
-        return ReshapePlan(tuple((n,) for n in out_shape), (None,) * len(in_shape))
+        return ReshapePlan(tuple((n,) for n in out_shape), (None,) * len(in_shape)), multi
     out_chunks: list[tuple[int, ...]] = [(n,) for n in out_shape]
     out_axis_of: list[int | None] = [None] * len(in_shape)
     needed: dict[int, int] = {}
@@ -90,9 +109,7 @@ def reshape_plan(in_shape: tuple[int, ...], in_chunks: Chunks,
             needed[first] = min(-(-max(sizes) // unit) * unit, in_shape[first])
         out_chunks[gj[0]] = tuple(c * rows // cols for c in sizes)
         out_axis_of[first] = gj[0]
-    if needed:
-        raise _rechunk_error(in_shape, in_chunks, out_shape, needed)
-    return ReshapePlan(tuple(out_chunks), tuple(out_axis_of))
+    return ReshapePlan(tuple(out_chunks), tuple(out_axis_of)), needed
 
 
 def _rechunk_error(in_shape: tuple[int, ...], in_chunks: Chunks, out_shape: tuple[int, ...],
