@@ -77,12 +77,11 @@ def main() -> None:
     parser.add_argument("--suite", type=Path,
                         default=Path(os.environ.get("ARRAY_API_TESTS_DIR", default_suite())))
     parser.add_argument("--max-examples", type=int, default=10)
-    parser.add_argument("pytest_args", nargs=argparse.REMAINDER,
-                        help="after --, passed on to pytest (e.g. -k sort)")
-    args = parser.parse_args()
+    argv = sys.argv[1:]
+    extra = argv[argv.index("--") + 1:] if "--" in argv else []  # after --: for pytest
+    args = parser.parse_args(argv[:argv.index("--")] if "--" in argv else argv)
     if not (args.suite / "array_api_tests").is_dir():
         sys.exit(f"no array-api-tests suite at {args.suite}: give --suite or ARRAY_API_TESTS_DIR")
-    extra = [a for a in args.pytest_args if a != "--"]
     summarize(run(args.suite.resolve(), args.files, args.max_examples, extra))
 
 

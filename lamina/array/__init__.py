@@ -77,7 +77,7 @@ from lamina.array.elementwise_functions import (
     nan_to_num,
     round,
 )
-from lamina.array.grids import broadcast_arrays, eye, meshgrid, tril, triu
+from lamina.array.grids import eye, tril, triu
 from lamina.array.info import __array_namespace_info__
 from lamina.array.manipulation import (
     concatenate,
@@ -128,8 +128,10 @@ from lamina.array.sorting import (
     unique_values,
 )
 from lamina.array.standard import (
+    broadcast_arrays,
     concat,
     matrix_transpose,
+    meshgrid,
     permute_dims,
     squeeze,
     std,

@@ -106,16 +106,16 @@ rfftn = _many_axes(np.fft.rfftn, "rfftn", "r2c")
 irfftn = _many_axes(np.fft.irfftn, "irfftn", "c2r")
 
 
-def fftfreq(n: int, /, *, d: float = 1.0, device: Any = None) -> Array:
+def fftfreq(n: int, /, *, d: float = 1.0, dtype: Any = None, device: Any = None) -> Array:
     """The sample frequencies of an ``n``-point transform (one block)."""
     check_device(device)
-    return from_array(np.fft.fftfreq(n, d), chunks=-1)
+    return from_array(np.fft.fftfreq(n, d).astype(dtype or np.float64, copy=False), chunks=-1)
 
 
-def rfftfreq(n: int, /, *, d: float = 1.0, device: Any = None) -> Array:
+def rfftfreq(n: int, /, *, d: float = 1.0, dtype: Any = None, device: Any = None) -> Array:
     """The sample frequencies of an ``n``-point real transform (one block)."""
     check_device(device)
-    return from_array(np.fft.rfftfreq(n, d), chunks=-1)
+    return from_array(np.fft.rfftfreq(n, d).astype(dtype or np.float64, copy=False), chunks=-1)
 
 
 def _shift(func: Callable, name: str):

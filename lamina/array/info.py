@@ -2,7 +2,7 @@
 
     info = la.__array_namespace_info__()
     info.default_dtypes()["real floating"]   # float64
-    info.capabilities()["boolean indexing"]  # False: masks need a known size
+    info.capabilities()["boolean indexing"]  # True: x[mask] (its size is computed)
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ class Info:
     """The inspection object of the standard (``__array_namespace_info__()``)."""
 
     def capabilities(self) -> dict[str, Any]:
-        return {"boolean indexing": False, "data-dependent shapes": False}
+        # both compute what decides the output's size (the mask, the unique values)
+        return {"boolean indexing": True, "data-dependent shapes": True}
 
     def default_device(self) -> str:
         return DEVICE

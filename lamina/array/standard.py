@@ -47,6 +47,20 @@ def unstack(x: Array, /, *, axis: int = 0) -> tuple[Array, ...]:
     return tuple(x[before + (i,)] for i in range(x.shape[axis]))
 
 
+def meshgrid(*arrays: Any, indexing: str = "xy") -> list[Array]:
+    """Coordinate arrays from 1-D arrays, as a list (NumPy's ``meshgrid`` gives a tuple)."""
+    from lamina.array.grids import meshgrid as grids_meshgrid
+
+    return list(grids_meshgrid(*arrays, indexing=indexing))
+
+
+def broadcast_arrays(*arrays: Any) -> list[Array]:
+    """The arrays broadcast to one shape, as a list (NumPy gives a tuple)."""
+    from lamina.array.grids import broadcast_arrays as grids_broadcast_arrays
+
+    return list(grids_broadcast_arrays(*arrays))
+
+
 def matrix_transpose(x: Array, /) -> Array:
     """Swap the last two axes of ``x``."""
     return asarray(x).mT
@@ -80,5 +94,5 @@ def var(x: Any, /, *, axis: Any = None, correction: int | float = 0.0,
     return asarray(x).var(axis=axis, ddof=correction, keepdims=keepdims)
 
 
-__all__ = ["concat", "matrix_transpose", "permute_dims", "squeeze", "std", "unstack", "var",
+__all__ = ["broadcast_arrays", "concat", "matrix_transpose", "meshgrid", "permute_dims", "squeeze", "std", "unstack", "var",
            "vecdot"]
