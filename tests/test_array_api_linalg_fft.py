@@ -77,6 +77,16 @@ def test_rectangular_functions_match_numpy(data):
                                   np.diagonal(values, offset=offset, axis1=-2, axis2=-1))
 
 
+def test_per_matrix_tolerance_follows_each_matrix_across_blocks():
+    values = np.random.default_rng(1).standard_normal((4, 3, 3))
+    rtol = np.array([0.0, 0.3, 0.6, 0.99])
+    x = la.from_array(values, chunks=(1, 2, 2))
+    np.testing.assert_allclose(la.linalg.pinv(x, rtol=la.asarray(rtol)).compute(),
+                               np.linalg.pinv(values, rtol=rtol), rtol=1e-10, atol=1e-12)
+    np.testing.assert_array_equal(la.linalg.matrix_rank(x, rtol=rtol).compute(),
+                                  np.linalg.matrix_rank(values, rtol=rtol))
+
+
 def test_tall_and_skinny_qr_and_svd_use_tsqr():
     rng = np.random.default_rng(0)
     values = rng.standard_normal((40, 4))

@@ -72,12 +72,11 @@ from lamina.array.elementwise import astype, elemwise, where
 from lamina.array.elementwise_functions import (
     allclose,
     around,
-    clip,
     isclose,
     nan_to_num,
     round,
 )
-from lamina.array.grids import eye, tril, triu
+from lamina.array.grids import tril, triu
 from lamina.array.info import __array_namespace_info__
 from lamina.array.manipulation import (
     concatenate,
@@ -129,7 +128,9 @@ from lamina.array.sorting import (
 )
 from lamina.array.standard import (
     broadcast_arrays,
+    clip,
     concat,
+    eye,
     matrix_transpose,
     meshgrid,
     permute_dims,

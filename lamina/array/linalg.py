@@ -86,13 +86,17 @@ def _pick(block: np.ndarray, linalg_func: Callable, index: int | None,
 
 
 def _per_matrix(func: Callable, x: Array, tail: Sequence[int], name: str,
-                index: int | None = None, square: bool = False, **kwargs: Any) -> Array:
-    """``func`` applied to each matrix of ``x``; each matrix gives an array of shape ``tail``."""
+                index: int | None = None, square: bool = False, dtype: Any = None,
+                **kwargs: Any) -> Array:
+    """``func`` applied to each matrix of ``x``; each matrix gives an array of shape ``tail``.
+
+    The output dtype is ``func``'s on a 2 x 2 identity unless ``dtype`` is given.
+    """
     x = _whole_matrices(x, name, square)
     batch = x.ndim - 2
-    probe = np.eye(2, dtype=x.dtype)
-    with np.errstate(all="ignore"):
-        dtype = _pick(probe, func, index, **kwargs).dtype
+    if dtype is None:
+        with np.errstate(all="ignore"):
+            dtype = _pick(np.eye(2, dtype=x.dtype), func, index, **kwargs).dtype
     chunks = x.chunks[:batch] + tuple((n,) for n in tail)
     return map_blocks(_pick, x, linalg_func=func, index=index, dtype=dtype, chunks=chunks,
                       drop_axis=(batch, batch + 1),
@@ -148,25 +152,40 @@ def matrix_power(x: Any, n: int, /) -> Array:
 
 def pinv(x: Any, /, *, rtol: float | Array | None = None) -> Array:
     """The pseudo-inverse of each matrix (singular values below ``rtol * max`` dropped)."""
-    x = asarray(x)
+    x, rtol = _with_tolerance(asarray(x), rtol)
+    dtype = np.linalg.pinv(np.eye(2, dtype=x.dtype)).dtype
+    return _per_matrix(_pinv, x, x.shape[-2:][::-1], "pinv", dtype=dtype, rtol=rtol)
+
+
+def _with_tolerance(x: Array, rtol: Any) -> tuple[Array, Any]:
+    """``x`` and ``rtol`` broadcast together; an array ``rtol`` puts ``x`` in one block."""
     if isinstance(rtol, Array):
         rtol = rtol.compute()
-    return _per_matrix(_pinv, x, x.shape[-2:][::-1], "pinv", rtol=rtol)
+    if rtol is None or np.ndim(rtol) == 0:
+        return x, rtol
+    from lamina.array.creation import broadcast_to
+
+    batch = np.broadcast_shapes(x.shape[:-2], np.shape(rtol))
+    x = broadcast_to(x, batch + x.shape[-2:]).rechunk(-1)
+    return x, np.ascontiguousarray(np.broadcast_to(rtol, batch))
 
 
 def _pinv(block: np.ndarray, rtol: Any) -> np.ndarray:
+    if block.size == 0:  # NumPy's pinv fails on an empty stack
+        shape = block.shape[:-2] + block.shape[-2:][::-1]
+        return np.zeros(shape, dtype=np.linalg.pinv(np.eye(2, dtype=block.dtype)).dtype)
     return np.linalg.pinv(block, rtol=rtol)
 
 
 def matrix_rank(x: Any, /, *, rtol: float | Array | None = None) -> Array:
     """The number of singular values above ``rtol`` times the largest, per matrix."""
-    x = asarray(x)
-    if isinstance(rtol, Array):
-        rtol = rtol.compute()
-    return _per_matrix(_matrix_rank, x, (), "matrix_rank", rtol=rtol)
+    x, rtol = _with_tolerance(asarray(x), rtol)
+    return _per_matrix(_matrix_rank, x, (), "matrix_rank", dtype=np.int64, rtol=rtol)
 
 
 def _matrix_rank(block: np.ndarray, rtol: Any) -> np.ndarray:
+    if block.size == 0:
+        return np.zeros(block.shape[:-2], dtype=np.int64) if block.ndim > 2 else np.int64(0)
     return np.linalg.matrix_rank(block, rtol=rtol)
 
 

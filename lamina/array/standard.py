@@ -61,6 +61,23 @@ def broadcast_arrays(*arrays: Any) -> list[Array]:
     return list(grids_broadcast_arrays(*arrays))
 
 
+def clip(x: Any, /, min: Any = None, max: Any = None) -> Array:
+    """``x`` limited to ``[min, max]`` (either may be None), keeping ``x``'s dtype."""
+    from lamina.array.elementwise_functions import clip as numpy_clip
+
+    return numpy_clip(x, min=min, max=max)
+
+
+def eye(n_rows: int, n_cols: int | None = None, /, *, k: int = 0, dtype: Any = None,
+        device: Any = None) -> Array:
+    """Ones on the ``k``-th diagonal, zeros elsewhere (float64 unless ``dtype``)."""
+    from lamina.array.grids import eye as numpy_eye
+    from lamina.array.info import check_device
+
+    check_device(device)
+    return numpy_eye(n_rows, n_cols, k=k, dtype=np.float64 if dtype is None else dtype)
+
+
 def matrix_transpose(x: Array, /) -> Array:
     """Swap the last two axes of ``x``."""
     return asarray(x).mT
@@ -79,7 +96,7 @@ def vecdot(x1: Any, x2: Any, /, *, axis: int = -1) -> Array:
         raise ValueError(f"vecdot needs equal lengths along axis {axis}, got "
                          f"{x1.shape[axis]} and {x2.shape[axis]}")
     product = (np.conjugate(x1) if x1.dtype.kind == "c" else x1) * x2
-    return product.sum(axis=axis)
+    return product.sum(axis=axis, dtype=product.dtype)  # the promoted dtype, not int64
 
 
 def std(x: Any, /, *, axis: Any = None, correction: int | float = 0.0,
@@ -94,5 +111,5 @@ def var(x: Any, /, *, axis: Any = None, correction: int | float = 0.0,
     return asarray(x).var(axis=axis, ddof=correction, keepdims=keepdims)
 
 
-__all__ = ["broadcast_arrays", "concat", "matrix_transpose", "meshgrid", "permute_dims", "squeeze", "std", "unstack", "var",
+__all__ = ["broadcast_arrays", "clip", "concat", "eye", "matrix_transpose", "meshgrid", "permute_dims", "squeeze", "std", "unstack", "var",
            "vecdot"]
