@@ -51,13 +51,48 @@ def lazy(x: Any) -> Array:
     return asarray(x)
 
 
+def complex_expm1(z: np.ndarray) -> np.ndarray:
+    """``expm1`` of complex values with the standard's special cases.
+
+    NumPy's complex ``expm1`` gives NaN for infinite parts and -0 for -0;
+    ``exp(z) - 1`` has C99's special cases there, and ``expm1`` keeps the
+    other finite values accurate.
+    """
+    with np.errstate(all="ignore"):
+        out = np.expm1(z)
+        special = ~(np.isfinite(z.real) & np.isfinite(z.imag)) | (z == 0)
+        return np.where(special, np.exp(z) - 1, out).astype(z.dtype, copy=False)
+
+
+def complex_tanh(z: np.ndarray) -> np.ndarray:
+    """``tanh`` of complex values; ``tanh(±inf + yj)`` for finite ``y`` is ``±1 + copysign(0, y)j``.
+
+    NumPy follows C99, whose zero takes the sign of ``sin(2y)``; the standard asks for
+    the sign of ``y``.
+    """
+    with np.errstate(all="ignore"):
+        out = np.tanh(z)
+        limit = np.isinf(z.real) & np.isfinite(z.imag)
+        edge = np.empty_like(out)
+        edge.real = np.copysign(1.0, z.real)
+        edge.imag = np.copysign(0.0, z.imag)
+        return np.where(limit, edge, out)
+
+
+_COMPLEX_KERNELS = {"expm1": complex_expm1, "tanh": complex_tanh}
+
+
 def _unary(name: str, ufunc: np.ufunc):
     def func(x: Any, /) -> Array:
+        from lamina.array.elementwise import elemwise
+
         x = lazy(x)
         if name in _INTEGER_IDENTITY and x.dtype.kind in "biu":
             return x
         if name == "conj" and x.dtype.kind != "c":
             return x
+        if name in _COMPLEX_KERNELS and x.dtype.kind == "c":
+            return elemwise(_COMPLEX_KERNELS[name], x, dtype=x.dtype, name=name)
         return ufunc(x)
     func.__name__ = func.__qualname__ = name
     func.__doc__ = f"Elementwise ``{name}`` (NumPy's ``{ufunc.__name__}``), lazily."
