@@ -238,3 +238,17 @@ def test_dlpack_round_trip():
     y = la.from_dlpack(np.arange(4.0))
     np.testing.assert_array_equal((y + 1).compute(), np.arange(4.0) + 1)
     assert la.from_dlpack(x) is x
+
+
+def test_complex_expm1_and_tanh_special_cases_follow_the_standard():
+    inf, nan = np.inf, np.nan
+    z = np.array([complex(inf, 0), complex(-inf, inf), complex(-inf, nan), complex(nan, 0),
+                  complex(-0.0, 0), 0.5 + 0.25j], dtype=np.complex128)
+    got = la.expm1(la.from_array(z, chunks=4)).compute()
+    expected = [complex(inf, 0), -1 + 0j, -1 + 0j, complex(nan, 0), 0j, np.expm1(0.5 + 0.25j)]
+    np.testing.assert_allclose(got, expected, rtol=1e-15)
+    assert not np.signbit(got[4].real)  # +0, where NumPy's expm1 gives -0
+    t = la.tanh(la.from_array(np.array([complex(inf, 2.0), complex(inf, -2.0)]), chunks=1))
+    t = t.compute()
+    np.testing.assert_array_equal(t, [1 + 0j, 1 - 0j])
+    np.testing.assert_array_equal(np.signbit(t.imag), [False, True])
