@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import lamina.array as la
-from lamina.testing.strategies import chunks_for, shapes, with_special_values
+from lamina.testing.strategies import special_arrays
 
 DTYPES = [la.bool, la.int8, la.int16, la.int32, la.int64, la.uint8, la.uint16, la.uint32,
           la.uint64, la.float32, la.float64, la.complex64, la.complex128]
@@ -165,12 +165,9 @@ _REFERENCE = {"acos": np.arccos, "acosh": np.arccosh, "asin": np.arcsin, "asinh"
 @settings(max_examples=40, deadline=None)
 @given(st.data())
 def test_elementwise_functions_match_numpy_with_special_values(data):
-    shape = data.draw(shapes(max_ndim=2, max_side=6))
-    chunks = data.draw(chunks_for(shape))
-    seed = data.draw(st.integers(0, 2**16))
-    values = with_special_values(np.random.default_rng(seed).standard_normal(shape) * 3, seed)
+    values, x = data.draw(special_arrays(max_ndim=2))
     name = data.draw(st.sampled_from(FLOAT_FUNCS + list(BINARY_FUNCS)))
-    x = la.from_array(values, chunks=chunks)
+    chunks = x.chunks
     with np.errstate(all="ignore"):
         if name in BINARY_FUNCS:
             other = np.flip(values).copy()
@@ -195,13 +192,9 @@ def test_integer_rounding_and_conj_keep_dtype():
 @settings(max_examples=30, deadline=None)
 @given(st.data())
 def test_std_var_correction_match_numpy(data):
-    shape = data.draw(shapes(max_ndim=2, max_side=6, min_ndim=1))
-    chunks = data.draw(chunks_for(shape))
-    seed = data.draw(st.integers(0, 2**16))
-    values = with_special_values(np.random.default_rng(seed).standard_normal(shape), seed)
+    values, x = data.draw(special_arrays(max_ndim=2, min_ndim=1))
     correction = data.draw(st.sampled_from([0, 1, 0.5, 2.0]))
     axis = data.draw(st.sampled_from([None, 0, -1]))
-    x = la.from_array(values, chunks=chunks)
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # NumPy warns for ddof >= n
         for name in ("std", "var"):

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 import lamina.array as la
 from lamina.array import setitem as setitem_module
-from lamina.testing.strategies import basic_indices, chunks_for, shapes, with_special_values
+from lamina.testing.strategies import basic_indices, chunks_for, special_arrays
 
 
 def test_earlier_expressions_keep_old_values():
@@ -60,13 +60,9 @@ def test_value_of_wrong_shape_raises():
 @settings(max_examples=60, deadline=None)
 @given(st.data())
 def test_setitem_matches_numpy(data):
-    shape = data.draw(shapes(max_ndim=3, max_side=6, min_ndim=1))
-    chunks = data.draw(chunks_for(shape))
-    seed = data.draw(st.integers(0, 2**16))
-    base = with_special_values(np.random.default_rng(seed).standard_normal(shape), seed)
-    index = data.draw(basic_indices(shape))
+    base, x = data.draw(special_arrays(max_ndim=3, min_ndim=1))
+    index = data.draw(basic_indices(base.shape))
     lazy = data.draw(st.booleans())  # a source is copied; an expression gets a layer
-    x = la.from_array(base, chunks=chunks)
     if lazy:
         x = x * 1.0
     expected = base * 1.0
