@@ -69,13 +69,14 @@ def clip(x: Any, /, min: Any = None, max: Any = None) -> Array:
 
 
 def eye(n_rows: int, n_cols: int | None = None, /, *, k: int = 0, dtype: Any = None,
-        device: Any = None) -> Array:
+        device: Any = None, chunks: Any = "auto") -> Array:
     """Ones on the ``k``-th diagonal, zeros elsewhere (float64 unless ``dtype``)."""
     from lamina.array.grids import eye as numpy_eye
     from lamina.array.info import check_device
 
     check_device(device)
-    return numpy_eye(n_rows, n_cols, k=k, dtype=np.float64 if dtype is None else dtype)
+    return numpy_eye(n_rows, n_cols, k=k, dtype=np.float64 if dtype is None else dtype,
+                     chunks=chunks)
 
 
 def matrix_transpose(x: Array, /) -> Array:
