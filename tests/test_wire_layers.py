@@ -172,6 +172,15 @@ def scan_carry(draw):
 
 
 @st.composite
+def block_points(draw):
+    x = draw(arrays(min_ndim=2))
+    rows = draw(st.lists(st.integers(0, x.shape[0] - 1), max_size=6))
+    cols = [r % x.shape[1] for r in rows]
+    return next(layer for layer in topological([x[rows, cols].layer])
+                if type(layer).__name__ == "BlockPoints")
+
+
+@st.composite
 def concatenate(draw):
     x = draw(arrays())
     axis = draw(st.integers(0, x.ndim - 1))
@@ -477,6 +486,7 @@ LAYER_STRATEGIES = {
     "Transpose": transpose(),
     "Reshape": reshape(),
     "ScanCarry": scan_carry(),
+    "BlockPoints": block_points(),
     "Concatenate": concatenate(),
     "Contraction": contraction(),
     "ReduceChunk": reduction(),

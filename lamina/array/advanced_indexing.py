@@ -8,9 +8,10 @@
 NumPy's rule: the index arrays (ints count as 0-d arrays) broadcast to one
 shape ``B``; the axes they index are replaced by ``B``, in place when they
 sit side by side in the index, else at the front. Here the indexed axes
-are moved to the front and merged into one (``reshape`` of any chunking),
-the flat positions (``np.ravel_multi_index``) are taken along it, and the
-result is reshaped to ``B`` and moved back.
+are moved to the front, each block gives the points that fall inside it
+(``lamina.layers.points.BlockPoints``), a ``TakeAxis`` puts the points back
+in their order, and the result is reshaped to ``B`` and moved back. No
+task holds more than one block of the indexed array.
 
 A boolean mask that is itself a lazy lamina Array is computed when the
 index is applied (its number of true values decides the result's shape,
@@ -26,6 +27,8 @@ from typing import Any
 import numpy as np
 
 from lamina.array.core import Array
+from lamina.layers.points import BlockPoints, points_by_block
+from lamina.layers.slicing import TakeAxis
 
 
 def is_advanced(index: Any) -> bool:
@@ -37,6 +40,8 @@ def is_advanced(index: Any) -> bool:
             return True
         if isinstance(e, (list, tuple, np.ndarray)):
             arr = np.asarray(e)
+            if arr.ndim == 0 and arr.dtype != bool:
+                continue  # an int, which the basic path takes
             if arr.ndim != 1:
                 return True
             arrays += 1
@@ -108,6 +113,22 @@ def _masks_as_arrays(entries: list[tuple[str, Any]], shape: tuple[int, ...]
     return out
 
 
+def gather_points(x: Array, coords: np.ndarray) -> Array:
+    """The points ``coords`` ((k, n), in bounds) of ``x``'s leading ``k`` axes, in order:
+    shape ``(n,) + x.shape[k:]``.
+
+    Each block gives the points inside it (``BlockPoints``), then a
+    ``TakeAxis`` restores the given order; no task holds more than one block
+    of ``x``.
+    """
+    order, local, counts = points_by_block(x.chunks, coords)
+    by_block = BlockPoints(x.layer, coords.shape[0], local, counts)
+    inverse = np.empty_like(order)
+    inverse[order] = np.arange(len(order), dtype=np.int64)
+    group = max(max(by_block.chunks[0]), 1)
+    return Array(TakeAxis(by_block, 0, inverse, group))
+
+
 def advanced_getitem(x: Array, index: Any) -> Array:
     """``x[index]`` for the indices ``is_advanced`` accepts (see the module docstring)."""
     from lamina.array.manipulation import reshape, transpose
@@ -141,11 +162,9 @@ def advanced_getitem(x: Array, index: Any) -> Array:
     sliced = getitem(x, tuple(v if k == "slice" else slice(None) for k, v in entries))
     moved = transpose(sliced, positions + rest)
     rest_shape = moved.shape[len(positions):]
-    merged = reshape(moved, (math.prod(dims),) + rest_shape)
-    flat = np.ravel_multi_index(tuple(normalized), dims).reshape(-1) if math.prod(broadcast) \
-        else np.zeros(0, dtype=np.intp)
-    taken = getitem(merged, (flat.astype(np.int64),))
-    out = reshape(taken, broadcast + rest_shape)
+    coords = np.stack([a.reshape(-1) for a in normalized]).astype(np.int64) \
+        if math.prod(broadcast) else np.zeros((len(positions), 0), dtype=np.int64)
+    out = reshape(gather_points(moved, coords), broadcast + rest_shape)
     if adjacent and positions[0] > 0:
         nb, first = len(broadcast), positions[0]
         order = list(range(nb, nb + first)) + list(range(nb)) + list(range(nb + first, out.ndim))

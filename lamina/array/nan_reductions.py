@@ -20,6 +20,7 @@ from lamina.array import reductions
 from lamina.array.core import Array
 from lamina.array.creation import asarray
 from lamina.array.elementwise import elemwise, where
+from lamina.array.manipulation import squeeze
 
 
 def _replaced(x: Array, value: Any) -> Array:
@@ -76,7 +77,7 @@ def nanvar(a: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False, 
     sq_total = reductions.sum(squared, axis=axis, dtype=squared.dtype, keepdims=keepdims,
                               split_every=split_every)
     if not keepdims:
-        count = reductions.sum(kept, axis=axis, dtype=np.intp, split_every=split_every)
+        count = squeeze(count, axis=reductions.normalize_axes(axis, a.ndim))
     return _divide_by_dof(sq_total, count, ddof, sq_total.dtype).astype(out_dtype)
 
 

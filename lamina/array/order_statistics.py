@@ -83,28 +83,29 @@ def _checked_q(q: Any, scale: float, name: str) -> np.ndarray:
     return q
 
 
+def _q_function(name: str, scale: float, a: Any, q: Any, axis: Any, out: Any, method: str,
+                keepdims: bool, weights: Any, interpolation: Any) -> Array:
+    if out is not None or weights is not None or interpolation is not None:
+        raise TypeError(f"{name} supports neither out=, weights= nor interpolation= on "
+                        "lamina Arrays: use method=")
+    q = _checked_q(q, scale, "Quantiles" if scale == 1 else "Percentiles")
+    return _whole_axes(np.quantile, name, a, axis, keepdims, q.shape, q=q, method=method)
+
+
 def quantile(a: Any, q: Any, axis: Any = None, out: Any = None, overwrite_input: bool = False,
              method: str = "linear", keepdims: bool = False, *, weights: Any = None,
              interpolation: Any = None) -> Array:
-    """The ``q``-th quantiles along ``axis``, exactly ``np.quantile`` (same ``method``\\ s)."""
-    if out is not None or weights is not None or interpolation is not None:
-        raise TypeError("quantile supports neither out=, weights= nor interpolation= on "
-                        "lamina Arrays: use method=")
-    q = _checked_q(q, 1.0, "Quantiles")
-    return _whole_axes(np.quantile, "quantile", a, axis, keepdims, q.shape, q=q,
-                       method=method)
+    """The ``q``-th quantiles along ``axis``, exactly ``np.quantile`` (with its methods)."""
+    return _q_function("quantile", 1.0, a, q, axis, out, method, keepdims, weights,
+                       interpolation)
 
 
 def percentile(a: Any, q: Any, axis: Any = None, out: Any = None,
                overwrite_input: bool = False, method: str = "linear", keepdims: bool = False,
                *, weights: Any = None, interpolation: Any = None) -> Array:
     """The ``q``-th percentiles along ``axis``, exactly ``np.percentile``."""
-    if out is not None or weights is not None or interpolation is not None:
-        raise TypeError("percentile supports neither out=, weights= nor interpolation= on "
-                        "lamina Arrays: use method=")
-    q = _checked_q(q, 100.0, "Percentiles")
-    return _whole_axes(np.quantile, "percentile", a, axis, keepdims, q.shape, q=q,
-                       method=method)
+    return _q_function("percentile", 100.0, a, q, axis, out, method, keepdims, weights,
+                       interpolation)
 
 
 __all__ = ["median", "percentile", "quantile"]

@@ -12,8 +12,13 @@ NumPy's exactly, NaN last. ``searchsorted`` needs no rechunk: for a sorted
 indices in each block.
 
 The number of unique values depends on the data, and lamina blocks have
-known sizes, so ``unique`` and ``unique_*`` compute their input when called
-and return Arrays over the computed results.
+known sizes, so ``unique`` and ``unique_*`` compute when called and return
+Arrays over the results. ``unique_values``, ``unique_counts`` and plain
+``unique`` gather only each block's unique values and counts (computed on
+the workers); ``unique_inverse``, ``unique_all`` and ``unique`` with
+``return_index``/``return_inverse``/``axis`` compute the whole input.
+``-0.0`` and ``0.0`` are one value, represented by either sign (NumPy's
+choice follows its sort of the whole array).
 """
 
 from __future__ import annotations
@@ -55,8 +60,8 @@ def _sorted(a: Any, axis: int | None, kind: str | None, stable: bool | None,
     if stable is not None and kind is not None:
         raise ValueError("`kind` and `stable` parameters can't be provided at the same time. "
                          "Use only one of them.")
-    if stable or descending:
-        kind = "stable"
+    if kind is None and stable is not False or stable or descending:
+        kind = "stable"  # the Array API's default; one of the orders NumPy's default allows
     a = a.rechunk({axis: -1})
     func = functools.partial(_sort_block, axis=axis, kind=kind, descending=bool(descending),
                              indices=indices)
@@ -68,8 +73,9 @@ def sort(a: Any, axis: int | None = -1, kind: str | None = None, order: Any = No
          descending: bool = False, stable: bool | None = None) -> Array:
     """Sorted copy along ``axis`` (None: flattened), NumPy's order (NaN last).
 
-    ``descending`` and ``stable`` follow the Array API: a stable descending
-    sort keeps equal elements in their original order.
+    ``descending`` and ``stable`` follow the Array API: a stable sort (the
+    default unless ``kind=`` or ``stable=False`` says otherwise) keeps equal
+    elements in their original order, descending too.
     """
     if order is not None:
         raise NotImplementedError("sort(order=...) of structured arrays is not supported")
@@ -152,25 +158,70 @@ def _wrap(*values: np.ndarray) -> list[Array]:
     return [from_array(v, chunks=-1) for v in values]
 
 
+class BlockUniques:
+    """One block's unique values and their counts (an object block's element)."""
+
+    __slots__ = ("values", "counts")
+
+    def __init__(self, values: np.ndarray, counts: np.ndarray) -> None:
+        self.values, self.counts = values, counts
+
+    def __reduce__(self) -> tuple:
+        return (BlockUniques, (self.values, self.counts))
+
+
+def _block_unique(block: np.ndarray, equal_nan: bool) -> np.ndarray:
+    """One block's unique values and counts, as a one-element object block."""
+    out = np.empty((1,) * block.ndim, dtype=object)
+    out.reshape(-1)[0] = BlockUniques(*np.unique(block.reshape(-1), return_counts=True,
+                                                 equal_nan=equal_nan))
+    return out
+
+
+def _values_counts(x: Any, equal_nan: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted unique values and their counts; only each block's uniques leave the workers."""
+    x = asarray(x)
+    if x.size == 0:
+        return np.unique(np.empty(0, x.dtype), return_counts=True, equal_nan=equal_nan)
+    per_block = map_blocks(functools.partial(_block_unique, equal_nan=equal_nan), x,
+                           dtype=object, chunks=tuple((1,) * nb for nb in x.numblocks),
+                           name="unique")
+    result = per_block.compute()
+    parts = [result] if isinstance(result, BlockUniques) else \
+        list(np.asarray(result, dtype=object).reshape(-1))
+    values = np.concatenate([p.values for p in parts])
+    counts = np.concatenate([p.counts for p in parts])
+    unique_values, inverse = np.unique(values, return_inverse=True, equal_nan=equal_nan)
+    total = np.zeros(len(unique_values), dtype=np.intp)
+    np.add.at(total, inverse, counts)
+    return unique_values, total
+
+
 def unique(ar: Any, return_index: bool = False, return_inverse: bool = False,
            return_counts: bool = False, axis: int | None = None, *,
            equal_nan: bool = True) -> Any:
-    """Sorted unique values, like ``np.unique``; computes ``ar`` now (see the module note)."""
+    """Sorted unique values, like ``np.unique``; computes now (see the module note).
+
+    Without ``return_index``, ``return_inverse`` or ``axis``, each block is
+    reduced to its unique values (and counts) on the workers and only those
+    are gathered; otherwise the whole of ``ar`` is computed.
+    """
+    if not (return_index or return_inverse or axis is not None):
+        values, counts = _values_counts(ar, equal_nan)
+        return tuple(_wrap(values, counts)) if return_counts else _wrap(values)[0]
     out = np.unique(_computed(ar), return_index=return_index, return_inverse=return_inverse,
                     return_counts=return_counts, axis=axis, equal_nan=equal_nan)
-    if isinstance(out, tuple):
-        return tuple(_wrap(*out))
-    return _wrap(out)[0]
+    return tuple(_wrap(*out)) if isinstance(out, tuple) else _wrap(out)[0]
 
 
 def unique_values(x: Any, /) -> Array:
-    """Array API ``unique_values``: NaNs are all distinct; computes ``x`` now."""
-    return _wrap(np.unique_values(_computed(x)))[0]
+    """Array API ``unique_values``: NaNs are all distinct; gathers each block's uniques."""
+    return _wrap(_values_counts(x, equal_nan=False)[0])[0]
 
 
 def unique_counts(x: Any, /) -> UniqueCountsResult:
-    """Array API ``unique_counts``; computes ``x`` now."""
-    return UniqueCountsResult(*_wrap(*np.unique_counts(_computed(x))))
+    """Array API ``unique_counts``: NaNs are all distinct; gathers each block's uniques."""
+    return UniqueCountsResult(*_wrap(*_values_counts(x, equal_nan=False)))
 
 
 def unique_inverse(x: Any, /) -> UniqueInverseResult:
