@@ -62,6 +62,12 @@ def summarize(report: dict) -> None:
         if counts.get(outcome):
             print(f"{outcome:<10}{counts[outcome]:>7}")
     print(f"{'total':<10}{sum(counts.values()):>7}")
+    reasons = collections.Counter(_skip_reason(t) for t in report["tests"]
+                                  if t["outcome"] == "skipped")
+    if reasons:
+        print("\nskipped, by reason:")
+    for reason, n in reasons.most_common():
+        print(f"  {n:>4}  {reason}")
     failed = [t for t in report["tests"] if t["outcome"] in ("failed", "error")]
     if failed:
         print("\nfailures:")
@@ -69,6 +75,14 @@ def summarize(report: dict) -> None:
         stage = t.get("call") or t.get("setup") or {}
         message = (stage.get("crash") or {}).get("message", "").splitlines()
         print(f"  {t['nodeid'].split('array_api_tests/')[-1]}: {message[0][:160] if message else ''}")
+
+
+def _skip_reason(test: dict) -> str:
+    for stage in ("setup", "call"):
+        longrepr = (test.get(stage) or {}).get("longrepr")
+        if longrepr and test[stage].get("outcome") == "skipped":
+            return str(longrepr).split("Skipped: ")[-1].strip(" ')\"")[:100]
+    return "unknown"
 
 
 def main() -> None:
