@@ -240,9 +240,11 @@ def test_astype_equals_numpy(case, dtype):
     assert_same(la.astype(x, dtype), a.astype(dtype))
 
 
-def test_astype_to_the_same_dtype_returns_the_array():
+def test_astype_to_the_same_dtype_shares_the_layer():
     x = la.ones(4, chunks=2)
-    assert x.astype("f8") is x
+    assert x.astype("f8", copy=False) is x
+    copied = x.astype("f8")  # a new handle: x[i] = v later does not change it
+    assert copied is not x and copied.layer == x.layer
 
 
 @pytest.mark.parametrize("source, target, casting", [

@@ -209,12 +209,19 @@ def test_block_deps_is_vectorized_over_a_million_blocks():
     (np.ones((5, 7), dtype=bool), IndexError, "boolean index did not match"),
     ([[0, 5]], IndexError, "index 5 is out of bounds for axis 0 with size 5"),
     (([[0, 1]], None, [1]), NotImplementedError, "None \\(newaxis\\) together with"),
-    (True, IndexError, "boolean scalar"),
 ])
 def test_bad_indices_raise_like_numpy(index, error, match):
     x = la.ones((5, 6), chunks=2)
     with pytest.raises(error, match=match):
         x[index]
+
+
+@pytest.mark.parametrize("index", [True, False, np.bool_(True), np.array(False)])
+def test_boolean_scalar_index_adds_an_axis_like_numpy(index):
+    data = np.arange(30.0).reshape(5, 6)
+    x = la.from_array(data, chunks=2)
+    np.testing.assert_array_equal(x[index].compute(), data[index])
+    assert x[la.asarray(bool(index))].shape == data[index].shape
 
 
 def test_lazy_mask_is_computed_and_the_array_stays_lazy():

@@ -105,7 +105,56 @@ class Array:
         return complex(self.compute())
 
     def __index__(self) -> int:
+        if self.dtype.kind not in "iu":
+            raise TypeError(f"only integer arrays can be used as an index, not {self.dtype}")
         return int(self.compute())
+
+    # Array API -------------------------------------------------------------
+    def __array_namespace__(self, *, api_version: str | None = None) -> Any:
+        """The Array API namespace of this array: ``lamina.array``."""
+        import lamina.array
+
+        if api_version not in (None, "2021.12", "2022.12", "2023.12"):
+            raise ValueError(f"unsupported Array API version {api_version!r}: lamina.array "
+                             "implements 2023.12")
+        return lamina.array
+
+    @property
+    def device(self) -> str:
+        return "cpu"
+
+    def to_device(self, device: Any, /, *, stream: Any = None) -> "Array":
+        """This array on ``device``; only ``"cpu"`` exists, so it is returned as it is."""
+        from lamina.array.info import check_device
+
+        check_device(device)
+        return self
+
+    @property
+    def mT(self) -> "Array":
+        """The matrix transpose: the last two axes swapped."""
+        if self.ndim < 2:
+            raise ValueError(f"mT needs at least 2 dimensions, got {self.ndim}")
+        return self.swapaxes(-1, -2)
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        """Rebind this array to a new layer with ``value`` at ``index`` (see ``setitem``)."""
+        from lamina.array.setitem import setitem
+
+        self.layer = setitem(self, index, value).layer
+
+    def __dlpack__(self, *, stream: Any = None, max_version: Any = None, dl_device: Any = None,
+                   copy: Any = None) -> Any:
+        """Compute and export the result through DLPack (NumPy's exporter)."""
+        kwargs = {"dl_device": dl_device, "copy": copy}
+        if max_version is not None:
+            kwargs["max_version"] = max_version
+        if stream is not None:
+            kwargs["stream"] = stream
+        return np.asarray(self).__dlpack__(**kwargs)
+
+    def __dlpack_device__(self) -> tuple[int, int]:
+        return (1, 0)  # kDLCPU, device 0
 
     def __iter__(self):
         for i in range(len(self)):
@@ -152,7 +201,7 @@ class Array:
     def astype(self, dtype: Any, casting: str = "unsafe", copy: bool = True) -> "Array":
         from lamina.array.elementwise import astype
 
-        return astype(self, dtype, casting=casting)
+        return astype(self, dtype, casting=casting, copy=copy)
 
     def __abs__(self) -> "Array":
         return np.absolute(self)

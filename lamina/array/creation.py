@@ -13,6 +13,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from lamina.array.core import Array
+from lamina.array.info import check_device
 from lamina.layers.chunks import normalize_chunks
 from lamina.layers.elementwise import broadcast_first
 from lamina.layers.sources import Arange, FromArray, Full, Linspace, wrap_array
@@ -29,9 +30,57 @@ def from_array(x: Any, chunks: Any = "auto") -> Array:
     return Array(FromArray(wrap_array(x), normalize_chunks(chunks, x.shape, x.dtype)))
 
 
-def asarray(x: Any, chunks: Any = "auto") -> Array:
-    """An Array for ``x``: unchanged if it is one already."""
-    return x if isinstance(x, Array) else from_array(x, chunks=chunks)
+def asarray(x: Any, chunks: Any = "auto", *, dtype: Any = None, device: Any = None,
+            copy: bool | None = None) -> Array:
+    """An Array for ``x``: unchanged if it is one already (the standard's ``asarray``).
+
+    Python scalars and nested sequences take the standard's default dtypes
+    (bool, int64, float64, complex128); a sequence may hold 0-d Arrays.
+    ``copy=True`` gives a new handle (and copies in-memory data), so that a
+    later ``x[i] = v`` on one does not show in the other; ``copy=False``
+    raises when a cast or a conversion is needed.
+    """
+    check_device(device)
+    if isinstance(x, Array):
+        if dtype is not None and np.dtype(dtype) != x.dtype:
+            if copy is False:
+                raise ValueError(f"asarray(copy=False) cannot cast {x.dtype} to "
+                                 f"{np.dtype(dtype)} without a copy")
+            return x.astype(dtype)
+        out = Array(x.layer) if copy else x
+        return out if chunks == "auto" else out.rechunk(chunks)
+    if isinstance(x, (list, tuple)):
+        x = _nested(x)
+    if copy is False and not hasattr(x, "__array__") and not hasattr(x, "__buffer__"):
+        raise ValueError(f"asarray(copy=False) cannot convert a {type(x).__name__} without a copy")
+    if dtype is None and isinstance(x, (bool, int, float, complex)) and not isinstance(
+            x, np.generic):
+        dtype = _default_scalar_dtype(x)
+    with np.errstate(all="ignore"):
+        data = np.array(x, dtype=dtype, copy=True if copy else None)
+    if copy is False and hasattr(x, "dtype") and data.dtype != x.dtype:
+        raise ValueError(f"asarray(copy=False) cannot cast {x.dtype} to {data.dtype} "
+                         "without a copy")
+    return from_array(data, chunks=chunks)
+
+
+def _default_scalar_dtype(value: Any) -> np.dtype:
+    if isinstance(value, bool):
+        return np.dtype(np.bool_)
+    if isinstance(value, int):
+        if not -2**63 <= value < 2**63:
+            raise OverflowError(f"Python int {value} is out of range for int64")
+        return np.dtype(np.int64)
+    return np.dtype(np.float64 if isinstance(value, float) else np.complex128)
+
+
+def _nested(values: Any) -> Any:
+    """Nested sequences with any 0-d (or larger) Arrays in them computed."""
+    if isinstance(values, (list, tuple)):
+        return [_nested(v) for v in values]
+    if isinstance(values, Array):
+        return values.compute()
+    return values
 
 
 def _shape_of(shape: Any) -> tuple[int, ...]:
@@ -41,38 +90,48 @@ def _shape_of(shape: Any) -> tuple[int, ...]:
 
 
 def full(shape: Any, fill_value: Any, chunks: Any = "auto", dtype: Any = None,
-         like: str = "numpy") -> Array:
+         like: str = "numpy", *, device: Any = None) -> Array:
     """An array of ``shape`` filled with ``fill_value``."""
+    check_device(device)
     shape = _shape_of(shape)
+    if isinstance(fill_value, Array):
+        fill_value = fill_value.compute()
     if np.ndim(fill_value) != 0:
         raise ValueError(f"fill_value must be a scalar, got an array of shape {np.shape(fill_value)}")
-    dtype = np.dtype(dtype) if dtype is not None else np.array(fill_value).dtype
+    if dtype is None:
+        dtype = (np.asarray(fill_value).dtype if hasattr(fill_value, "dtype")
+                 else _default_scalar_dtype(fill_value))
+    dtype = np.dtype(dtype)
     return Array(Full(shape, normalize_chunks(chunks, shape, dtype), dtype,
                       np.array(fill_value, dtype=dtype).item(), like))
 
 
-def zeros(shape: Any, dtype: Any = float, chunks: Any = "auto", like: str = "numpy") -> Array:
+def zeros(shape: Any, dtype: Any = float, chunks: Any = "auto", like: str = "numpy", *,
+          device: Any = None) -> Array:
     """An array of zeros; ``dtype=None`` means float64, as in NumPy."""
-    return full(shape, 0, chunks=chunks, dtype=np.dtype(dtype), like=like)
+    return full(shape, 0, chunks=chunks, dtype=np.dtype(dtype), like=like, device=device)
 
 
-def ones(shape: Any, dtype: Any = float, chunks: Any = "auto", like: str = "numpy") -> Array:
+def ones(shape: Any, dtype: Any = float, chunks: Any = "auto", like: str = "numpy", *,
+         device: Any = None) -> Array:
     """An array of ones; ``dtype=None`` means float64, as in NumPy."""
-    return full(shape, 1, chunks=chunks, dtype=np.dtype(dtype), like=like)
+    return full(shape, 1, chunks=chunks, dtype=np.dtype(dtype), like=like, device=device)
 
 
-def empty(shape: Any, dtype: Any = float, chunks: Any = "auto", like: str = "numpy") -> Array:
+def empty(shape: Any, dtype: Any = float, chunks: Any = "auto", like: str = "numpy", *,
+          device: Any = None) -> Array:
     """An uninitialized array (filled lazily); ``dtype=None`` means float64, as in NumPy."""
+    check_device(device)
     shape = _shape_of(shape)
     dtype = np.dtype(dtype)
     return Array(Full(shape, normalize_chunks(chunks, shape, dtype), dtype, None, like))
 
 
 def _like(name: str):
-    def make(a: Any, dtype: Any = None, chunks: Any = None, **kwargs: Any) -> Array:
+    def make(a: Any, dtype: Any = None, chunks: Any = None, *, device: Any = None) -> Array:
         dtype = a.dtype if dtype is None else dtype
         chunks = chunks or (a.chunks if isinstance(a, Array) else "auto")
-        return globals()[name](a.shape, dtype=dtype, chunks=chunks, **kwargs)
+        return globals()[name](a.shape, dtype=dtype, chunks=chunks, device=device)
     make.__name__ = f"{name}_like"
     make.__doc__ = f"``{name}`` with the shape (and chunks) of ``a``."
     return make
@@ -83,8 +142,12 @@ ones_like = _like("ones")
 empty_like = _like("empty")
 
 
-def full_like(a: Any, fill_value: Any, dtype: Any = None, chunks: Any = None) -> Array:
+def full_like(a: Any, fill_value: Any, dtype: Any = None, chunks: Any = None, *,
+              device: Any = None) -> Array:
     """``full`` with the shape (and chunks) of ``a``."""
+    check_device(device)
+    if isinstance(fill_value, Array):
+        fill_value = fill_value.compute()
     chunks = chunks or (a.chunks if isinstance(a, Array) else "auto")
     dtype = np.dtype(a.dtype if dtype is None else dtype)
     with np.errstate(all="ignore"):
@@ -93,8 +156,9 @@ def full_like(a: Any, fill_value: Any, dtype: Any = None, chunks: Any = None) ->
 
 
 def arange(start: Any, stop: Any = None, step: Any = 1, chunks: Any = "auto",
-           dtype: Any = None, like: str = "numpy") -> Array:
+           dtype: Any = None, like: str = "numpy", *, device: Any = None) -> Array:
     """Evenly spaced values in ``[start, stop)``, like ``np.arange``."""
+    check_device(device)
     if stop is None:
         start, stop = 0, start
     if step == 0:
@@ -108,8 +172,10 @@ def arange(start: Any, stop: Any = None, step: Any = 1, chunks: Any = "auto",
 
 
 def linspace(start: float, stop: float, num: int = 50, endpoint: bool = True,
-             chunks: Any = "auto", dtype: Any = None, like: str = "numpy") -> Array:
+             chunks: Any = "auto", dtype: Any = None, like: str = "numpy", *,
+             device: Any = None) -> Array:
     """``num`` evenly spaced values from ``start`` to ``stop``, like ``np.linspace``."""
+    check_device(device)
     if num < 0:
         raise ValueError(f"Number of samples, {num}, must be non-negative.")
     work = np.result_type(start, stop, float(num))  # NumPy computes the values in this dtype

@@ -209,11 +209,20 @@ def imag(x: Any) -> Array:
     return elemwise(np.imag, x, name="imag")
 
 
-def astype(x: Array, dtype: Any, casting: str = "unsafe") -> Array:
-    """Cast to ``dtype``; errors like NumPy for casts the rule forbids."""
+def astype(x: Array, dtype: Any, casting: str = "unsafe", *, copy: bool = True,
+           device: Any = None) -> Array:
+    """Cast to ``dtype``; errors like NumPy for casts the rule forbids.
+
+    Arrays are immutable, so ``copy=False`` with the same dtype returns
+    ``x`` itself and ``copy=True`` a new handle on the same layer (a later
+    ``x[i] = v`` rebinds ``x`` only).
+    """
+    from lamina.array.info import check_device
+
+    check_device(device)
     dtype = np.dtype(dtype)
     if dtype == x.dtype:
-        return x
+        return Array(x.layer) if copy else x
     if not np.can_cast(x.dtype, dtype, casting=casting):
         raise TypeError(
             f"Cannot cast array data from {x.dtype!r} to {dtype!r} according to the rule "

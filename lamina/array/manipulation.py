@@ -117,7 +117,7 @@ def ravel(a: Array, order: str = "C") -> Array:
     return reshape(a, (-1,), order=order)
 
 
-def expand_dims(a: Array, axis: int | Sequence[int]) -> Array:
+def expand_dims(a: Array, axis: int | Sequence[int] = 0) -> Array:
     """Insert axes of length one at ``axis`` positions, like ``np.expand_dims``."""
     axes = normalize_axis_tuple(axis, a.ndim + (1 if np.ndim(axis) == 0 else len(axis)))
     return getitem(a, tuple(None if k in axes else slice(None)

@@ -176,13 +176,22 @@ def _no_integer_dtype(name: str, dtype: Any) -> None:
         )
 
 
-def _moment(name: str, x: Any, axis: Any, dtype: Any, keepdims: bool, ddof: int,
-            split_every: SplitEvery, where: Any, out: Any) -> Array:
+def _ddof(ddof: Any, correction: Any) -> int | float:
+    if correction is not None:
+        if ddof:
+            raise TypeError("give ddof or correction, not both")
+        ddof = correction
+    value = float(ddof) if isinstance(ddof, (float, np.floating)) else operator.index(ddof)
+    return int(value) if float(value).is_integer() else value
+
+
+def _moment(name: str, x: Any, axis: Any, dtype: Any, keepdims: bool, ddof: Any,
+            split_every: SplitEvery, where: Any, out: Any, correction: Any) -> Array:
     _no_integer_dtype(name, dtype)
     _no_out(out)
     x = _as_array(x)
     result = _probe(getattr(np, name), x.dtype, dtype=dtype)
-    ddof = operator.index(ddof)
+    ddof = _ddof(ddof, correction)
     if _masked(where):
         from lamina.array.masked_moments import masked_var
 
@@ -193,18 +202,22 @@ def _moment(name: str, x: Any, axis: Any, dtype: Any, keepdims: bool, ddof: int,
 
 
 def var(x: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False, ddof: int = 0,
-        split_every: SplitEvery = None, where: Any = True, out: Any = None) -> Array:
+        split_every: SplitEvery = None, where: Any = True, out: Any = None, *,
+        correction: int | float | None = None) -> Array:
     """Variance over ``axis`` (Chan's parallel formula: stable for large means).
 
     With ``where=``, NumPy's two-pass formula over the mask
-    (``lamina.array.masked_moments``)."""
-    return _moment("var", x, axis, dtype, keepdims, ddof, split_every, where, out)
+    (``lamina.array.masked_moments``). ``correction`` is the Array API's name
+    for ``ddof`` (give one of them).
+    """
+    return _moment("var", x, axis, dtype, keepdims, ddof, split_every, where, out, correction)
 
 
 def std(x: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False, ddof: int = 0,
-        split_every: SplitEvery = None, where: Any = True, out: Any = None) -> Array:
-    """Standard deviation over ``axis``; ``where=`` as in ``var``."""
-    return _moment("std", x, axis, dtype, keepdims, ddof, split_every, where, out)
+        split_every: SplitEvery = None, where: Any = True, out: Any = None, *,
+        correction: int | float | None = None) -> Array:
+    """Standard deviation over ``axis``; ``where=`` and ``correction`` as in ``var``."""
+    return _moment("std", x, axis, dtype, keepdims, ddof, split_every, where, out, correction)
 
 
 def _extreme(x: Any, op: str, name: str, axis: Any, keepdims: bool,

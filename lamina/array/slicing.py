@@ -32,6 +32,8 @@ def getitem(x: Array, index: Any) -> Array:
     """``x[index]`` as a lazy Array (see the module docstring)."""
     from lamina.array.advanced_indexing import advanced_getitem, is_advanced
 
+    if _is_boolean_scalar(index):  # NumPy: a new axis of length 1 (True) or 0 (False)
+        return getitem(x, None) if bool(index) else getitem(x, None)[:0]
     if is_advanced(index):
         return advanced_getitem(x, index)
     entries = [_classify(e) for e in (index if isinstance(index, tuple) else (index,))]
@@ -73,6 +75,12 @@ def getitem(x: Array, index: Any) -> Array:
         order = [array_at] + [a for a in range(out.ndim) if a != array_at]
         out = Array(Transpose(out.layer, tuple(order)))
     return out
+
+
+def _is_boolean_scalar(index: Any) -> bool:
+    if isinstance(index, (bool, np.bool_)):
+        return True
+    return getattr(index, "ndim", None) == 0 and getattr(index, "dtype", None) == np.bool_
 
 
 def _classify(entry: Any) -> tuple[str, Any]:

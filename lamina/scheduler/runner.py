@@ -114,7 +114,7 @@ class _Run:
 def run_table(table: TaskTable, nthreads: int | None = None,
               on_progress: Callable[[int, int], None] | None = None) -> list[Any]:
     """Run every task of ``table``; return the store (outputs kept)."""
-    nthreads = max(int(nthreads or default_threads()), 1)
+    nthreads = max(min(int(nthreads or default_threads()), table.n_tasks), 1)  # none idle
     if nthreads > 1:
         with single_threaded_blas():
             return _run_threads(table, nthreads, on_progress)

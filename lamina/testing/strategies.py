@@ -117,6 +117,17 @@ def sources(draw: Callable, shape: tuple[int, ...] | None = None, max_ndim: int 
 SPECIAL_VALUES = (-0.0, np.nan, np.inf, -np.inf, 0.0)
 
 
+@st.composite
+def special_arrays(draw: Callable, max_ndim: int = 2, max_side: int = 6, min_ndim: int = 0
+                   ) -> tuple[np.ndarray, Array]:
+    """Floats with special values, and the same as a lamina Array in random chunks."""
+    shape = draw(shapes(max_ndim, max_side, min_ndim))
+    chunks = draw(chunks_for(shape))
+    seed = draw(st.integers(0, 2**16))
+    values = with_special_values(np.random.default_rng(seed).standard_normal(shape), seed)
+    return values, la.from_array(values, chunks=chunks)
+
+
 def with_special_values(data: np.ndarray, seed: int) -> np.ndarray:
     """``data`` with up to five entries replaced by -0.0, NaN, inf, -inf, 0.0.
 
