@@ -141,6 +141,22 @@ def test_reductions_with_initial_and_where_match_numpy(data):
     if data.draw(st.booleans()) and array.ndim:
         kwargs["where"] = np.array(data.draw(st.lists(
             st.booleans(), min_size=array.shape[-1], max_size=array.shape[-1])), dtype=bool)
+    if name in ("min", "max") and "initial" in kwargs and array.dtype.kind in "fc":
+        # Which of 0.0 and -0.0 a min or max returns depends on the order the
+        # values meet (NumPy's minimum keeps the later of two equal values); an
+        # ``initial`` counted in every block meets them in another order than
+        # NumPy's single pass, so here the sign of a zero result is not compared.
+        with np.errstate(all="ignore"):
+            try:
+                expected = getattr(np, name)(array, **kwargs)
+            except Exception as error:
+                with pytest.raises(type(error)):
+                    getattr(np, name)(x, **kwargs).compute()
+                return
+            got = np.asarray(getattr(np, name)(x, **kwargs).compute())
+        assert got.dtype == expected.dtype and got.shape == np.shape(expected)
+        np.testing.assert_array_equal(got, expected)
+        return
     same_outcome(lambda: getattr(np, name)(array, **kwargs),
                  lambda: getattr(np, name)(x, **kwargs))
 
