@@ -105,7 +105,7 @@ def test_progress_page_follows_the_run_and_ends_on_the_scheduler_counts(
     # gated: the tasks sent to workers stay RUNNING, so both sides hold still
     wait_until(lambda: 0 < sum(cells(browser, row, "running")) == in_flight(), WAIT)
     assert cells(browser, row, "done") == [0] * len(table.layers)
-    states = [cells(browser, row, s) for s in ("waiting", "queued", "running")]
+    states = [cells(browser, row, s) for s in ("waiting", "queued", "ahead", "running")]
     assert [sum(c) for c in zip(*states)] == per_layer
     browser.save_screenshot(str(tmp_path / "status-waiting.png"))
     gate.touch()

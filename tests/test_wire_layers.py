@@ -17,6 +17,7 @@ import dataclasses
 import functools
 import importlib
 import math
+import os
 import pkgutil
 import shutil
 import tempfile
@@ -45,6 +46,7 @@ from lamina.layers.held import Held
 from lamina.layers.linalg.combine import DEFAULT_SPLIT_EVERY, Drain, Pick, TreeSum, tree_sum
 from lamina.layers.linalg.encode import EncodeBlocks, WriteZarr
 from lamina.layers.linalg.pass_layers import BlockQtA, BlockW, BlockY, RowPass
+from lamina.layers.linalg.plink import BedBlocks, VcfZarrBlocks
 from lamina.layers.linalg.scaling import row_stats
 from lamina.layers.linalg.sources import HoldPacked, Payloads
 from lamina.layers.registry import Lowered, is_trusted
@@ -445,6 +447,40 @@ def write_zarr(draw):
     return WriteZarr(la.from_array(codes, chunks=chunks).layer, path)
 
 
+GENOTYPE_SHAPE = (11, 12)
+
+
+@functools.cache
+def genotype_files() -> tuple[str, str]:
+    """A small .bed fileset and a VCF Zarr ``call_genotype`` array, written once per session."""
+    import atexit
+    import shutil
+    import tempfile
+
+    import zarr
+
+    from lamina.linalg.readers import write_bed
+
+    folder = tempfile.mkdtemp(prefix="lamina-wire-genotypes-")
+    atexit.register(shutil.rmtree, folder, True)
+    rng = np.random.default_rng(0)
+    bed = write_bed(rng.integers(-1, 3, size=GENOTYPE_SHAPE).astype(np.int8),
+                    os.path.join(folder, "cohort")) + ".bed"
+    calls = rng.integers(-1, 2, size=(*GENOTYPE_SHAPE, 2)).astype(np.int8)
+    url = os.path.join(folder, "cohort.vcz", "call_genotype")
+    zarr.create_array(url, shape=calls.shape, dtype=np.int8, chunks=(4, 4, 2))[...] = calls
+    return bed, url
+
+
+@st.composite
+def genotype_chunks(draw) -> tuple:
+    """Chunks of ``GENOTYPE_SHAPE``, sample blocks a multiple of 4 (whole .bed bytes)."""
+    cuts = sorted(draw(st.sets(st.integers(1, GENOTYPE_SHAPE[0] - 1), max_size=3)))
+    rows = tuple(np.diff([0, *cuts, GENOTYPE_SHAPE[0]]).tolist())
+    cols = draw(st.sampled_from(((12,), (4, 8), (8, 4), (4, 4, 4))))
+    return rows, cols
+
+
 def _only(name: str) -> st.SearchStrategy:
     """Encoded sources of one type."""
     return encoded_sources().filter(lambda layer: type(layer).__name__ == name)
@@ -469,6 +505,10 @@ LINALG_STRATEGIES = {
     "GenotypeBlocks": _only("GenotypeBlocks"),
     "EncodedBlocks": _only("EncodedBlocks"),
     "ZarrBlocks": _only("ZarrBlocks"),
+    "BedBlocks": genotype_chunks().map(
+        lambda chunks: BedBlocks(genotype_files()[0], GENOTYPE_SHAPE, chunks)),
+    "VcfZarrBlocks": genotype_chunks().map(
+        lambda chunks: VcfZarrBlocks(genotype_files()[1], chunks)),
     "Payloads": encoded_sources().map(Payloads),
     "HoldPacked": genotype_codes(max_value=4).map(
         lambda c: HoldPacked(la.from_array(c[0], chunks=c[1]).layer)),
