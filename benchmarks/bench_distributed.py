@@ -165,6 +165,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--chunks", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--dask-max-chunks", type=int, default=100_000)
+    parser.add_argument("--ahead-depth", type=int, default=None,
+                        help="lamina's speculative-dispatch depth (0: off; default: the "
+                        "scheduler's)")
     parser.add_argument("--skip-dask", action="store_true")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
@@ -193,7 +196,8 @@ def main() -> None:
     print("\n== cluster: 2 worker processes x 1 thread, loopback TCP ==")
     print(f"{'chunks':>9} {'system':>7} {'first task':>11} {'total':>8} {'tasks':>9} "
           f"{'tasks/s':>9}")
-    with LocalCluster(n_workers=2, threads_per_worker=1) as cluster, Client(cluster) as client:
+    with LocalCluster(n_workers=2, threads_per_worker=1, ahead_depth=args.ahead_depth) as cluster, \
+            Client(cluster) as client:
         client.compute(lamina_expression(10)).result(60)
         for chunks in args.chunks:
             row = lamina_cluster_run(client, side_of(chunks))

@@ -9,7 +9,7 @@ Libraries written against the standard reach this module through
 ``x.__array_namespace__()``; see ``docs/array_api.md`` for what conforms.
 """
 
-from lamina.array import fft, linalg, standard_elementwise
+from lamina.array import fft, lib, linalg, standard_elementwise
 from lamina.array.combining import (
     atleast_1d,
     atleast_2d,
@@ -141,6 +141,7 @@ from lamina.array.standard import (
     var,
     vecdot,
 )
+from lamina.array.windows import pad, sliding_window_view
 from lamina.array.zarr_io import from_zarr, to_zarr
 
 __array_api_version__ = "2023.12"
@@ -166,5 +167,5 @@ __all__ = [
     "nanmax", "nanmean", "nanmin", "nanprod", "nanstd", "nansum", "nanvar", "nonzero",
     "percentile", "quantile", "repeat", "roll", "round", "searchsorted", "sort", "take",
     "tile", "tril", "triu", "unique", "unique_all", "unique_counts", "unique_inverse",
-    "unique_values", "vstack",
+    "unique_values", "vstack", "pad", "sliding_window_view", "lib",
 ]
