@@ -39,7 +39,7 @@ def chain_numpy(x: np.ndarray, links: int) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def cluster():
-    with LocalCluster(n_workers=2, threads_per_worker=1) as c:
+    with LocalCluster(n_workers=2, threads_per_worker=1, ahead_depth=64) as c:
         yield c
 
 
@@ -81,7 +81,7 @@ def test_cancelled_run_leaves_no_task_held_on_the_workers(cluster):
 def test_worker_killed_holding_tasks_sent_ahead_still_gives_the_numpy_result():
     gate = os.path.join(tempfile.mkdtemp(), "open")
     data = np.arange(80.0)
-    with LocalCluster(n_workers=2, threads_per_worker=1) as cluster, \
+    with LocalCluster(n_workers=2, threads_per_worker=1, ahead_depth=64) as cluster, \
             connected(cluster) as client, set_options(**UNFUSED):
         x = chain(la.map_blocks(Gate(gate), la.from_array(data, chunks=2), dtype="f8"), 4)
         future = client.compute(x)
