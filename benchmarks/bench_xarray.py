@@ -1,7 +1,7 @@
 """A climatology workflow in xarray on lamina vs xarray on Dask: time and peak RSS.
 
     python benchmarks/bench_xarray.py                          # 8 years daily, 90 x 180, float64
-    python benchmarks/bench_xarray.py --days 730 --lat 45 --lon 90 --store /tmp/small.zarr
+    python benchmarks/bench_xarray.py --days 730 --lat 45 --lon 90 --store small.zarr
 
 Writes (once) a zarr store of daily temperatures, chunked 100 days x the
 whole globe. Then, each engine in a fresh process (so peak RSS is its own),

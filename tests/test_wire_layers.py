@@ -452,7 +452,7 @@ GENOTYPE_SHAPE = (11, 12)
 
 @functools.cache
 def genotype_files() -> tuple[str, str]:
-    """A small .bed fileset and a VCF Zarr ``call_genotype`` array, written once per session."""
+    """A small .bed fileset and a VCF Zarr ``call_genotype`` array, written once per test run."""
     import atexit
     import shutil
     import tempfile
