@@ -61,7 +61,7 @@ from lamina.layers.linalg.scaling import check_scaler
 from lamina.layers.linalg.signs import row_signs
 from lamina.linalg.krylov import block_krylov
 from lamina.linalg.passes import PassRunner, Progress
-from lamina.linalg.tsqr import tsqr
+from lamina.linalg.tsqr import float_dtype, tsqr
 
 ITERATORS = ("power", "QR")
 METHODS = ("power", "krylov")
@@ -89,12 +89,7 @@ def compute_dtype(input_dtype: Any, dtype: Any = None) -> np.dtype:
         if dtype not in (np.float32, np.float64):
             raise TypeError(f"dtype must be float32 or float64, got {dtype}")
         return dtype
-    input_dtype = np.dtype(input_dtype)
-    if input_dtype.kind == "c":
-        raise TypeError("complex arrays are not supported by lamina.linalg yet")
-    if input_dtype.kind == "f" and input_dtype.itemsize <= 4:
-        return np.dtype(np.float32)
-    return np.dtype(np.float64)
+    return float_dtype(input_dtype)
 
 
 def sample_size(shape: tuple[int, int], k: int, n_oversamples: int) -> int:
