@@ -160,6 +160,22 @@ def test_a_slice_of_an_in_memory_array_becomes_a_view():
     np.testing.assert_array_equal(raw_compute(y), data[3:30:2, 7])
 
 
+def test_a_view_of_an_in_memory_array_is_named_without_hashing_its_bytes(monkeypatch):
+    import lamina.tokenize
+
+    data = np.arange(1000.0).reshape(40, 25)
+    x = la.from_array(data, chunks=(8, 5))
+    hashed = []
+    feed = lamina.tokenize._feed_ndarray
+    monkeypatch.setattr(lamina.tokenize, "_feed_ndarray",
+                        lambda h, arr: (hashed.append(arr.nbytes), feed(h, arr)))
+    first, again, other = optimized(x[1:30, 2:]), optimized(x[1:30, 2:]), optimized(x[2:30, 2:])
+    assert hashed == []
+    assert first.layer == again.layer and first.layer != other.layer
+    np.testing.assert_array_equal(raw_compute(first[:28] - other), data[1:29, 2:] - data[2:30, 2:])
+    assert optimized(la.from_array(data.copy(), chunks=(8, 5))[1:30, 2:]).layer == first.layer
+
+
 def test_a_slice_of_an_integer_range_is_a_range():
     y = optimized(la.arange(1000, chunks=64)[100:900:7][::-1])
     assert type(y.layer).__name__ == "Arange"

@@ -29,7 +29,7 @@ from lamina.layers.random import RandomBlocks
 from lamina.layers.rechunk import Rechunk
 from lamina.layers.regions import RandomRegion, ZarrRegion
 from lamina.layers.slicing import BasicSlice
-from lamina.layers.sources import Arange, FromArray, Full, unwrap_array, wrap_array
+from lamina.layers.sources import Arange, FromArray, Full, array_region, unwrap_array
 from lamina.layers.transpose import Transpose
 from lamina.layers.zarr_io import FromZarr
 from lamina.optimizer.rule import Context, Rule
@@ -56,10 +56,9 @@ class SliceIntoSource(Rule):
         if kind is Full:
             return Full(node.shape, node.chunks, src.out_dtype, src.fill_value, src.xp_name)
         if kind is FromArray:
-            array = unwrap_array(src.array)
-            if not _is_memory_array(array):
+            if not _is_memory_array(unwrap_array(src.array)):
                 return None
-            return FromArray(wrap_array(array[tuple(to_python(e) for e in index)]), node.chunks)
+            return FromArray(array_region(src, tuple(to_python(e) for e in index)), node.chunks)
         if kind is FromZarr:
             return ZarrRegion(src.source, src.component, src.meta_token, src.storage_options,
                               index, node.chunks, src.out_dtype)
