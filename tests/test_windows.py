@@ -70,3 +70,22 @@ def test_unsupported_pad_modes_and_windows_say_so():
         np.lib.stride_tricks.sliding_window_view(arr, 7)
     with pytest.raises(ValueError, match="negative width"):
         np.pad(arr, -1)
+
+
+def test_windows_have_as_many_blocks_as_their_input_after_short_chunks_merge():
+    x = np.arange(40.0)
+    arr = la.from_array(x, chunks=1)
+    got = np.lib.stride_tricks.sliding_window_view(arr, 7)
+    assert got.chunks == ((7, 7, 7, 7, 6), (7,))
+    assert bit_equal(got.compute(), np.lib.stride_tricks.sliding_window_view(x, 7))
+    wide = la.from_array(x, chunks=10)
+    assert np.lib.stride_tricks.sliding_window_view(wide, 7).numblocks == (4, 1)
+
+
+def test_short_chunks_merge_into_the_next_and_the_last_into_the_one_before():
+    from lamina.array.windows import merged_chunks
+
+    assert merged_chunks((2, 3, 9, 8, 2), 5) == (5, 9, 10)
+    assert merged_chunks((1,) * 6, 4) == (6,)
+    assert merged_chunks((0, 5, 0), 3) == (5,)
+    assert merged_chunks((4, 4), 4) == (4, 4)

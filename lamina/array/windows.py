@@ -1,16 +1,17 @@
 """``np.pad`` (constant) and ``sliding_window_view``: what xarray's ``rolling`` asks for.
 
     np.pad(x, ((2, 1), (0, 0)), constant_values=np.nan)    # lazy: concatenated borders
-    sliding_window_view(x, 3, axis=0)                       # lazy: a stack of shifted slices
+    sliding_window_view(x, 3, axis=0)                       # lazy: each block with a halo
 
 Both are built from existing layers (``full``, ``concatenate``, slicing,
 ``stack``), so they keep the input's chunks along the other axes and
-optimize like any expression. A window of ``w`` reads each input block
-about ``w`` times; the windows stay as lazy as the slices they are made of.
+optimize like any expression. The windows of a block are a NumPy view of
+the block joined to the start of the next: no more blocks than the input.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import Any, Sequence
 
 import numpy as np
@@ -52,8 +53,6 @@ def sliding_window_view(x: Any, window_shape: int | Sequence[int], axis: Any = N
                         subok: bool = False, writeable: bool = False) -> Array:
     """``np.lib.stride_tricks.sliding_window_view``: windows as new trailing axes."""
     from lamina.array.creation import asarray
-    from lamina.array.manipulation import stack
-
     x = asarray(x)
     windows = (window_shape,) if np.isscalar(window_shape) else tuple(window_shape)
     axes = tuple(range(x.ndim)) if axis is None else (
@@ -73,8 +72,56 @@ def sliding_window_view(x: Any, window_shape: int | Sequence[int], axis: Any = N
         return empty(np.lib.stride_tricks.sliding_window_view(template, windows, axes).shape,
                      dtype=x.dtype)
     for w, a in zip(windows, axes):
-        a = int(a) % x.ndim
-        n = x.shape[a]
-        shifted = [x[(slice(None),) * a + (slice(k, k + n - w + 1),)] for k in range(w)]
-        x = stack(shifted, axis=-1)
+        x = _windows_along(x, int(w), int(a) % x.ndim)
     return x
+
+
+def _windows_along(x: Array, window: int, axis: int) -> Array:
+    """Windows of ``window`` values along ``axis``, block by block, as a new last axis.
+
+    Each block is joined to the first ``window - 1`` values of the next (its
+    halo) and NumPy's windows are taken of that. Chunks shorter than the
+    window are first merged with the next ones, so that a halo lies in one
+    block: the windows have as many blocks as the input. (A stack of ``window``
+    shifted slices, the obvious way, cuts the blocks at every offset: a
+    30-day rolling mean of daily blocks made 30 blocks per day.)
+    """
+    from lamina.array.manipulation import concatenate
+    from lamina.array.map_blocks import map_blocks
+
+    n = x.shape[axis]
+    sizes = merged_chunks(x.chunks[axis], window)
+    if sizes != x.chunks[axis]:
+        x = x.rechunk({axis: sizes})
+    starts = np.cumsum((0,) + sizes)
+    stops = [min(int(stop) + window - 1, n) for stop in starts[1:]]
+    if window > 1 and len(sizes) > 1:
+        pieces = [x[(slice(None),) * axis + (slice(int(lo), hi),)]
+                  for lo, hi in zip(starts[:-1], stops)]
+        x = concatenate(pieces, axis=axis).rechunk(
+            {axis: tuple(hi - int(lo) for lo, hi in zip(starts[:-1], stops))})
+    out = sizes[:-1] + (sizes[-1] - window + 1,)
+    return map_blocks(_block_windows, x, window=window, axis=axis, dtype=x.dtype,
+                      chunks=x.chunks[:axis] + (out,) + x.chunks[axis + 1:] + ((window,),),
+                      new_axis=x.ndim, name="sliding_window_view")
+
+
+def merged_chunks(sizes: tuple[int, ...], least: int) -> tuple[int, ...]:
+    """``sizes`` with each chunk shorter than ``least`` merged into the next (the last
+    into the one before), as Dask's ``map_overlap`` merges chunks shorter than its depth."""
+    out: list[int] = []
+    for size in sizes:
+        if out and out[-1] < least:
+            out[-1] += size
+        else:
+            out.append(size)
+    if len(out) > 1 and out[-1] < least:
+        last = out.pop()
+        out[-1] += last
+    return tuple(out)
+
+
+def _block_windows(block: Any, window: int, axis: int) -> Any:
+    xp = np if isinstance(block, np.ndarray) else \
+        importlib.import_module(type(block).__module__.split(".")[0])
+    return xp.lib.stride_tricks.sliding_window_view(block, window, axis=axis)
