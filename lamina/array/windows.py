@@ -4,7 +4,7 @@
     sliding_window_view(x, 3, axis=0)                       # lazy: each block with a halo
 
 Both are built from existing layers (``full``, ``concatenate``, slicing,
-``stack``), so they keep the input's chunks along the other axes and
+``map_blocks``), so they keep the input's chunks along the other axes and
 optimize like any expression. The windows of a block are a NumPy view of
 the block joined to the start of the next: no more blocks than the input.
 """
@@ -53,6 +53,7 @@ def sliding_window_view(x: Any, window_shape: int | Sequence[int], axis: Any = N
                         subok: bool = False, writeable: bool = False) -> Array:
     """``np.lib.stride_tricks.sliding_window_view``: windows as new trailing axes."""
     from lamina.array.creation import asarray
+
     x = asarray(x)
     windows = (window_shape,) if np.isscalar(window_shape) else tuple(window_shape)
     axes = tuple(range(x.ndim)) if axis is None else (
