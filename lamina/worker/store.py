@@ -314,6 +314,8 @@ class BlockStore(MutableMapping):
         return self.memory_bytes > pause or process_memory(self._process) > pause
 
     def _hold(self, key: int, value: Any) -> None:
+        if getattr(value, "keeps_own_disk", False):   # a handle to data on disk already
+            self._unspillable.add(key)
         size = sizeof(value)
         self._memory[key] = value
         self._sizes[key] = size
