@@ -69,7 +69,9 @@ def run_lamina(path: str, query: str, threads: int, in_memory: bool) -> dict:
     if in_memory:
         import lamina.layers.frame.shuffle as shuffle
 
-        shuffle.write_pieces = lambda pieces: pieces   # the split's pieces stay blocks
+        # the split's pieces stay in memory, a list as its block
+        shuffle.write_split = lambda ordered, cuts: [ordered.iloc[cuts[j]:cuts[j + 1]]
+                                                     for j in range(len(cuts) - 1)]
     df = ld.read_parquet(path)
     if query == "sort":
         shuffled = df.sort_values("x")

@@ -27,7 +27,7 @@ import numpy as np
 
 from lamina.layers.base import CSR, Kernel
 from lamina.layers.frame.base import FrameLayer, concat_partitions
-from lamina.layers.frame.shards import write_pieces
+from lamina.layers.frame.shards import gather_columns, write_split
 from lamina.layers.registry import trusted
 
 
@@ -93,8 +93,7 @@ class ShuffleSplit(FrameLayer):
             ids = partition_ids(part, on, nout, boundaries, descending)
             order = np.argsort(ids, kind="stable")
             cuts = np.searchsorted(ids[order], np.arange(nout + 1))
-            ordered = part.iloc[order]
-            return write_pieces([ordered.iloc[cuts[j]:cuts[j + 1]] for j in range(nout)])
+            return write_split(part.iloc[order], cuts)
 
         return run
 
@@ -124,7 +123,10 @@ class ShuffleGather(FrameLayer):
     def kernel(self) -> Kernel:
         meta = self.meta
         def run(block: int, inputs: list) -> Any:
-            parts = [s[block] for s in inputs if s[block] is not None]
+            joined = gather_columns(inputs, block)
+            if joined is not None:
+                return joined if len(joined) else meta
+            parts = [piece for piece in (s[block] for s in inputs) if piece is not None]
             return concat_partitions(parts, meta) if parts else meta
 
         return run
