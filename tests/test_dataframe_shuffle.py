@@ -5,8 +5,10 @@ directory of each run is watched to prove that pieces went to disk and
 that nothing is left there afterwards, whether the run succeeds or fails.
 """
 
+import _thread
 import os
 import pickle
+import time
 import tracemalloc
 
 import numpy as np
@@ -166,6 +168,24 @@ def test_a_task_failing_in_a_shuffle_raises_its_error_and_leaves_no_pieces(direc
     assert_all_removed(directories)
 
 
+def interrupt_once(part):
+    """Ctrl-C for the main thread while this task still runs (it waits for the
+    runner to stop taking tasks, which it does after the current ones)."""
+    if 1000 in part.index:
+        _thread.interrupt_main()
+        time.sleep(1.0)
+    return part
+
+
+def test_an_interrupted_shuffle_leaves_no_pieces(directories):
+    _, df = frames()
+    shuffled = df.sort_values("x").map_partitions(interrupt_once, meta=df._meta)
+    with pytest.raises(KeyboardInterrupt):
+        shuffled.compute(nthreads=2)
+    assert sum(d.files_written for d in directories) > 0
+    assert_all_removed(directories)
+
+
 def test_shards_read_one_piece_pickle_as_a_list_and_remove_their_file_when_released():
     directory = ShardDirectory()
     big = pd.DataFrame({"a": np.zeros(50_000), "b": pd.array(["x"] * 50_000, dtype="str")})
@@ -264,6 +284,7 @@ def check_persisted(df, pdf):
     assert kept.divisions == df.divisions and kept.npartitions == df.npartitions
     pd.testing.assert_frame_equal(kept._meta, df._meta)
     pd.testing.assert_frame_equal(kept.compute(), pdf)
+    pd.testing.assert_frame_equal(kept.compute(optimize_graph=False), pdf)
     return kept
 
 
