@@ -14,6 +14,7 @@ import tracemalloc
 import numpy as np
 import pandas as pd
 import pytest
+from distributed_support import Boom, explode_at_row_1000
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -113,16 +114,21 @@ def digest(part):
                          "ordered": [bool(part.x.is_monotonic_increasing)]})
 
 
+def computed_with_peak(query):
+    """The query's value on two threads, and the most memory Python and NumPy held meanwhile."""
+    tracemalloc.start()
+    try:
+        got = query.compute(nthreads=2)
+        return got, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 def test_sort_of_more_data_than_it_holds_at_once_keeps_memory_below_the_data(tmp_path):
     pdf, path = make_parquet(tmp_path, 100_000)
     data_bytes = int(pdf.memory_usage(deep=True).sum())
     query = ld.read_parquet(path).sort_values("x").map_partitions(digest, meta=digest(pdf[:0]))
-    tracemalloc.start()
-    try:
-        got = query.compute(nthreads=2)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    got, peak = computed_with_peak(query)
     # held in memory, the pieces alone would be the whole data
     assert peak < 0.6 * data_bytes, (peak, data_bytes)
     assert got.rows.sum() == len(pdf) and got.ordered.all()
@@ -136,28 +142,13 @@ def test_merge_of_more_data_than_it_holds_at_once_keeps_memory_below_the_data(tm
     joined = df.merge(df[["k", "y"]].rename(columns={"y": "z"}), on="k", broadcast=False)
     query = joined.map_partitions(lambda p: pd.Series([len(p), float(p.z.sum())]),
                                   meta=pd.Series([], dtype="float64"))
-    tracemalloc.start()
-    try:
-        got = query.compute(nthreads=2)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    got, peak = computed_with_peak(query)
     want = pdf.merge(pdf[["k", "y"]].rename(columns={"y": "z"}), on="k")
     # held in memory, the pieces of both sides alone would be all they move (1.0)
     moved = int(pdf.memory_usage(deep=True).sum() + pdf[["k", "y"]].memory_usage().sum())
     assert peak < 0.7 * moved, (peak, moved)
     assert got.iloc[0::2].sum() == len(want)
     np.testing.assert_allclose(got.iloc[1::2].sum(), want.z.sum(), rtol=1e-9)
-
-
-class Boom(Exception):
-    pass
-
-
-def explode_at_row_1000(part):
-    if 1000 in part.index:
-        raise Boom("row 1000")
-    return part
 
 
 def test_a_task_failing_in_a_shuffle_raises_its_error_and_leaves_no_pieces(directories):

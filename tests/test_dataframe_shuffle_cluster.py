@@ -15,7 +15,14 @@ import cloudpickle
 import numpy as np
 import pandas as pd
 import pytest
-from distributed_support import WAIT, Gate, connected, wait_until
+from distributed_support import (
+    WAIT,
+    Boom,
+    Gate,
+    connected,
+    explode_at_row_1000,
+    wait_until,
+)
 
 import lamina
 import lamina.dataframe as ld
@@ -100,20 +107,10 @@ def test_persisted_frame_on_a_cluster_keeps_divisions_and_is_read_in_place(data,
         wait_until(lambda: nothing_on_disk(client))
 
 
-class Boom(Exception):
-    pass
-
-
-def explode_on_row_1000(part):
-    if 1000 in part.index:
-        raise Boom("row 1000")
-    return part
-
-
 def test_a_task_failing_inside_a_shuffle_fails_the_computation(data, small_cluster):
     _, path = data
     df = ld.read_parquet(path)
-    bad = df.map_partitions(explode_on_row_1000, meta=df._meta)
+    bad = df.map_partitions(explode_at_row_1000, meta=df._meta)
     with connected(small_cluster) as client:
         future = client.compute(bad.merge(df[["k", "y"]], on="k", broadcast=False))
         with pytest.raises(Boom, match="row 1000"):

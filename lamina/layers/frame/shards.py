@@ -85,7 +85,7 @@ class ShardDirectory:
                     f.write(np.ascontiguousarray(array).view(np.uint8).data)
                 size = f.tell()
         except BaseException:
-            _remove(path)
+            remove_file(path)
             raise
         self._count(size)
         return ColumnShards(path, np.asarray(cuts, dtype=np.int64), starts,
@@ -107,7 +107,7 @@ class ShardDirectory:
                         f.write(_encoded(piece))
                     offsets[j + 1] = f.tell()
         except BaseException:
-            _remove(path)
+            remove_file(path)
             raise
         self._count(int(offsets[-1]))
         return Shards(path, offsets)
@@ -144,7 +144,7 @@ class Shards:
     def __init__(self, path: str, offsets: np.ndarray) -> None:
         self.path = path
         self.offsets = offsets
-        self._finalizer = weakref.finalize(self, _remove, path)
+        self._finalizer = weakref.finalize(self, remove_file, path)
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -274,7 +274,7 @@ def in_memory(value: Any) -> Any:
 def _encoded(piece: Any) -> bytes:
     raw = pickle.dumps(piece, protocol=5)
     if len(raw) >= COMPRESS_MIN_BYTES:
-        packed = _lz4().encode(raw)
+        packed = lz4_codec().encode(raw)
         if len(packed) <= COMPRESS_MAX_RATIO * len(raw):
             return _LZ4 + bytes(packed)
     return _RAW + raw
@@ -282,17 +282,18 @@ def _encoded(piece: Any) -> bytes:
 
 def _decoded(data: bytes) -> Any:
     if data[:1] == _LZ4:
-        return pickle.loads(_lz4().decode(memoryview(data)[1:]))
+        return pickle.loads(lz4_codec().decode(memoryview(data)[1:]))
     return pickle.loads(memoryview(data)[1:])
 
 
-def _lz4() -> Any:
+def lz4_codec() -> Any:
     from numcodecs import LZ4
 
     return LZ4(acceleration=1)
 
 
-def _remove(path: str) -> None:
+def remove_file(path: str) -> None:
+    """Delete a file that may be gone already."""
     try:
         os.remove(path)
     except FileNotFoundError:
