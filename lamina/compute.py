@@ -121,8 +121,15 @@ def values_of(plan: Sequence[Layer], blocks: list[list[Any]], mode: Mode) -> lis
     return blocks
 
 
-def _kept(layer: Layer, blocks: list[Any]) -> Array:
-    """``layer`` persisted in this process: an array over its computed blocks."""
+def _kept(layer: Layer, blocks: list[Any]) -> Any:
+    """``layer`` persisted in this process: an array (or frame) over its computed blocks."""
+    from lamina.layers.frame.base import FrameLayer
+
+    if isinstance(layer, FrameLayer):
+        from lamina.dataframe.core import wrap
+        from lamina.layers.frame.sources import persisted_partitions
+
+        return wrap(persisted_partitions(blocks, layer.meta, layer.divisions))
     from lamina.array.core import Array
     from lamina.array.creation import from_blocks_like
 
@@ -192,6 +199,7 @@ def persist(*collections: Any, nthreads: int | None = None,
             optimize_graph: bool = True) -> tuple[Any, ...]:
     """Compute the blocks of several collections and keep them, still chunked.
 
+    Arrays keep their chunks, frames their partitions, divisions and meta.
     Inside ``with lamina.Client(...)`` the blocks stay on that cluster's
     workers; otherwise in this process.
     """
@@ -204,12 +212,11 @@ def _each_array_replaced(collections: Sequence[Any], mode: Mode, **how: Any) -> 
 
     Arrays and dataframes computed together share their common layers.
     """
-    from lamina.array.core import Array
 
     def taken(c: Any) -> bool:
-        if mode == "persist" and layer_of(c) is not None and not isinstance(c, Array):
-            raise TypeError(f"persist takes lamina Arrays; a {type(c).__name__} is "
-                            "computed with lamina.compute")
+        if mode == "persist" and isinstance(c, Layer):
+            raise TypeError(f"persist takes lamina Arrays and DataFrames; a "
+                            f"{type(c).__name__} is computed with lamina.compute")
         return layer_of(c) is not None and not isinstance(c, Layer)
 
     chosen = [c for c in collections if taken(c)]

@@ -28,6 +28,17 @@ class Gate:
         return block + 1
 
 
+class Boom(Exception):
+    """What ``explode_at_row_1000`` raises."""
+
+
+def explode_at_row_1000(part):
+    """A partition-wise function that fails on the partition holding index 1000."""
+    if 1000 in part.index:
+        raise Boom("row 1000")
+    return part
+
+
 def wait_until(predicate, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():

@@ -12,7 +12,7 @@ import lamina.array as la
 import lamina.dataframe as ld
 from lamina.layers.frame.parquet import WriteParquet
 from lamina.layers.frame.regroup import SplitPartitions
-from lamina.layers.frame.sources import FromPartitions
+from lamina.layers.frame.sources import FromPartitions, HeldFrame
 from lamina.testing.frames import partitioned_frames
 
 FOLDER = tempfile.mkdtemp(prefix="lamina-wire-frames-")
@@ -43,6 +43,7 @@ FRAME_STRATEGIES = {
                                                     broadcast=False).layer),
     "FromPartitions": st.just(FromPartitions((pd.DataFrame({"a": [1, 2]}),),
                                              pd.DataFrame({"a": [1]}).iloc[:0], (None, None))),
+    "HeldFrame": frames.map(lambda df: HeldFrame.of("cluster-1", 7, 0, df.layer)),
     "ArrayToFrame": st.integers(1, 5).map(lambda c: ld.from_array(
         la.from_array(np.arange(12.0).reshape(6, 2), chunks=(c, 1)), columns=["a", "b"]).layer),
     "FrameToArray": st.just(None).map(lambda _: ld.from_pandas(

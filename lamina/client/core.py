@@ -46,6 +46,8 @@ from lamina.comm.wire import Packed, WireError, dumps
 from lamina.compute import Mode, Progress, layers_of, run, values_of
 from lamina.layers.base import Layer
 from lamina.layers.codec import LayerCodec
+from lamina.layers.frame.base import FrameLayer
+from lamina.layers.frame.sources import HeldFrame
 from lamina.layers.held import Held
 from lamina.layers.registry import trust_of
 
@@ -54,6 +56,18 @@ _ACTIVE: list["Client"] = []
 HANDSHAKE_MARGIN = 10.0
 MAX_RECOMPUTES = 3
 SCHEDULER_TIMEOUT_SECONDS = 30.0
+
+
+def _held_collection(layer: Layer, cluster: str, rid: int, output: int) -> tuple[Layer, Any]:
+    """The held layer for output ``output`` of run ``rid``, and the collection over it:
+    an Array, or a frame keeping its meta and divisions."""
+    if isinstance(layer, FrameLayer):
+        from lamina.dataframe.core import wrap
+
+        held = HeldFrame.of(cluster, rid, output, layer)
+        return held, wrap(held)
+    held = Held(cluster, rid, output, layer.chunks, layer.dtype)
+    return held, Array(held)
 
 
 def active_client() -> "Client | None":
@@ -383,13 +397,13 @@ class Client:
         self._submissions[ref] = sub
         self._send_submission(ref, sub)
 
-    def _hold(self, sub: _Submission, rid: int) -> list[Array]:
+    def _hold(self, sub: _Submission, rid: int) -> list[Any]:
         out = []
         self._held[rid] = len(sub.layers)
         for i, layer in enumerate(sub.layers):
-            held = Held(self.scheduler_id, rid, i, layer.chunks, layer.dtype)
+            held, collection = _held_collection(layer, self.scheduler_id, rid, i)
             weakref.finalize(held, self._unhold, rid)
-            out.append(Array(held))
+            out.append(collection)
         return out
 
     def _unhold(self, rid: int) -> None:

@@ -54,6 +54,13 @@ class Frame:
 
         return compute(self, **kwargs)[0]
 
+    def persist(self, **kwargs: Any) -> Any:
+        """The same frame with its partitions computed and kept (on the cluster of an
+        enclosing ``with client:``, else here): divisions and meta stay as they were."""
+        from lamina.compute import persist
+
+        return persist(self, **kwargs)[0]
+
     def __repr__(self) -> str:
         return (f"lamina.{type(self).__name__}<{self.layer.label()}, "
                 f"npartitions={self.npartitions}>")

@@ -86,7 +86,8 @@ class DataFrame(Partitioned):
         return series_of_scalars([self[c].nunique() for c in self.columns], self.columns)
 
     def groupby(self, by: Any, sort: bool = True, dropna: bool = True) -> Any:
-        """Group rows by columns; ``.agg(...)`` with named aggregations is a tree reduction."""
+        """Group rows by columns; ``.agg(...)`` merges the groups in a tree reduction, or
+        shuffles them by key when there are many (``split_out``)."""
         from lamina.dataframe.groupby import GroupBy
 
         return GroupBy(self, by, sort=sort, dropna=dropna)

@@ -5,7 +5,9 @@ reduction (``mean`` into sum and count, ``var``/``std`` into count, sum and
 sum of squares), so partitions are reduced on their own and merged
 ``split_every`` at a time. With ``split_out=k`` the partials are shuffled
 by group key into ``k`` partitions and merged there instead (for many
-groups).
+groups). By default (``split_out=None``) the count of groups, known or
+estimated (``lamina.dataframe.groups``), chooses; the plan's last layer
+says which (``groupby-tree`` or ``groupby-shuffle``, in ``lamina.explain``).
 
     df.groupby("k").agg(total=("x", "sum"), n=("x", "count"))
     df.groupby(["k", "j"]).x.mean()
@@ -20,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from lamina.dataframe.core import wrap
+from lamina.dataframe.groups import choose_split_out
 from lamina.layers.frame.base import group_bounds
 from lamina.layers.frame.partitionwise import MapPartitions
 from lamina.layers.frame.regroup import Regroup
@@ -128,10 +131,20 @@ class GroupBy:
         grouped = meta.groupby(self.by, sort=self.sort, dropna=self.dropna, observed=True)
         return grouped if self.selection is None else grouped[self.selection]
 
-    def agg(self, arg: Any = None, split_out: int = 1, split_every: int = SPLIT_EVERY,
-            **named: Any) -> Any:
+    def agg(self, arg: Any = None, split_out: int | None = None,
+            split_every: int = SPLIT_EVERY, **named: Any) -> Any:
         """Named aggregations ``name=(column, func)``, a dict ``{column: func}``
-        or one func for every column; funcs: sum, count, min, max, mean, var, std, size."""
+        or one func for every column; funcs: sum, count, min, max, mean, var, std, size.
+
+        ``split_out``: the result's partitions; 1 merges the groups in a tree
+        reduction, more shuffles them by key (for many groups). None chooses
+        from the number of groups, known or estimated (``choose_split_out``).
+        """
+        if split_out is not None and (isinstance(split_out, bool) or
+                                      not isinstance(split_out, (int, np.integer))
+                                      or split_out < 1):
+            raise ValueError(f"split_out must be a positive number of partitions or None, "
+                             f"got {split_out!r}")
         series = False
         if named:
             spec = [(name, column, func) for name, (column, func) in named.items()]
@@ -154,10 +167,15 @@ class GroupBy:
                                  f"{sorted(PARTIALS)}")
             if column not in self.frame.columns:
                 raise KeyError(f"column {column!r} is not in the DataFrame")
-        return self._reduce(tuple(spec), meta, series, split_out, split_every)
+        note, boundaries = "", None
+        if split_out is None:
+            split_out, groups, boundaries = choose_split_out(self.frame, self.by, self.sort)
+            note = f" ~{groups} groups" if groups is not None else " groups unknown"
+        return self._reduce(tuple(spec), meta, series, split_out, split_every, note,
+                            boundaries)
 
     def _reduce(self, spec: tuple, meta: Any, series: bool, split_out: int,
-                split_every: int) -> Any:
+                split_every: int, note: str = "", boundaries: tuple | None = None) -> Any:
         partials = tuple(dict.fromkeys((column, op) for _, column, func in spec
                                        for op in PARTIALS[func]))
         needed = list(dict.fromkeys([*self.by, *(c for c, _ in partials)]))
@@ -166,17 +184,19 @@ class GroupBy:
                               (), None, (None,) * (frame.npartitions + 1), (), "groupby-chunk")
         finish = partial(_finish, spec, partials, self.sort, meta, series)
         if split_out > 1:
-            split = ShuffleSplit(layer, (), split_out)
+            split = ShuffleSplit(layer, (), split_out, boundaries)
             gathered = ShuffleGather(split)
             return wrap(MapPartitions(_single(finish), (gathered,), (), meta,
-                                      (None,) * (split_out + 1), (), "groupby-finish"))
+                                      (None,) * (split_out + 1), (),
+                                      f"groupby-shuffle split_out={split_out} by "
+                                      f"{'hash' if boundaries is None else 'range'}{note}"))
         n = layer.npartitions
         while n > split_every:
             bounds = group_bounds(n, split_every)
             layer = Regroup(layer, bounds, partial(_merge, partials), None,
                             (None,) * len(bounds), "groupby-merge")
             n = layer.npartitions
-        return wrap(Regroup(layer, (0, n), finish, meta, (None, None), "groupby-finish"))
+        return wrap(Regroup(layer, (0, n), finish, meta, (None, None), f"groupby-tree{note}"))
 
     def size(self) -> Any:
         return self.agg("size")

@@ -12,6 +12,10 @@ already use every core, and nested BLAS threads only contend.
 
 A task's exception reaches the caller unchanged, with a note naming the
 layer and block; Ctrl-C stops the threads after their current task batch.
+
+Shuffle splits write their pieces to a temporary shard directory of the
+run (``lamina.layers.frame.shards``), removed when the run ends however it
+ends, so a shuffle holds one partition's pieces at a time, not all of them.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import numpy as np
 
 from lamina.layers.base import Layer
 from lamina.layers.blas import single_threaded_blas
+from lamina.layers.frame.shards import ShardDirectory, in_memory, writing_shards
 from lamina.scheduler import records
 from lamina.scheduler._execute import now, release, run_batch
 from lamina.scheduler._state import GraphState
@@ -54,6 +59,7 @@ class _Run:
         self.error: BaseException | None = None
         self.failed_task = -1
         self.cancelled = False
+        self.shards = ShardDirectory()
         self.on_progress = on_progress
         self.ptr = table.dep_indptr
         self.idx = table.dep_indices
@@ -74,6 +80,10 @@ class _Run:
             recorder.ran(self.rid, ids, self.task_layer[ids], 0, thread, starts, stops)
 
     def worker(self, thread: int = 0) -> None:
+        with writing_shards(self.shards):
+            self._work(thread)
+
+    def _work(self, thread: int) -> None:
         seconds_per_task = 1.0
         stops = None
         while True:
@@ -124,6 +134,25 @@ def run_table(table: TaskTable, nthreads: int | None = None,
 def _run_threads(table: TaskTable, nthreads: int,
                  on_progress: Callable[[int, int], None] | None) -> list[Any]:
     run = _Run(table, nthreads, on_progress)
+    try:
+        _join(run, nthreads)
+        if run.error is not None:
+            exc = run.error
+            exc.add_note(f"lamina: raised while computing {table.describe_task(run.failed_task)}")
+            raise exc
+        if not run.state.complete:
+            raise RuntimeError(
+                f"computation stopped with {table.n_tasks - run.state.n_done} of "
+                f"{table.n_tasks} tasks unfinished"
+            )
+        if run.shards.files_written:    # an output that is a split: read before removal
+            return [in_memory(block) for block in run.store]
+        return run.store
+    finally:
+        run.shards.close()
+
+
+def _join(run: _Run, nthreads: int) -> None:
     threads = [threading.Thread(target=run.worker, args=(i,), name=f"lamina-runner-{i}",
                                 daemon=True) for i in range(nthreads)]
     for t in threads:
@@ -139,16 +168,6 @@ def _run_threads(table: TaskTable, nthreads: int,
         for t in threads:
             t.join()
         raise
-    if run.error is not None:
-        exc = run.error
-        exc.add_note(f"lamina: raised while computing {table.describe_task(run.failed_task)}")
-        raise exc
-    if not run.state.complete:
-        raise RuntimeError(
-            f"computation stopped with {table.n_tasks - run.state.n_done} of "
-            f"{table.n_tasks} tasks unfinished"
-        )
-    return run.store
 
 
 def compute_blocks(roots: Sequence[Layer], nthreads: int | None = None,

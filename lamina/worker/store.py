@@ -46,6 +46,8 @@ from typing import Any
 import numpy as np
 import psutil
 
+from lamina.layers.frame.shards import lz4_codec, remove_file
+
 SPILL_FRACTION = 0.6
 PAUSE_FRACTION = 0.8
 _UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
@@ -290,7 +292,7 @@ class BlockStore(MutableMapping):
                     self._writing_bytes -= size
             with self._lock:
                 if self._memory.get(key) is not value:
-                    _remove(path)
+                    remove_file(path)
                     continue
                 self._disk[key] = (path, size)
                 del self._memory[key]
@@ -314,6 +316,8 @@ class BlockStore(MutableMapping):
         return self.memory_bytes > pause or process_memory(self._process) > pause
 
     def _hold(self, key: int, value: Any) -> None:
+        if getattr(value, "keeps_own_disk", False):   # a handle to data on disk already
+            self._unspillable.add(key)
         size = sizeof(value)
         self._memory[key] = value
         self._sizes[key] = size
@@ -329,7 +333,7 @@ class BlockStore(MutableMapping):
         if entry is None:
             return False
         self.disk_bytes -= entry[1]
-        _remove(entry[0])
+        remove_file(entry[0])
         return True
 
     def _load(self, key: int) -> Any:
@@ -342,7 +346,7 @@ class BlockStore(MutableMapping):
                 value = np.load(f, allow_pickle=False)
             else:
                 value = pickle.load(f)
-        _remove(path)
+        remove_file(path)
         self.reloads += 1
         return value
 
@@ -398,7 +402,7 @@ def _write(path: str, value: Any) -> str:
             else:
                 pickle.dump(value, f, protocol=5)
     except BaseException:
-        _remove(path)
+        remove_file(path)
         raise
     return path
 
@@ -406,7 +410,7 @@ def _write(path: str, value: Any) -> str:
 def _compressed(value: np.ndarray) -> list[bytes] | None:
     """The header and LZ4 bytes of ``value``, or None where that saves too little."""
     data = np.ascontiguousarray(value)
-    packed = _lz4().encode(data.reshape(-1).view(np.uint8))
+    packed = lz4_codec().encode(data.reshape(-1).view(np.uint8))
     if len(packed) > COMPRESS_MAX_RATIO * data.nbytes:
         return None
     header = json.dumps({"descr": np.lib.format.dtype_to_descr(data.dtype),
@@ -420,7 +424,7 @@ def _write_bytes(path: str, parts: list[bytes]) -> str:
             for part in parts:
                 f.write(part)
     except BaseException:
-        _remove(path)
+        remove_file(path)
         raise
     return path
 
@@ -429,18 +433,5 @@ def _read_compressed(f: Any) -> np.ndarray:
     size = int.from_bytes(f.read(4), "little")
     header = json.loads(f.read(size))
     out = np.empty(tuple(header["shape"]), dtype=np.lib.format.descr_to_dtype(header["descr"]))
-    _lz4().decode(f.read(), out=out.reshape(-1).view(np.uint8))
+    lz4_codec().decode(f.read(), out=out.reshape(-1).view(np.uint8))
     return out
-
-
-def _lz4() -> Any:
-    from numcodecs import LZ4
-
-    return LZ4(acceleration=1)
-
-
-def _remove(path: str) -> None:
-    try:
-        os.remove(path)
-    except FileNotFoundError:
-        pass

@@ -50,6 +50,7 @@ from lamina.comm.security import Security
 from lamina.comm.wire import Blob, WireError, nodes_of
 from lamina.layers.base import Layer
 from lamina.layers.codec import LayerCodec
+from lamina.layers.frame.shards import ShardDirectory, writing_shards
 from lamina.layers.registry import signature
 from lamina.worker.metrics import WorkerMetrics
 from lamina.worker.store import PAUSE_FRACTION, SPILL_FRACTION, open_store, parse_memory_limit
@@ -136,6 +137,7 @@ class Worker:
         self.listen_address = listen_address or f"tcp://{host}:{port}"
         self.data = open_store(parse_memory_limit(memory_limit), spill_fraction, pause_fraction,
                                spill_directory)
+        self.shards = ShardDirectory(spill_directory)
         self.paused = False
         self.pauses = 0
         self.runs: dict[int, WorkerRun] = {}
@@ -189,6 +191,7 @@ class Worker:
         if self._own_executor:
             self.executor.shutdown(wait=False, cancel_futures=True)
         self.data.close()
+        self.shards.close()
         self._done.set()
 
     def _spawn(self, coro: Any) -> None:
@@ -357,12 +360,12 @@ class Worker:
             self._enqueue(batch)
 
     async def _fetch_then_queue(self, batch: Batch, missing: list[int]) -> None:
-        by_peer: dict[int, list[int]] = {}
-        for i in missing:
-            by_peer.setdefault(batch.dep_where[i], []).append(batch.dep_keys[i])
+        by_peer: dict[int, dict[tuple[int, int], None]] = {}
+        for i, item in zip(missing, self._items_read(batch, missing)):
+            by_peer.setdefault(batch.dep_where[i], {})[(batch.dep_keys[i], item)] = None
         try:
-            replies = await asyncio.gather(*(self._fetch(wid, keys)
-                                             for wid, keys in by_peer.items()))
+            replies = await asyncio.gather(*(self._fetch(wid, list(wanted))
+                                             for wid, wanted in by_peer.items()))
         except InputsUnavailable as exc:
             if not batch.run.cancelled:
                 self._tell({"op": "missing", "run": batch.run.id,
@@ -374,17 +377,34 @@ class Worker:
             self._report_error(batch.run, batch.tasks[0], exc, None)
             return
         for values in replies:
-            batch.fetched.update(values)
+            for (key, item), value in values.items():
+                if item < 0:
+                    batch.fetched[key] = value
+                elif not isinstance(batch.fetched.get(key, {}), dict):
+                    continue                  # the whole block came too
+                else:
+                    batch.fetched.setdefault(key, {})[item] = value
         if not batch.run.cancelled:
             self._enqueue(batch)
 
-    async def _fetch(self, wid: int, keys: list[int]) -> dict[int, Any]:
+    def _items_read(self, batch: Batch, missing: list[int]) -> list[int]:
+        """Per missing input, the one item of it its task reads (a shuffle's gather
+        reads piece ``j`` of each split, ``reads_own_item``), or -1 for all of it."""
+        layers = batch.run.layers
+        task_of = np.searchsorted(batch.dep_ptr, missing, side="right") - 1
+        return [batch.block[t] if getattr(layers[batch.layer[t]], "reads_own_item", False)
+                else -1 for t in task_of.tolist()]
+
+    async def _fetch(self, wid: int, wanted: list[tuple[int, int]]) -> dict[tuple, Any]:
+        """Blocks (item -1) or items of blocks ``(key, item)`` from peer ``wid``."""
         address = self.addresses.get(wid)
         if address is None:
             raise InputsUnavailable(wid, "it left the cluster")
-        unique = list(dict.fromkeys(keys))
-        request = asyncio.ensure_future(
-            self.pool.request(address, {"op": "get_data", "keys": np.array(unique)}))
+        whole = {key for key, item in wanted if item < 0}
+        unique = [(key, item) for key, item in wanted if item < 0 or key not in whole]
+        request = asyncio.ensure_future(self.pool.request(address, {
+            "op": "get_data", "keys": np.array([k for k, _ in unique], dtype=np.int64),
+            "items": np.array([i for _, i in unique], dtype=np.int64)}))
         departed = self._departure(wid)
         try:
             await asyncio.wait([request, departed], return_when=asyncio.FIRST_COMPLETED)
@@ -441,7 +461,11 @@ class Worker:
 
     def _run_chunk(self, batch: Batch, start: int, stop: int) -> tuple:
         """Run tasks ``start:stop`` of a batch, then the held tasks they make runnable
-        (in a pool thread)."""
+        (in a pool thread); shuffle splits write their pieces to this worker's shards."""
+        with writing_shards(self.shards):
+            return self._run_tasks(batch, start, stop)
+
+    def _run_tasks(self, batch: Batch, start: int, stop: int) -> tuple:
         run, data, fetched = batch.run, self.data, batch.fetched
         tasks, layers, blocks = batch.tasks, batch.layer, batch.block
         ptr, dep_keys, base = batch.dep_ptr, batch.dep_keys, run.key_base
@@ -569,9 +593,11 @@ class Worker:
                 op = msg["op"]
                 if op == "get_data":
                     keys = np.asarray(msg["keys"]).tolist()
-                    if self.data.on_disk(keys):     # read spill files off the event loop
+                    items = np.asarray(msg["items"]).tolist() if "items" in msg else None
+                    if items and max(items) >= 0 or self.data.on_disk(keys):
+                        # spill or shard files are read off the event loop
                         values = await asyncio.get_running_loop().run_in_executor(
-                            None, self._values, keys)
+                            None, self._values, keys, items)
                     else:
                         values = self._values(keys)
                     missing = [k for k, v in zip(keys, values) if v is _MISSING]
@@ -588,8 +614,14 @@ class Worker:
         except WireError as exc:
             logger.warning("closed the connection from %s: %s", comm.peer_address, brief(exc))
 
-    def _values(self, keys: list[int]) -> list[Any]:
-        return [self.data.get(k, _MISSING) for k in keys]
+    def _values(self, keys: list[int], items: list[int] | None = None) -> list[Any]:
+        """The blocks under ``keys``, or item ``items[i]`` of block ``keys[i]`` where
+        that is not negative (a shuffle piece: one seek and read of a shard file)."""
+        values = [self.data.get(k, _MISSING) for k in keys]
+        if items:
+            values = [v[j] if j >= 0 and v is not _MISSING else v
+                      for v, j in zip(values, items)]
+        return values
 
     def info(self) -> dict[str, Any]:
         """What this worker holds and runs: for clients, tests and benchmarks."""
@@ -597,7 +629,7 @@ class Worker:
                 "runs": sorted(self.runs), "queued": len(self.queue), "busy": self.busy,
                 "tasks_run": self.tasks_run, "held": len(self.waiting),
                 "tasks_ahead": self.tasks_ahead, "paused": self.paused, "pauses": self.pauses,
-                **self.data.info()}
+                **self.data.info(), **self.shards.info()}
 
 
 def run_worker(scheduler_address: str, nthreads: int = 1, host: str = "127.0.0.1",

@@ -1,11 +1,17 @@
 """Shuffle: rows moved between partitions by the hash or the range of a key.
 
 Two trusted layers. ``ShuffleSplit`` cuts each input partition into
-``nout`` pieces (its blocks are lists of pieces); ``ShuffleGather`` makes
-output partition ``j`` from piece ``j`` of every split. On a cluster the
-pieces travel worker to worker like any block, never through the
-scheduler; the dependency table is ``n_in * nout`` integers, made with
-NumPy.
+``nout`` pieces; ``ShuffleGather`` makes output partition ``j`` from piece
+``j`` of every split. The dependency table is ``n_in * nout`` integers,
+made with NumPy.
+
+Memory stays bounded: where the runner names a shard directory (the
+embedded runner a temporary one, a worker one beside its spill files), a
+split writes its pieces to one local file and its block is a ``Shards``
+handle (see ``shards``); output partition ``j`` reads back only piece
+``j`` of each. On a cluster a gather asks the peer holding a split for
+that one piece (``reads_own_item``): pieces travel worker to worker, never
+through the scheduler, and each only once.
 
 Hash partitioning puts equal keys in one partition (joins, groupby with
 ``split_out``, ``drop_duplicates``); range partitioning by sorted
@@ -21,6 +27,7 @@ import numpy as np
 
 from lamina.layers.base import CSR, Kernel
 from lamina.layers.frame.base import FrameLayer, concat_partitions
+from lamina.layers.frame.shards import gather_columns, write_split
 from lamina.layers.registry import trusted
 
 
@@ -79,15 +86,14 @@ class ShuffleSplit(FrameLayer):
         on, nout, boundaries, descending = tuple(self.on), self.nout, self.boundaries, \
             self.descending
 
-        def run(block: int, inputs: list) -> list:
+        def run(block: int, inputs: list) -> Any:
             part = inputs[0]
             if part is None:
                 return [None] * nout
             ids = partition_ids(part, on, nout, boundaries, descending)
             order = np.argsort(ids, kind="stable")
             cuts = np.searchsorted(ids[order], np.arange(nout + 1))
-            ordered = part.iloc[order]
-            return [ordered.iloc[cuts[j]:cuts[j + 1]] for j in range(nout)]
+            return write_split(part.iloc[order], cuts)
 
         return run
 
@@ -97,6 +103,8 @@ class ShuffleGather(FrameLayer):
     """Output partition ``j``: piece ``j`` of every input partition's split."""
 
     _parameters = ("split", "divisions_")
+    reads_own_item = True
+    """Block ``j`` reads only item ``j`` of each input: a worker fetches just that."""
     _defaults = {"divisions_": None}
 
     def _npartitions(self) -> int:
@@ -115,7 +123,10 @@ class ShuffleGather(FrameLayer):
     def kernel(self) -> Kernel:
         meta = self.meta
         def run(block: int, inputs: list) -> Any:
-            parts = [s[block] for s in inputs if s[block] is not None]
+            joined = gather_columns(inputs, block)
+            if joined is not None:
+                return joined if len(joined) else meta
+            parts = [piece for piece in (s[block] for s in inputs) if piece is not None]
             return concat_partitions(parts, meta) if parts else meta
 
         return run
