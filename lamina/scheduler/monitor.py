@@ -1,9 +1,12 @@
 """What the dashboard shows, kept by the scheduler at almost no cost.
 
-The server calls three hooks: ``task_done`` (a worker's report: task ids,
-the pool thread, when each ended) appends to a ``TaskRecords`` ring in C;
-``heartbeat`` keeps each worker's latest metrics and a short memory
-history; ``run_ended`` keeps the final per-layer counts of a finished run.
+The server calls four hooks: ``run_submitted`` keeps the optimizer rules
+that made each layer (sent by the client: the scheduler runs no
+optimizer); ``task_done`` (a worker's report: task ids, the pool thread,
+when each ended) appends to a ``TaskRecords`` ring in C; ``heartbeat``
+keeps each worker's latest metrics and a short memory history;
+``run_ended`` keeps the final per-layer counts of a run and how it ended
+(done, failed with the error's type and message, or cancelled).
 Everything else is computed only when someone looks (``snapshot``): counts
 per layer and state come from one C pass over the run's states
 (``GraphState.layer_counts``, about a nanosecond a task), and a look returns at most
@@ -34,6 +37,9 @@ ENDED_RUNS = 20
 LABELLED_RUNS = 1_000
 SAMPLED_WINDOW = 20
 STATE_NAMES = ("waiting", "queued", "running", "memory", "released", "erred", "ahead")
+OUTCOMES = ("done", "failed", "cancelled")
+MAX_RULES = 64
+MAX_TEXT = 1000
 
 
 class Monitor:
@@ -46,8 +52,20 @@ class Monitor:
         self.ended: deque[dict[str, Any]] = deque(maxlen=ENDED_RUNS)
         self.labels: dict[int, list[str]] = {}
         self.plans: dict[int, dict[str, Any]] = {}
+        self.rules: dict[int, dict[str, list[str]]] = {}
 
     # hooks ------------------------------------------------------------------------
+    def run_submitted(self, run: Run, rules: Any) -> None:
+        """Keep the rules that made each of the run's layers (plain names, bounded)."""
+        if not isinstance(rules, dict):
+            return
+        names = {layer.name for layer in run.table.layers}
+        kept = {name: [str(r)[:MAX_TEXT] for r in made_by[:MAX_RULES] if isinstance(r, str)]
+                for name, made_by in rules.items()
+                if name in names and isinstance(made_by, (list, tuple))}
+        if kept:
+            self.rules[run.id] = kept
+
     def task_done(self, run: Run, wid: int, msg: dict, tasks: np.ndarray) -> None:
         """Record the reported ``tasks`` that were still expected of worker ``wid``."""
         reported = np.asarray(msg["tasks"], dtype=np.int64)
@@ -80,12 +98,19 @@ class Monitor:
         self.metrics.pop(wid, None)
         self.history.pop(wid, None)
 
-    def run_ended(self, run: Run, outcome: str) -> None:
-        """Keep a run's final counts per layer (it leaves the scheduler's books)."""
+    def run_ended(self, run: Run, outcome: str, error: dict[str, str] | None = None) -> None:
+        """Keep a run's final counts per layer and how it ended (``OUTCOMES``; a
+        failed run's ``error``: type, message, where), as it leaves the books."""
+        if outcome not in OUTCOMES:
+            raise ValueError(f"a run ends {' or '.join(OUTCOMES)}, not {outcome!r}")
         if run.state is None:
+            self.rules.pop(run.id, None)
             return
-        summary = _run_summary(run, self.plans)
+        summary = _run_summary(run, self.plans, self.rules)
         summary["outcome"] = outcome
+        if error is not None:
+            summary["error"] = {k: str(error.get(k, ""))[:MAX_TEXT]
+                                for k in ("type", "message", "where")}
         self.ended.append(summary)
         if run.id not in self.labels:
             self._label(run)
@@ -105,7 +130,8 @@ class Monitor:
         if len(recent["task"]) > max_records:      # an even sample of what is new
             pick = np.linspace(0, len(recent["task"]) - 1, max_records).astype(np.int64)
             recent = {k: v[pick] for k, v in recent.items()}
-        live = [_run_summary(run, self.plans) for run in runs if run.state is not None]
+        live = [_run_summary(run, self.plans, self.rules) for run in runs
+                if run.state is not None]
         for summary in live:
             summary["outcome"] = "running"
         shown = {int(r) for r in np.unique(recent["run"]).tolist()}
@@ -126,12 +152,13 @@ class Monitor:
                 "history": [list(p) for p in self.history.get(ws.wid, ())]}
 
 
-def _run_summary(run: Run, plans: dict[int, dict[str, Any]]) -> dict[str, Any]:
+def _run_summary(run: Run, plans: dict[int, dict[str, Any]],
+                 rules: dict[int, dict[str, list[str]]]) -> dict[str, Any]:
     """A run's counts per layer and state, its plan graph (made once) and times."""
     table = run.table
     counts = run.state.layer_counts(table.layer_offsets)
     if run.id not in plans:
-        plans[run.id] = plan_graph(table.layers)
+        plans[run.id] = plan_graph(table.layers, rules.pop(run.id, None))
         while len(plans) > 4 * ENDED_RUNS:
             plans.pop(next(iter(plans)))
     layers = []

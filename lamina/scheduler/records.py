@@ -39,7 +39,7 @@ class Recorder:
     def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
         self.records = TaskRecords(capacity)
         self.runs: dict[int, dict[str, Any]] = {}
-        self.plans: list[tuple[tuple[Layer, ...], tuple[Layer, ...]]] = []
+        self.plans: list[Any] = []
         self.lock = threading.Lock()
 
     def run_started(self, rid: int, layer_names: Sequence[str], layer_sizes: Sequence[int],
@@ -48,14 +48,25 @@ class Recorder:
             self.runs[rid] = {"layers": list(layer_names), "sizes": [int(n) for n in layer_sizes],
                               "n_tasks": int(sum(layer_sizes)), "started": started}
 
+    def run_ended(self, rid: int, outcome: str, counts: np.ndarray,
+                  error: dict[str, str] | None) -> None:
+        """How a run ended ("done", "failed", "cancelled"), its tasks per layer and
+        state (``GraphState.layer_counts``) and, if it failed, the error in words."""
+        with self.lock:
+            run = self.runs.get(rid)
+            if run is not None:
+                run.update(outcome=outcome, counts=np.asarray(counts).tolist(), error=error)
+
     def ran(self, rid: int, tasks: np.ndarray, layers: np.ndarray, worker: int, thread: int,
             starts: np.ndarray, stops: np.ndarray) -> None:
         with self.lock:
             self.records.add(rid, tasks, layers, worker, thread, starts, stops)
 
-    def planned(self, before: Sequence[Layer], after: Sequence[Layer]) -> None:
+    def planned(self, plan: Any) -> None:
+        """Keep an optimizer ``Plan`` (held as an opaque object: the scheduler
+        package never loads the optimizer)."""
         with self.lock:
-            self.plans.append((tuple(before), tuple(after)))
+            self.plans.append(plan)
 
 
 def watching() -> list[Recorder]:
@@ -105,13 +116,16 @@ def compact_tasks(tasks: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def plan_graph(layers: Sequence[Layer]) -> dict[str, Any]:
-    """A plan as plain data for drawing: nodes (label, shape, blocks) and edges.
+def plan_graph(layers: Sequence[Layer],
+               rules: dict[str, Sequence[str]] | None = None) -> dict[str, Any]:
+    """A plan as plain data for drawing: nodes (label, shape, blocks, rules) and edges.
 
     ``layers``: every layer of the plan, inputs first (``topological``, or a
     task table's ``layers``). Edges go from an input to its reader, by node
-    position; a root is a layer nothing in the plan reads.
+    position; a root is a layer nothing in the plan reads. ``rules``: the
+    optimizer rules that made each layer, by layer name (``lamina.explain``'s).
     """
+    rules = rules or {}
     position = {layer.name: i for i, layer in enumerate(layers)}
     edges = sorted({(position[d.name], i) for i, layer in enumerate(layers)
                     for d in layer.dependencies if d.name in position})
@@ -119,5 +133,6 @@ def plan_graph(layers: Sequence[Layer]) -> dict[str, Any]:
     nodes = [{"label": layer.label(), "shape": list(layer.shape),
               "chunks": [max(c) if c else 0 for c in layer.chunks],
               "dtype": str(layer.dtype), "blocks": int(layer.nblocks),
+              "rules": list(rules.get(layer.name, ())),
               "root": i not in read} for i, layer in enumerate(layers)]
     return {"nodes": nodes, "edges": [list(e) for e in edges]}

@@ -44,6 +44,7 @@ import numpy as np
 from lamina.comm.batched import BatchedSend, as_message, unbatch
 from lamina.comm.core import Comm, CommClosedError, connect_when_up, listen
 from lamina.comm.limits import brief
+from lamina.comm.opaque import error_summary
 from lamina.comm.pool import ConnectionPool
 from lamina.comm.process import run_process
 from lamina.comm.security import Security
@@ -558,8 +559,10 @@ class Worker:
             blob = Blob.dump(exc)
         except Exception:
             blob = Blob.dump(RuntimeError(f"{type(exc).__name__}: {exc}"))
+        summary = error_summary(exc)
         self._tell({"op": "erred", "run": run.id, "task": task, "exception": blob,
-                       "traceback": text})
+                    "traceback": text, "error_type": summary["type"],
+                    "error_message": summary["message"]})
 
     # peers -----------------------------------------------------------------------
     async def _serve_peer(self, comm: Comm) -> None:

@@ -58,10 +58,24 @@ var lamina = (function () {
     });
     table.appendChild(head);
     runs.forEach(function (run) {
+      if (run.error) {
+        var err = el("tr", {"class": "error", "data-run": run.id});
+        err.appendChild(el("td", {"class": "label"}, run.id + " (" + run.outcome + ")"));
+        var what = el("td", {"class": "label", colspan: 4 + STATES.length});
+        what.appendChild(el("span", {"class": "error-type"}, run.error.type));
+        what.appendChild(document.createTextNode(": "));
+        what.appendChild(el("span", {"class": "error-message"}, run.error.message));
+        if (run.error.where) {
+          what.appendChild(el("span", {"class": "error-where muted"}, " in " + run.error.where));
+        }
+        err.appendChild(what);
+        table.appendChild(err);
+      }
       run.layers.forEach(function (layer, li) {
         var tr = el("tr", {"class": "layer", "data-run": run.id, "data-layer": li,
                            "data-outcome": run.outcome});
-        tr.appendChild(el("td", {"class": "label"}, run.id + " (" + run.outcome + ")"));
+        tr.appendChild(el("td", {"class": "label outcome " + run.outcome},
+                          run.id + " (" + run.outcome + ")"));
         tr.appendChild(el("td", {"class": "label", title: layer.label}, layer.label));
         var bar = el("span", {"class": "bar"});
         ["memory", "released", "running", "ahead", "queued", "erred"].forEach(function (s) {
@@ -248,32 +262,42 @@ var lamina = (function () {
   function planSvg(plan, id) {
     var nodes = plan.nodes, depth = nodes.map(function () { return 0; });
     plan.edges.forEach(function (e) { depth[e[1]] = Math.max(depth[e[1]], depth[e[0]] + 1); });
-    var rows = {}, W = 230, H = 46;
+    var rows = {}, W = 250, LINE = 14;
     nodes.forEach(function (n, i) { (rows[depth[i]] = rows[depth[i]] || []).push(i); });
-    var pos = {}, width = 0, height = 0;
-    Object.keys(rows).forEach(function (d) {
+    var boxH = nodes.map(function (n) { return 40 + LINE * (n.rules || []).length; });
+    var pos = {}, width = 0, height = 0, y = 10;
+    Object.keys(rows).sort(function (a, b) { return a - b; }).forEach(function (d) {
+      var tallest = 0;
       rows[d].forEach(function (i, k) {
-        pos[i] = [10 + k * (W + 20), 10 + Number(d) * (H + 30)];
+        pos[i] = [10 + k * (W + 20), y];
+        tallest = Math.max(tallest, boxH[i]);
         width = Math.max(width, pos[i][0] + W + 10);
-        height = Math.max(height, pos[i][1] + H + 10);
       });
+      y += tallest + 30;
+      height = y - 20;
     });
     var root = svg("svg", {id: id, width: width, height: height, "class": "plan"});
     plan.edges.forEach(function (e) {
       var a = pos[e[0]], b = pos[e[1]];
-      root.appendChild(svg("line", {x1: a[0] + W / 2, y1: a[1] + H, x2: b[0] + W / 2, y2: b[1],
-                                    stroke: "#888"}));
+      root.appendChild(svg("line", {x1: a[0] + W / 2, y1: a[1] + boxH[e[0]], x2: b[0] + W / 2,
+                                    y2: b[1], stroke: "#888"}));
     });
     nodes.forEach(function (n, i) {
       var g = svg("g", {"class": "node", transform: "translate(" + pos[i][0] + "," + pos[i][1] + ")"});
-      g.appendChild(svg("rect", {width: W, height: H, rx: 4, fill: n.root ? "#e6f2ff" : "#f4f4f4",
-                                 stroke: color(n.label)}));
+      g.appendChild(svg("rect", {width: W, height: boxH[i], rx: 4,
+                                 fill: n.root ? "#e6f2ff" : "#f4f4f4", stroke: color(n.label)}));
       var title = svg("title", {}, n.label);
       g.appendChild(title);
       g.appendChild(svg("text", {x: 6, y: 16, "class": "label"},
                         n.label.length > 36 ? n.label.slice(0, 35) + "…" : n.label));
       g.appendChild(svg("text", {x: 6, y: 32, fill: "#666"},
                         "(" + n.shape.join(", ") + ") " + n.dtype + ", " + n.blocks + " blocks"));
+      // the optimizer rules that made this layer (lamina.explain's), one a line
+      var rules = svg("text", {x: 6, y: 32, "class": "rules"});
+      (n.rules || []).forEach(function (r) {
+        rules.appendChild(svg("tspan", {x: 6, dy: LINE, "class": "rule"}, r));
+      });
+      g.appendChild(rules);
       root.appendChild(g);
     });
     return root;
