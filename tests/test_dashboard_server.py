@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import re
 
 import numpy as np
+import psutil
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,7 +18,7 @@ from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 import lamina.array as la
 from lamina.comm.wire import Packed, dumps
 from lamina.layers.codec import LayerCodec
-from lamina.scheduler.dashboard import Dashboard, parse_address
+from lamina.scheduler.dashboard import DEFAULT_ADDRESS, Dashboard, parse_address
 from lamina.scheduler.monitor import STATE_NAMES
 from lamina.scheduler.server import ClientState, Scheduler, WorkerState
 from lamina.testing.inbox import Inbox
@@ -161,6 +164,75 @@ def test_the_dashboard_serves_pages_and_json_on_localhost_and_refuses_the_rest()
             for method in ("POST", "PUT", "DELETE"):
                 r = await fetch(link + "api/status.json", method, b"{}")
                 assert r.code == 405
+        finally:
+            await scheduler.stop()
+
+    asyncio.run(main())
+
+
+def test_by_default_the_dashboard_listens_on_loopback_only():
+    import argparse
+
+    from lamina.client import LocalCluster
+    from lamina.distributed_cli import add_scheduler_parser
+
+    parser = argparse.ArgumentParser()
+    add_scheduler_parser(parser.add_subparsers())
+    given = parser.parse_args(["scheduler"]).dashboard_address
+    assert parse_address(given)[0] == parse_address(DEFAULT_ADDRESS)[0] == "127.0.0.1"
+    with LocalCluster(0, timeout=60) as cluster:            # every default
+        port = int(cluster.dashboard_link.rstrip("/").rsplit(":", 1)[1])
+        listening = [c.laddr for c in psutil.Process(cluster.scheduler_process.pid)
+                     .net_connections("tcp") if c.status == psutil.CONN_LISTEN]
+        assert [a.ip for a in listening if a.port == port] == ["127.0.0.1"]
+
+
+UNKNOWN = ["nothing", "api", "api/", "api/status", "api/other.json", "static", "static/",
+           "static/../dashboard.py", "static/%2e%2e/dashboard.py", "static/..%2fmonitor.py",
+           "static/nothing.js", "status/..", "plan/1", ".git/config", "%00"]
+
+
+@pytest.mark.parametrize("path", UNKNOWN)
+def test_unknown_paths_are_refused(path):
+    async def main() -> int:
+        dashboard = Dashboard(lambda cursor: {"tasks": {}})
+        link = await dashboard.start("127.0.0.1:0")
+        try:
+            return (await fetch(link + path)).code
+        finally:
+            await dashboard.stop()
+
+    assert asyncio.run(main()) in (403, 404)
+
+
+def test_nothing_served_runs_code_but_the_dashboard_s_own_scripts():
+    """Only the shipped page, its stylesheet and its scripts (HTML, CSS, JS) exist to
+    serve; the JSON snapshot is data with a JSON type that browsers must not sniff."""
+    from lamina.scheduler.dashboard import STATIC
+
+    assert sorted(os.listdir(STATIC)) == ["dashboard.css", "dashboard.js", "index.html",
+                                          "live.js", "report.js"]
+
+    async def main() -> None:
+        scheduler = Scheduler(dashboard_address="127.0.0.1:0")
+        await scheduler.start("tcp://127.0.0.1:0")
+        link = scheduler.dashboard_link
+        try:
+            page = await fetch(link)
+            scripts = re.findall(rb"<script[^>]*>", page.body)
+            assert scripts == [b'<script src="/static/dashboard.js">',
+                               b'<script src="/static/live.js">']
+            assert b"on" + b"click" not in page.body and b"javascript:" not in page.body
+            r = await fetch(link + "api/status.json")
+            assert r.headers["Content-Type"] == "application/json"
+            assert r.headers["X-Content-Type-Options"] == "nosniff"
+            csp = r.headers["Content-Security-Policy"]
+            assert "default-src 'self'" in csp and "script-src" not in csp
+            assert "unsafe-eval" not in csp and "'unsafe-inline'" not in csp.split(";")[0]
+            for name in ("dashboard.js", "live.js"):
+                js = (await fetch(link + "static/" + name)).body
+                assert b"eval(" not in js and b"innerHTML" not in js
+                assert b"new Function" not in js and b"insertAdjacentHTML" not in js
         finally:
             await scheduler.stop()
 

@@ -600,7 +600,8 @@ class Worker:
                 "runs": sorted(self.runs), "queued": len(self.queue), "busy": self.busy,
                 "tasks_run": self.tasks_run, "held": len(self.waiting),
                 "tasks_ahead": self.tasks_ahead, "paused": self.paused, "pauses": self.pauses,
-                **self.data.info()}
+                "bytes_received": self.metrics.bytes_received,
+                "bytes_sent": self.metrics.bytes_sent, **self.data.info()}
 
 
 def run_worker(scheduler_address: str, nthreads: int = 1, host: str = "127.0.0.1",

@@ -3,7 +3,7 @@
 var lamina = (function () {
   "use strict";
   var SVG = "http://www.w3.org/2000/svg";
-  var STATES = ["waiting", "queued", "ahead", "running", "memory", "erred"];
+  var STATES = ["waiting", "queued", "ahead", "running", "memory", "released", "erred"];
   var WINDOW = 30, LIVE_RECORDS = 10000;
   var STATE_COLORS = {waiting: "#d0d0d0", queued: "#9ecae1", ahead: "#c6dbef", running: "#3182bd",
                       memory: "#31a354", released: "#a1d99b", erred: "#de2d26"};
@@ -74,7 +74,7 @@ var lamina = (function () {
       run.layers.forEach(function (layer, li) {
         var tr = el("tr", {"class": "layer", "data-run": run.id, "data-layer": li,
                            "data-outcome": run.outcome});
-        tr.appendChild(el("td", {"class": "label outcome " + run.outcome},
+        tr.appendChild(el("td", {"class": "label outcome-" + run.outcome},
                           run.id + " (" + run.outcome + ")"));
         tr.appendChild(el("td", {"class": "label", title: layer.label}, layer.label));
         var bar = el("span", {"class": "bar"});
@@ -113,7 +113,9 @@ var lamina = (function () {
         var v = w[c[1]];
         var shown = v === undefined ? "–" : (c[2] ? c[2](v) : (typeof v === "number"
                                                    ? Math.round(v * 10) / 10 : v));
-        tr.appendChild(el("td", {"class": (i ? "" : "label ") + c[1]}, shown));
+        var attrs = {"class": (i ? "" : "label ") + c[1]};
+        if (typeof v === "number") { attrs["data-value"] = v; }    // exact, for readers
+        tr.appendChild(el("td", attrs, shown));
       });
       table.appendChild(tr);
     });
@@ -194,6 +196,7 @@ var lamina = (function () {
     keys.forEach(function (k, i) { row[k] = i; });
     var c = canvasFor(this.holder, Math.max(40, 16 * keys.length + 16));
     c.height = Math.max(40, 16 * keys.length + 16);
+    c.setAttribute("data-lanes", keys.join(" "));     // worker:thread, one lane each
     var g = c.getContext("2d"), span = Math.max(t1 - t0, 1e-6), left = 70, self = this;
     var seen = {};
     g.clearRect(0, 0, c.width, c.height);
