@@ -68,19 +68,17 @@ class Monitor:
 
     def task_done(self, run: Run, wid: int, msg: dict, tasks: np.ndarray) -> None:
         """Record the reported ``tasks`` that were still expected of worker ``wid``."""
-        reported = np.asarray(msg["tasks"], dtype=np.int64)
-        stops = np.asarray(msg.get("stops", ()), dtype=np.float64)
-        if len(stops) != len(reported) or not len(tasks):
+        reported = msg["tasks"]
+        stops = msg.get("stops")
+        if stops is None or len(stops) != len(reported) or not len(tasks):
             return
         if len(tasks) != len(reported):
             keep = np.isin(reported, tasks)
-            reported, stops = reported[keep], stops[keep]
-        began = float(msg.get("began", stops[0] if len(stops) else 0.0))
-        starts = np.empty_like(stops)
-        starts[0] = began
-        starts[1:] = stops[:-1]
-        self.records.add(run.id, reported, run.table.task_layer[reported], wid,
-                         int(msg.get("thread", 0)), starts, stops)
+            reported, stops = np.asarray(reported)[keep], np.asarray(stops)[keep]
+        began = msg.get("began")
+        self.records.add_report(run.id, reported, run.table.task_layer, wid,
+                                int(msg.get("thread", 0)),
+                                float(stops[0] if began is None else began), stops)
         if run.id not in self.labels:
             self._label(run)
 
