@@ -83,6 +83,19 @@ class Watcher:
             with urllib.request.urlopen(f"{link}api/status.json?since={cursor}") as r:
                 cursor = json.load(r)["tasks"]["cursor"]
 
+    def cpu_seconds(self) -> float:
+        """CPU seconds used so far by the browser (every chromium process), 0 for the poller."""
+        if self.driver is None:
+            return 0.0
+        total = 0.0
+        for proc in psutil.Process(self.driver.service.process.pid).children(recursive=True):
+            try:
+                times = proc.cpu_times()
+                total += times.user + times.system
+            except psutil.NoSuchProcess:
+                pass
+        return total
+
     def updates(self) -> int:
         if self.driver is None:
             return -1
@@ -123,19 +136,25 @@ def compare(args: argparse.Namespace, results: dict[str, Any]) -> None:
                 client.compute(lamina_expression(10)).result(60)
             print(f"{'chunks':>9} {'tasks':>9} {'off s':>8} {'on s':>8} {'on / off':>9} "
                   f"{'pairs':>6} {'best/best':>10} {'off min-max':>13} {'on min-max':>13} "
-                  f"{'sched CPU':>8} {'sched CPU':>8} {'on / off':>8} {'page updates':>13}")
+                  f"{'sched CPU':>8} {'sched CPU':>8} {'on / off':>8} {'browser':>8} "
+                  f"{'page updates':>13}")
             print(f"{'':>9} {'':>9} {'(wall)':>8} {'(wall)':>8} {'(medians)':>9} "
-                  f"{'median':>6} {'':>10} {'s':>13} {'s':>13} {'off s':>8} {'on s':>8}")
+                  f"{'median':>6} {'':>10} {'s':>13} {'s':>13} {'off s':>8} {'on s':>8} "
+                  f"{'':>8} {'CPU s':>8}")
             for chunks in args.chunks:
                 side = side_of(chunks)
                 times: dict[str, list[float]] = {"off": [], "on": []}
                 cpu: dict[str, list[float]] = {"off": [], "on": []}
                 before = watcher.updates()
+                browser: list[float] = []
                 for _ in range(args.repeat):
                     for name, cluster, client in (("off", off, c_off), ("on", on, c_on)):
+                        page_cpu = watcher.cpu_seconds()
                         row, used = timed_run(cluster, client, side)
                         times[name].append(row["total_s"])
                         cpu[name].append(used)
+                        if name == "on":
+                            browser.append(watcher.cpu_seconds() - page_cpu)
                 off_s, on_s = statistics.median(times["off"]), statistics.median(times["on"])
                 best = min(times["on"]) / min(times["off"])
                 cpu_off, cpu_on = statistics.median(cpu["off"]), statistics.median(cpu["on"])
@@ -143,13 +162,15 @@ def compare(args: argparse.Namespace, results: dict[str, Any]) -> None:
                 row = {"tasks": row["tasks"], "off_s": times["off"], "on_s": times["on"],
                        "ratio": on_s / off_s, "pair_ratio": pairs, "best_ratio": best,
                        "scheduler_cpu_off_s": cpu["off"], "scheduler_cpu_on_s": cpu["on"],
-                       "cpu_ratio": cpu_on / cpu_off, "page_updates": watcher.updates() - before}
+                       "cpu_ratio": cpu_on / cpu_off, "browser_cpu_s": browser,
+                       "page_updates": watcher.updates() - before}
                 results["compare"][chunks] = row
                 spread = {k: f"{min(v):.2f}-{max(v):.2f}" for k, v in times.items()}
                 print(f"{side * side:>9} {row['tasks']:>9} {off_s:>8.3f} {on_s:>8.3f} "
                       f"{on_s / off_s:>9.3f} {pairs:>6.3f} {best:>10.3f} {spread['off']:>13} "
                       f"{spread['on']:>13} {cpu_off:>8.3f} {cpu_on:>8.3f} "
-                      f"{cpu_on / cpu_off:>8.3f} {row['page_updates']:>13}")
+                      f"{cpu_on / cpu_off:>8.3f} {statistics.median(browser):>8.2f} "
+                      f"{row['page_updates']:>13}")
             memory(args, results, on, c_on, off, c_off)
         finally:
             watcher.close()
@@ -157,6 +178,8 @@ def compare(args: argparse.Namespace, results: dict[str, Any]) -> None:
 
 def memory(args: argparse.Namespace, results: dict[str, Any], on: LocalCluster,
            c_on: Client, off: LocalCluster, c_off: Client) -> None:
+    if args.memory_runs <= 0:
+        return
     print(f"\n== scheduler resident memory, {args.memory_runs} more runs of each size "
           f"(off and on alternating, page open) ==")
     print(f"{'chunks':>9} {'tasks':>9} {'off MiB':>8} {'off MiB':>8} {'off':>8} "
@@ -238,7 +261,8 @@ def main() -> None:
                         "(the scheduler's cost alone, without the browser's CPU)")
     parser.add_argument("--memory-runs", type=int, default=3)
     parser.add_argument("--memory-chunks", type=int, nargs="+", default=[10_000, 100_000])
-    parser.add_argument("--alone-chunks", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--alone-chunks", type=int, nargs="*", default=[100_000, 1_000_000],
+                        help="sizes for the scheduler alone (none: skip it)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     results: dict[str, Any] = {"compare": {}, "memory": [], "alone": {}}

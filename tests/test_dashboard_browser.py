@@ -402,5 +402,11 @@ def test_offline_report_opens_from_a_file_with_every_task(browser, tmp_path):
     assert len(read(browser, "pre.explain")) == 1
     assert read(browser, "#report-plan-0 g.node", "title") == [
         layer.label() for layer in table.layers]
+    shown = browser.execute_script(
+        "return Array.from(document.querySelectorAll('#report-plan-0 g.node')).map("
+        " function (g) { return Array.from(g.querySelectorAll('tspan.rule')).map("
+        "  function (t) { return t.textContent; }); });")
+    made_by = explain(y).rules_per_layer()
+    assert shown == [list(made_by[layer.name]) for layer in table.layers] and any(shown)
     browser.save_screenshot(str(tmp_path / "report.png"))
     assert (tmp_path / "report.png").stat().st_size > 1000
