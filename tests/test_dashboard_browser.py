@@ -20,7 +20,7 @@ from lamina.compute import optimized
 from lamina.explain import explain
 from lamina.scheduler.lowering import lower
 from tests.browser_support import headless_chromium
-from tests.distributed_support import WAIT, connected, wait_until
+from tests.distributed_support import WAIT, connected, erred_per_layer, wait_until
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
@@ -292,23 +292,6 @@ def test_plan_page_draws_the_run_plan_as_a_graph(browser, cluster, client, tmp_p
     np.testing.assert_allclose(future.result(WAIT), expected)
     browser.save_screenshot(str(tmp_path / "plan.png"))
     assert (tmp_path / "plan.png").stat().st_size > 1000
-
-
-def erred_per_layer(table, task):
-    """The failed task and every task that depends on it, counted per layer: what the
-    scheduler must mark erred (from the task table, not the state machine)."""
-    n = table.n_tasks
-    readers = [[] for _ in range(n)]
-    for t in range(n):
-        for d in table.dep_indices[table.dep_indptr[t]:table.dep_indptr[t + 1]]:
-            readers[int(d)].append(t)
-    erred, stack = {task}, [task]
-    while stack:
-        for r in readers[stack.pop()]:
-            if r not in erred:
-                erred.add(r)
-                stack.append(r)
-    return np.bincount(table.task_layer[sorted(erred)], minlength=len(table.layers)).tolist()
 
 
 def test_a_failed_run_shows_failed_with_its_error_and_erred_tasks_per_layer(

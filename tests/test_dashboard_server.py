@@ -22,6 +22,7 @@ from lamina.scheduler.dashboard import DEFAULT_ADDRESS, Dashboard, parse_address
 from lamina.scheduler.monitor import STATE_NAMES
 from lamina.scheduler.server import ClientState, Scheduler, WorkerState
 from lamina.testing.inbox import Inbox
+from tests.distributed_support import erred_per_layer
 
 
 def started_run(scheduler: Scheduler, layer):
@@ -82,6 +83,39 @@ def test_snapshot_counts_and_records_follow_the_workers_reports(rows, reports, r
         assert ended["outcome"] == "done"
         assert [layer["done"] for layer in ended["layers"]] == np.bincount(
             run.table.task_layer).tolist()
+
+
+def test_plan_nodes_carry_the_rules_a_client_sent_and_nothing_else():
+    scheduler = Scheduler()
+    x = la.from_array(np.arange(12.0), chunks=3)
+    layer = (x + 1).sum().layer
+    client = ClientState(0, Inbox())
+    scheduler.clients[0] = client
+    frames = dumps({"roots": (layer,)}, extension=LayerCodec())
+    names = [d.name for d in [layer, *layer.dependencies]]
+    rules = {names[0]: ["rule_a", 7, "x" * 5000], names[1]: "not a list",
+             "no-such-layer": ["rule_b"]}
+    asyncio.run(scheduler._submit(client, {"ref": 1, "graph": Packed(frames), "rules": rules}))
+    run = next(iter(scheduler.runs.values()))
+    (live,) = scheduler.snapshot()["runs"]
+    shown = {layer.name: node["rules"]
+             for layer, node in zip(run.table.layers, live["plan"]["nodes"])}
+    assert shown[names[0]] == ["rule_a", "x" * 1000]
+    assert all(rules == [] for name, rules in shown.items() if name != names[0])
+
+
+def test_a_run_ends_done_failed_or_cancelled_only():
+    scheduler = Scheduler()
+    run = started_run(scheduler, la.from_array(np.arange(4.0), chunks=2).sum().layer)
+    with pytest.raises(ValueError, match="not 'stopped'"):
+        scheduler.monitor.run_ended(run, "stopped")
+    scheduler._fail_run(run, None, "", "somewhere", {"type": "KeyError", "message": "'k'",
+                                                      "where": "somewhere"}, 0)
+    (ended,) = scheduler.snapshot()["runs"]
+    assert ended["outcome"] == "failed"
+    assert ended["error"] == {"type": "KeyError", "message": "'k'", "where": "somewhere"}
+    erred = [layer["erred"] for layer in ended["layers"]]
+    assert erred == erred_per_layer(run.table, 0) and sum(erred) >= 2
 
 
 def test_a_look_returns_at_most_max_records_and_the_ring_stays_its_size():
