@@ -226,7 +226,7 @@ async def _alone(side: int, records: bool, looks: int) -> dict[str, float]:
                 if looks and done // look_every > len(look_s) and scheduler.runs:
                     t0 = time.perf_counter()
                     snap = scheduler.snapshot(0)
-                    snap["tasks"] = compact_tasks(snap["tasks"])
+                    snap["tasks"] = compact_tasks(snap["tasks"], binary=True)
                     json.dumps(snap, default=lambda a: a.tolist())
                     look_s.append(time.perf_counter() - t0)
     elapsed = time.perf_counter() - start - sum(look_s)

@@ -4,6 +4,7 @@ against the state machine, and the HTTP server's refusals."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import re
@@ -20,6 +21,7 @@ from lamina.comm.wire import Packed, dumps
 from lamina.layers.codec import LayerCodec
 from lamina.scheduler.dashboard import DEFAULT_ADDRESS, Dashboard, parse_address
 from lamina.scheduler.monitor import STATE_NAMES
+from lamina.scheduler.records import compact_tasks
 from lamina.scheduler.server import ClientState, Scheduler, WorkerState
 from lamina.testing.inbox import Inbox
 from tests.distributed_support import erred_per_layer
@@ -132,6 +134,24 @@ def test_a_look_returns_at_most_max_records_and_the_ring_stays_its_size():
     assert small["task"].tolist() == list(range(n - 30, n)) and small["dropped"] == 0
     assert len(scheduler.snapshot(n)["tasks"]["task"]) == 0
     assert records.capacity == len(records.since(0)[1]["task"])
+
+
+@given(n=st.integers(0, 40), base=st.floats(1e9, 2e9), task0=st.integers(0, 2 ** 40))
+@settings(max_examples=30, deadline=None)
+def test_binary_records_decode_to_the_same_numbers_as_the_lists(n, base, task0):
+    rng = np.random.default_rng(n)
+    starts = base + np.cumsum(rng.random(n))
+    tasks = {"cursor": 7, "dropped": 1, "run": np.full(n, 3), "task": task0 + np.arange(n),
+             "layer": rng.integers(0, 5, n), "worker": rng.integers(1, 3, n),
+             "thread": rng.integers(0, 4, n), "start": starts, "stop": starts + rng.random(n)}
+    plain = compact_tasks(tasks)
+    packed = compact_tasks(tasks, binary=True)
+    assert packed["base"] == plain["base"] and packed["cursor"] == 7 and packed["dropped"] == 1
+    for name in ("run", "task", "layer", "worker", "thread", "start", "stop"):
+        decoded = np.frombuffer(base64.b64decode(packed[name]), "<f8")
+        assert decoded.tolist() == plain[name] == np.asarray(plain[name]).tolist()
+    micro = np.rint((tasks["stop"] - plain["base"]) * 1e6)
+    assert plain["stop"] == micro.astype(np.int64).tolist()
 
 
 def test_heartbeat_metrics_keep_plain_numbers_only():

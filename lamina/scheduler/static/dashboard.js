@@ -26,10 +26,13 @@ var lamina = (function () {
     root.appendChild(s);
     return s;
   }
-  function color(label) {
+  var colors = {};
+  function color(label) {     // called per bar per redraw: remember each label's colour
+    var known = colors[label];
+    if (known) { return known; }
     var h = 0;
     for (var i = 0; i < label.length; i++) { h = (h * 31 + label.charCodeAt(i)) | 0; }
-    return "hsl(" + (Math.abs(h) % 360) + ",60%,55%)";
+    return (colors[label] = "hsl(" + (Math.abs(h) % 360) + ",60%,55%)");
   }
   function bytes(n) {
     if (n === undefined || n === null) { return "–"; }
@@ -160,7 +163,20 @@ var lamina = (function () {
     this.count = el("p", {"class": "muted", id: "task-count"});
     holder.appendChild(this.count);
   }
-  TaskStream.prototype.add = function (tasks, labels) {
+  // a record field: a list, or base64 of little-endian float64 (the live page's looks)
+  function column(values) {
+    if (typeof values !== "string") { return values; }
+    var bin = atob(values), view = new DataView(new ArrayBuffer(bin.length));
+    for (var i = 0; i < bin.length; i++) { view.setUint8(i, bin.charCodeAt(i)); }
+    var out = new Array(bin.length / 8);
+    for (var k = 0; k < out.length; k++) { out[k] = view.getFloat64(8 * k, true); }
+    return out;
+  }
+  TaskStream.prototype.add = function (raw, labels) {
+    var tasks = {dropped: raw.dropped, base: raw.base};
+    ["run", "task", "layer", "worker", "thread", "start", "stop"].forEach(function (f) {
+      tasks[f] = column(raw[f]);
+    });
     this.skipped += tasks.dropped || 0;
     this.received += tasks.task.length;
     for (var rid in labels) { if (labels[rid].length) { this.labels[rid] = labels[rid]; } }
