@@ -104,19 +104,39 @@ class Monitor:
         if run.state is None:
             self.rules.pop(run.id, None)
             return
-        summary = _run_summary(run, self.plans, self.rules)
+        summary = self._summary(run)
         summary["outcome"] = outcome
         if error is not None:
             summary["error"] = {k: str(error.get(k, ""))[:MAX_TEXT]
                                 for k in ("type", "message", "where")}
         self.ended.append(summary)
-        if run.id not in self.labels:
-            self._label(run)
 
-    def _label(self, run: Run) -> None:
-        self.labels[run.id] = [layer.label() for layer in run.table.layers]
-        while len(self.labels) > LABELLED_RUNS:
-            self.labels.pop(next(iter(self.labels)))
+    def _label(self, run: Run) -> list[str]:
+        """The run's layer labels, made once (a fused layer's label is not cheap)."""
+        labels = self.labels.get(run.id)
+        if labels is None:
+            labels = self.labels[run.id] = [layer.label() for layer in run.table.layers]
+            while len(self.labels) > LABELLED_RUNS:
+                self.labels.pop(next(iter(self.labels)))
+        return labels
+
+    def _summary(self, run: Run) -> dict[str, Any]:
+        """A run's counts per layer and state, its plan graph (made once) and times."""
+        table = run.table
+        counts = run.state.layer_counts(table.layer_offsets)
+        if run.id not in self.plans:
+            self.plans[run.id] = plan_graph(table.layers, self.rules.pop(run.id, None))
+            while len(self.plans) > 4 * ENDED_RUNS:
+                self.plans.pop(next(iter(self.plans)))
+        layers = []
+        for label, row in zip(self._label(run), counts.tolist()):
+            entry = dict(zip(STATE_NAMES, row))
+            entry["label"] = label
+            entry["total"] = sum(row)
+            entry["done"] = entry["memory"] + entry["released"]
+            layers.append(entry)
+        return {"id": run.id, "n_tasks": table.n_tasks, "submitted": run.submitted,
+                "done": int(run.state.n_done), "layers": layers, "plan": self.plans[run.id]}
 
     # looking -------------------------------------------------------------------------
     def snapshot(self, workers: Iterable[WorkerState], runs: Iterable[Run], cursor: int = 0,
@@ -128,8 +148,7 @@ class Monitor:
         if len(recent["task"]) > max_records:      # an even sample of what is new
             pick = np.linspace(0, len(recent["task"]) - 1, max_records).astype(np.int64)
             recent = {k: v[pick] for k, v in recent.items()}
-        live = [_run_summary(run, self.plans, self.rules) for run in runs
-                if run.state is not None]
+        live = [self._summary(run) for run in runs if run.state is not None]
         for summary in live:
             summary["outcome"] = "running"
         shown = {int(r) for r in np.unique(recent["run"]).tolist()}
@@ -148,22 +167,3 @@ class Monitor:
         return {"id": ws.wid, "address": ws.address, "nthreads": ws.nthreads,
                 "in_flight": ws.in_flight, **self.metrics.get(ws.wid, {}),
                 "history": [list(p) for p in self.history.get(ws.wid, ())]}
-
-
-def _run_summary(run: Run, plans: dict[int, dict[str, Any]],
-                 rules: dict[int, dict[str, list[str]]]) -> dict[str, Any]:
-    """A run's counts per layer and state, its plan graph (made once) and times."""
-    table = run.table
-    counts = run.state.layer_counts(table.layer_offsets)
-    if run.id not in plans:
-        plans[run.id] = plan_graph(table.layers, rules.pop(run.id, None))
-        while len(plans) > 4 * ENDED_RUNS:
-            plans.pop(next(iter(plans)))
-    layers = []
-    for layer, row in zip(table.layers, counts.tolist()):
-        entry = {"label": layer.label(), "total": int(sum(row))}
-        entry.update(zip(STATE_NAMES, row))
-        entry["done"] = entry["memory"] + entry["released"]
-        layers.append(entry)
-    return {"id": run.id, "n_tasks": table.n_tasks, "submitted": run.submitted,
-            "done": int(run.state.n_done), "layers": layers, "plan": plans[run.id]}
