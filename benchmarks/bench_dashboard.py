@@ -14,9 +14,14 @@ fastest runs, and the scheduler process's CPU seconds per run (medians):
 what watching costs the scheduler itself, least sensitive to other load on
 the machine.
 
-Then the scheduler's memory: its resident set after each of ``--memory-runs``
-runs of the largest size, dashboard on and page open: it must level off
-(the task records are a fixed ring), not grow with the tasks run. Last, the
+Each row also gives the spread (fastest and slowest run of each) and the
+median of the ratios of each on run to the off run just before it, which
+drifts less with the machine's load than the ratio of medians.
+
+Then the scheduler's memory per task: for each of ``--memory-chunks``, its
+resident set before and after ``--memory-runs`` more runs (off and on
+alternating, page open), and the growth per task run. It must stay near
+zero once the ring of task records (a fixed size) has filled. Last, the
 scheduler alone (in process, zero-work workers, ``bench_distributed.simulate``)
 with and without task records in the reports, and what one look at the
 dashboard costs it.
@@ -78,6 +83,19 @@ class Watcher:
             with urllib.request.urlopen(f"{link}api/status.json?since={cursor}") as r:
                 cursor = json.load(r)["tasks"]["cursor"]
 
+    def cpu_seconds(self) -> float:
+        """CPU seconds used so far by the browser (every chromium process), 0 for the poller."""
+        if self.driver is None:
+            return 0.0
+        total = 0.0
+        for proc in psutil.Process(self.driver.service.process.pid).children(recursive=True):
+            try:
+                times = proc.cpu_times()
+                total += times.user + times.system
+            except psutil.NoSuchProcess:
+                pass
+        return total
+
     def updates(self) -> int:
         if self.driver is None:
             return -1
@@ -117,31 +135,42 @@ def compare(args: argparse.Namespace, results: dict[str, Any]) -> None:
             for client in (c_off, c_on):
                 client.compute(lamina_expression(10)).result(60)
             print(f"{'chunks':>9} {'tasks':>9} {'off s':>8} {'on s':>8} {'on / off':>9} "
-                  f"{'best/best':>10} {'sched CPU':>8} {'sched CPU':>8} {'on / off':>8} "
+                  f"{'pairs':>6} {'best/best':>10} {'off min-max':>13} {'on min-max':>13} "
+                  f"{'sched CPU':>8} {'sched CPU':>8} {'on / off':>8} {'browser':>8} "
                   f"{'page updates':>13}")
-            print(f"{'':>9} {'':>9} {'(wall)':>8} {'(wall)':>8} {'':>9} {'':>10} "
-                  f"{'off s':>8} {'on s':>8}")
+            print(f"{'':>9} {'':>9} {'(wall)':>8} {'(wall)':>8} {'(medians)':>9} "
+                  f"{'median':>6} {'':>10} {'s':>13} {'s':>13} {'off s':>8} {'on s':>8} "
+                  f"{'':>8} {'CPU s':>8}")
             for chunks in args.chunks:
                 side = side_of(chunks)
                 times: dict[str, list[float]] = {"off": [], "on": []}
                 cpu: dict[str, list[float]] = {"off": [], "on": []}
                 before = watcher.updates()
+                browser: list[float] = []
                 for _ in range(args.repeat):
                     for name, cluster, client in (("off", off, c_off), ("on", on, c_on)):
+                        page_cpu = watcher.cpu_seconds()
                         row, used = timed_run(cluster, client, side)
                         times[name].append(row["total_s"])
                         cpu[name].append(used)
+                        if name == "on":
+                            browser.append(watcher.cpu_seconds() - page_cpu)
                 off_s, on_s = statistics.median(times["off"]), statistics.median(times["on"])
                 best = min(times["on"]) / min(times["off"])
                 cpu_off, cpu_on = statistics.median(cpu["off"]), statistics.median(cpu["on"])
+                pairs = statistics.median(b / a for a, b in zip(times["off"], times["on"]))
                 row = {"tasks": row["tasks"], "off_s": times["off"], "on_s": times["on"],
-                       "ratio": on_s / off_s, "best_ratio": best,
+                       "ratio": on_s / off_s, "pair_ratio": pairs, "best_ratio": best,
                        "scheduler_cpu_off_s": cpu["off"], "scheduler_cpu_on_s": cpu["on"],
-                       "cpu_ratio": cpu_on / cpu_off, "page_updates": watcher.updates() - before}
+                       "cpu_ratio": cpu_on / cpu_off, "browser_cpu_s": browser,
+                       "page_updates": watcher.updates() - before}
                 results["compare"][chunks] = row
+                spread = {k: f"{min(v):.2f}-{max(v):.2f}" for k, v in times.items()}
                 print(f"{side * side:>9} {row['tasks']:>9} {off_s:>8.3f} {on_s:>8.3f} "
-                      f"{on_s / off_s:>9.3f} {best:>10.3f} {cpu_off:>8.3f} {cpu_on:>8.3f} "
-                      f"{cpu_on / cpu_off:>8.3f} {row['page_updates']:>13}")
+                      f"{on_s / off_s:>9.3f} {pairs:>6.3f} {best:>10.3f} {spread['off']:>13} "
+                      f"{spread['on']:>13} {cpu_off:>8.3f} {cpu_on:>8.3f} "
+                      f"{cpu_on / cpu_off:>8.3f} {statistics.median(browser):>8.2f} "
+                      f"{row['page_updates']:>13}")
             memory(args, results, on, c_on, off, c_off)
         finally:
             watcher.close()
@@ -149,18 +178,28 @@ def compare(args: argparse.Namespace, results: dict[str, Any]) -> None:
 
 def memory(args: argparse.Namespace, results: dict[str, Any], on: LocalCluster,
            c_on: Client, off: LocalCluster, c_off: Client) -> None:
-    side = side_of(max(args.chunks))
-    print(f"\n== scheduler resident memory (MiB) after each run of {side * side} chunks ==")
-    print(f"{'run':>4} {'tasks so far':>13} {'off':>8} {'on + page':>10}")
-    tasks = 0
-    for i in range(args.memory_runs):
-        n = lamina_cluster_run(c_off, side)["tasks"]
-        lamina_cluster_run(c_on, side)
-        tasks += n
-        row = {"tasks": tasks, "off_mib": rss(off.scheduler_process),
-               "on_mib": rss(on.scheduler_process)}
-        results["memory"].append(row)
-        print(f"{i + 1:>4} {tasks:>13} {row['off_mib']:>8.1f} {row['on_mib']:>10.1f}")
+    if args.memory_runs <= 0:
+        return
+    print(f"\n== scheduler resident memory, {args.memory_runs} more runs of each size "
+          f"(off and on alternating, page open) ==")
+    print(f"{'chunks':>9} {'tasks':>9} {'off MiB':>8} {'off MiB':>8} {'off':>8} "
+          f"{'on MiB':>8} {'on MiB':>8} {'on':>8}")
+    print(f"{'':>9} {'run':>9} {'before':>8} {'after':>8} {'B/task':>8} "
+          f"{'before':>8} {'after':>8} {'B/task':>8}")
+    for chunks in args.memory_chunks:
+        side = side_of(chunks)
+        start = {"off": rss(off.scheduler_process), "on": rss(on.scheduler_process)}
+        tasks = 0
+        for _ in range(args.memory_runs):
+            tasks += lamina_cluster_run(c_off, side)["tasks"]
+            lamina_cluster_run(c_on, side)
+        end = {"off": rss(off.scheduler_process), "on": rss(on.scheduler_process)}
+        per_task = {k: (end[k] - start[k]) * 2**20 / tasks for k in start}
+        results["memory"].append({"chunks": chunks, "tasks": tasks, "before_mib": start,
+                                  "after_mib": end, "bytes_per_task": per_task})
+        print(f"{side * side:>9} {tasks // max(args.memory_runs, 1):>9} {start['off']:>8.1f} "
+              f"{end['off']:>8.1f} {per_task['off']:>8.2f} {start['on']:>8.1f} "
+              f"{end['on']:>8.1f} {per_task['on']:>8.2f}")
 
 
 async def _alone(side: int, records: bool, looks: int) -> dict[str, float]:
@@ -187,7 +226,7 @@ async def _alone(side: int, records: bool, looks: int) -> dict[str, float]:
                 if looks and done // look_every > len(look_s) and scheduler.runs:
                     t0 = time.perf_counter()
                     snap = scheduler.snapshot(0)
-                    snap["tasks"] = compact_tasks(snap["tasks"])
+                    snap["tasks"] = compact_tasks(snap["tasks"], binary=True)
                     json.dumps(snap, default=lambda a: a.tolist())
                     look_s.append(time.perf_counter() - t0)
     elapsed = time.perf_counter() - start - sum(look_s)
@@ -220,8 +259,10 @@ def main() -> None:
     parser.add_argument("--poller", action="store_true",
                         help="watch with a thread fetching the JSON instead of a browser page "
                         "(the scheduler's cost alone, without the browser's CPU)")
-    parser.add_argument("--memory-runs", type=int, default=4)
-    parser.add_argument("--alone-chunks", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--memory-runs", type=int, default=3)
+    parser.add_argument("--memory-chunks", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--alone-chunks", type=int, nargs="*", default=[100_000, 1_000_000],
+                        help="sizes for the scheduler alone (none: skip it)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     results: dict[str, Any] = {"compare": {}, "memory": [], "alone": {}}

@@ -32,6 +32,7 @@ from lamina.layers.walk import topological
 if TYPE_CHECKING:
     from lamina.array.core import Array
     from lamina.client import Client, Future
+    from lamina.optimizer.pipeline import Plan
 
 Progress = Callable[[int, int], None]
 Mode = Literal["assemble", "blocks", "persist"]
@@ -55,24 +56,32 @@ def planned(layers: Sequence[Layer],
             optimize_graph: bool = True) -> tuple[list[Layer], tuple[tuple[str, str], ...]]:
     """``optimized`` with the plan's speculative-dispatch hints: ``(producer, consumer)``
     layer names a cluster may send ahead along (the embedded runner needs none)."""
-    if not optimize_graph:
-        return list(layers), ()
+    plan = optimized_plan(layers, optimize_graph)
+    return list(plan.layers), plan.hints
+
+
+def optimized_plan(layers: Sequence[Layer], optimize_graph: bool = True) -> "Plan":
+    """The optimizer's ``Plan`` of what a computation runs (see ``optimized``); the
+    layers as given, with an empty trace, when it is skipped or fails."""
     import warnings
 
     from lamina.optimizer import options
     from lamina.optimizer.options import updated
-    from lamina.optimizer.pipeline import optimize_plan
+    from lamina.optimizer.pipeline import Plan, optimize_plan
+    from lamina.optimizer.trace import Trace
 
+    unchanged = Plan(tuple(layers), tuple(layers), Trace())
+    if not optimize_graph:
+        return unchanged
     opts = options()
     if any(isinstance(layer, Held) for layer in topological(layers)):
         opts = updated(opts, disabled_rules=opts.disabled_rules | {"blockwise_fusion"})
     try:
-        plan = optimize_plan(layers, options=opts)
+        return optimize_plan(layers, options=opts)
     except Exception as exc:
         warnings.warn(f"the optimizer failed ({type(exc).__name__}: {exc}); computing the "
                       "plan unoptimized", RuntimeWarning, stacklevel=2)
-        return list(layers), ()
-    return list(plan.layers), plan.hints
+        return unchanged
 
 
 def run(layers: Sequence[Layer], mode: Mode = "assemble", *, optimize_graph: bool = True,
@@ -96,11 +105,16 @@ def run(layers: Sequence[Layer], mode: Mode = "assemble", *, optimize_graph: boo
     if on_progress is None:
         on_progress = active_progress()
     started = time.time()
-    plan, hints = planned(layers, optimize_graph)
+    optimized = optimized_plan(layers, optimize_graph)
+    plan = list(optimized.layers)
     for recorder in records.watching():
-        recorder.planned(layers, plan)
+        recorder.planned(optimized)
     if client is not None:
-        return client._submit(plan, mode, on_progress, started, hints)
+        from lamina.optimizer.provenance import rules_per_layer
+
+        made_by = {name: list(rules) for name, rules in rules_per_layer(optimized).items()
+                   if rules}
+        return client._submit(plan, mode, on_progress, started, optimized.hints, made_by)
     blocks = runner.compute_blocks(plan, nthreads=nthreads, on_progress=on_progress)
     if mode == "assemble":
         from lamina.client.results import check_blocks

@@ -6,11 +6,14 @@
       └─ Blockwise[add]  shape=(100000, 100000) chunks=(100, 100) float64  1000000 blocks
          └─ Full  shape=(100000, 100000) chunks=(100, 100) float64  1000000 blocks
     plan after: 1 layer, 1 task
-      Fused[Blockwise[add], Full]  shape=(5,) chunks=(5,) float64  1 block
+      Fused[Blockwise[add], Full]  shape=(5,) chunks=(5,) float64  1 block  rules: ...
     rules fired (count, time):
       slice_through_elementwise  1  0.15 ms
       ...
 
+Each layer of the plan after names the rules that made it
+(``slice_through_elementwise, slice_into_source, blockwise_fusion`` above;
+see ``lamina.optimizer.provenance``).
 Task counts come from the real (demand-driven) lowering, so they are the
 tasks a computation of the expression would run. This module sits above the
 optimizer and the scheduler, beside ``lamina.compute``, because it uses both.
@@ -24,6 +27,7 @@ from typing import Any, Sequence
 from lamina.layers.base import Layer, layer_of
 from lamina.layers.walk import topological
 from lamina.optimizer.pipeline import Plan, optimize_plan
+from lamina.optimizer.provenance import rules_per_layer
 from lamina.scheduler.lowering import lower
 
 LOWERING_LIMIT = 20_000_000
@@ -44,7 +48,7 @@ class Explanation:
         lines += render(self.plan.before, indent="  ")
         lines.append(f"plan after: {_count(self.plan.layers, 'layer')}, "
                      f"{_tasks(self.tasks_after)}")
-        lines += render(self.plan.layers, indent="  ")
+        lines += render(self.plan.layers, indent="  ", rules=self.rules_per_layer())
         fired = trace.fired()
         lines.append("rules fired (count, time):" if fired else "rules fired: none")
         width = max((len(n) for n in fired), default=0)
@@ -63,6 +67,10 @@ class Explanation:
                 lines.append(f"  ... {len(trace.hints) - 20} more")
         lines.append(f"optimizer time: {trace.seconds * 1e3:.2f} ms")
         return "\n".join(lines)
+
+    def rules_per_layer(self) -> dict[str, tuple[str, ...]]:
+        """The rules that made each layer of the optimized plan, by layer name."""
+        return rules_per_layer(self.plan)
 
     def ahead_edges(self) -> list[str]:
         """One line per hinted edge: producer -> consumer, by label and name."""
@@ -107,8 +115,12 @@ def describe(layer: Layer) -> str:
             f"{blocks} block{'s' if blocks != 1 else ''}")
 
 
-def render(roots: Sequence[Layer], indent: str = "") -> list[str]:
-    """The plan as an indented tree; a layer shared by several readers is shown once."""
+def render(roots: Sequence[Layer], indent: str = "",
+           rules: dict[str, tuple[str, ...]] | None = None) -> list[str]:
+    """The plan as an indented tree; a layer shared by several readers is shown once.
+
+    ``rules``: rule names per layer name, shown after each layer that has some.
+    """
     lines: list[str] = []
     shown: set[str] = set()
     stack: list[tuple[Layer, str, str]] = [(r, "", "") for r in reversed(roots)]
@@ -118,7 +130,9 @@ def render(roots: Sequence[Layer], indent: str = "") -> list[str]:
             lines.append(f"{indent}{lead}{branch}(shared) {layer.label()}")
             continue
         shown.add(layer.name)
-        lines.append(f"{indent}{lead}{branch}{describe(layer)}")
+        made_by = (rules or {}).get(layer.name)
+        lines.append(f"{indent}{lead}{branch}{describe(layer)}"
+                     + (f"  rules: {', '.join(made_by)}" if made_by else ""))
         child_lead = lead + ("   " if branch == "└─ " else "│  " if branch else "")
         deps = list(dict.fromkeys(layer.dependencies))
         for i, dep in reversed(list(enumerate(deps))):

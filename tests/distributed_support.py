@@ -5,6 +5,7 @@ import sys
 import time
 
 import cloudpickle
+import numpy as np
 
 from lamina.client import Client, LocalCluster
 
@@ -58,3 +59,19 @@ def connected(cluster: LocalCluster) -> Client:
     wait_until(lambda: len(client.scheduler_info()["workers"]) == cluster.n_workers)
     return client
 
+
+def erred_per_layer(table, task):
+    """The failed task and every task that depends on it, counted per layer: what the
+    scheduler must mark erred (from the task table, not the state machine)."""
+    n = table.n_tasks
+    readers = [[] for _ in range(n)]
+    for t in range(n):
+        for d in table.dep_indices[table.dep_indptr[t]:table.dep_indptr[t + 1]]:
+            readers[int(d)].append(t)
+    erred, stack = {task}, [task]
+    while stack:
+        for r in readers[stack.pop()]:
+            if r not in erred:
+                erred.add(r)
+                stack.append(r)
+    return np.bincount(table.task_layer[sorted(erred)], minlength=len(table.layers)).tolist()

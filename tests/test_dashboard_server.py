@@ -4,9 +4,13 @@ against the state machine, and the HTTP server's refusals."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import os
+import re
 
 import numpy as np
+import psutil
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,10 +19,12 @@ from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 import lamina.array as la
 from lamina.comm.wire import Packed, dumps
 from lamina.layers.codec import LayerCodec
-from lamina.scheduler.dashboard import Dashboard, parse_address
+from lamina.scheduler.dashboard import DEFAULT_ADDRESS, Dashboard, parse_address
 from lamina.scheduler.monitor import STATE_NAMES
+from lamina.scheduler.records import compact_tasks
 from lamina.scheduler.server import ClientState, Scheduler, WorkerState
 from lamina.testing.inbox import Inbox
+from tests.distributed_support import erred_per_layer
 
 
 def started_run(scheduler: Scheduler, layer):
@@ -81,6 +87,39 @@ def test_snapshot_counts_and_records_follow_the_workers_reports(rows, reports, r
             run.table.task_layer).tolist()
 
 
+def test_plan_nodes_carry_the_rules_a_client_sent_and_nothing_else():
+    scheduler = Scheduler()
+    x = la.from_array(np.arange(12.0), chunks=3)
+    layer = (x + 1).sum().layer
+    client = ClientState(0, Inbox())
+    scheduler.clients[0] = client
+    frames = dumps({"roots": (layer,)}, extension=LayerCodec())
+    names = [d.name for d in [layer, *layer.dependencies]]
+    rules = {names[0]: ["rule_a", 7, "x" * 5000], names[1]: "not a list",
+             "no-such-layer": ["rule_b"]}
+    asyncio.run(scheduler._submit(client, {"ref": 1, "graph": Packed(frames), "rules": rules}))
+    run = next(iter(scheduler.runs.values()))
+    (live,) = scheduler.snapshot()["runs"]
+    shown = {layer.name: node["rules"]
+             for layer, node in zip(run.table.layers, live["plan"]["nodes"])}
+    assert shown[names[0]] == ["rule_a", "x" * 1000]
+    assert all(rules == [] for name, rules in shown.items() if name != names[0])
+
+
+def test_a_run_ends_done_failed_or_cancelled_only():
+    scheduler = Scheduler()
+    run = started_run(scheduler, la.from_array(np.arange(4.0), chunks=2).sum().layer)
+    with pytest.raises(ValueError, match="not 'stopped'"):
+        scheduler.monitor.run_ended(run, "stopped")
+    scheduler._fail_run(run, None, "", "somewhere", {"type": "KeyError", "message": "'k'",
+                                                      "where": "somewhere"}, 0)
+    (ended,) = scheduler.snapshot()["runs"]
+    assert ended["outcome"] == "failed"
+    assert ended["error"] == {"type": "KeyError", "message": "'k'", "where": "somewhere"}
+    erred = [layer["erred"] for layer in ended["layers"]]
+    assert erred == erred_per_layer(run.table, 0) and sum(erred) >= 2
+
+
 def test_a_look_returns_at_most_max_records_and_the_ring_stays_its_size():
     scheduler = Scheduler()
     records = scheduler.monitor.records
@@ -95,6 +134,24 @@ def test_a_look_returns_at_most_max_records_and_the_ring_stays_its_size():
     assert small["task"].tolist() == list(range(n - 30, n)) and small["dropped"] == 0
     assert len(scheduler.snapshot(n)["tasks"]["task"]) == 0
     assert records.capacity == len(records.since(0)[1]["task"])
+
+
+@given(n=st.integers(0, 40), base=st.floats(1e9, 2e9), task0=st.integers(0, 2 ** 40))
+@settings(max_examples=30, deadline=None)
+def test_binary_records_decode_to_the_same_numbers_as_the_lists(n, base, task0):
+    rng = np.random.default_rng(n)
+    starts = base + np.cumsum(rng.random(n))
+    tasks = {"cursor": 7, "dropped": 1, "run": np.full(n, 3), "task": task0 + np.arange(n),
+             "layer": rng.integers(0, 5, n), "worker": rng.integers(1, 3, n),
+             "thread": rng.integers(0, 4, n), "start": starts, "stop": starts + rng.random(n)}
+    plain = compact_tasks(tasks)
+    packed = compact_tasks(tasks, binary=True)
+    assert packed["base"] == plain["base"] and packed["cursor"] == 7 and packed["dropped"] == 1
+    for name in ("run", "task", "layer", "worker", "thread", "start", "stop"):
+        decoded = np.frombuffer(base64.b64decode(packed[name]), "<f8")
+        assert decoded.tolist() == plain[name] == np.asarray(plain[name]).tolist()
+    micro = np.rint((tasks["stop"] - plain["base"]) * 1e6)
+    assert plain["stop"] == micro.astype(np.int64).tolist()
 
 
 def test_heartbeat_metrics_keep_plain_numbers_only():
@@ -161,6 +218,75 @@ def test_the_dashboard_serves_pages_and_json_on_localhost_and_refuses_the_rest()
             for method in ("POST", "PUT", "DELETE"):
                 r = await fetch(link + "api/status.json", method, b"{}")
                 assert r.code == 405
+        finally:
+            await scheduler.stop()
+
+    asyncio.run(main())
+
+
+def test_by_default_the_dashboard_listens_on_loopback_only():
+    import argparse
+
+    from lamina.client import LocalCluster
+    from lamina.distributed_cli import add_scheduler_parser
+
+    parser = argparse.ArgumentParser()
+    add_scheduler_parser(parser.add_subparsers())
+    given = parser.parse_args(["scheduler"]).dashboard_address
+    assert parse_address(given)[0] == parse_address(DEFAULT_ADDRESS)[0] == "127.0.0.1"
+    with LocalCluster(0, timeout=60) as cluster:            # every default
+        port = int(cluster.dashboard_link.rstrip("/").rsplit(":", 1)[1])
+        listening = [c.laddr for c in psutil.Process(cluster.scheduler_process.pid)
+                     .net_connections("tcp") if c.status == psutil.CONN_LISTEN]
+        assert [a.ip for a in listening if a.port == port] == ["127.0.0.1"]
+
+
+UNKNOWN = ["nothing", "api", "api/", "api/status", "api/other.json", "static", "static/",
+           "static/../dashboard.py", "static/%2e%2e/dashboard.py", "static/..%2fmonitor.py",
+           "static/nothing.js", "status/..", "plan/1", ".git/config", "%00"]
+
+
+@pytest.mark.parametrize("path", UNKNOWN)
+def test_unknown_paths_are_refused(path):
+    async def main() -> int:
+        dashboard = Dashboard(lambda cursor: {"tasks": {}})
+        link = await dashboard.start("127.0.0.1:0")
+        try:
+            return (await fetch(link + path)).code
+        finally:
+            await dashboard.stop()
+
+    assert asyncio.run(main()) in (403, 404)
+
+
+def test_nothing_served_runs_code_but_the_dashboard_s_own_scripts():
+    """Only the shipped page, its stylesheet and its scripts (HTML, CSS, JS) exist to
+    serve; the JSON snapshot is data with a JSON type that browsers must not sniff."""
+    from lamina.scheduler.dashboard import STATIC
+
+    assert sorted(os.listdir(STATIC)) == ["dashboard.css", "dashboard.js", "index.html",
+                                          "live.js", "report.js"]
+
+    async def main() -> None:
+        scheduler = Scheduler(dashboard_address="127.0.0.1:0")
+        await scheduler.start("tcp://127.0.0.1:0")
+        link = scheduler.dashboard_link
+        try:
+            page = await fetch(link)
+            scripts = re.findall(rb"<script[^>]*>", page.body)
+            assert scripts == [b'<script src="/static/dashboard.js">',
+                               b'<script src="/static/live.js">']
+            assert b"on" + b"click" not in page.body and b"javascript:" not in page.body
+            r = await fetch(link + "api/status.json")
+            assert r.headers["Content-Type"] == "application/json"
+            assert r.headers["X-Content-Type-Options"] == "nosniff"
+            csp = r.headers["Content-Security-Policy"]
+            assert "default-src 'self'" in csp and "script-src" not in csp
+            assert "unsafe-eval" not in csp and "'unsafe-inline'" not in csp.split(";")[0]
+            for name in ("dashboard.js", "live.js"):
+                js = (await fetch(link + "static/" + name)).body
+                assert b"eval(" not in js and b"innerHTML" not in js
+                assert b"new Function" not in js and b"insertAdjacentHTML" not in js
         finally:
             await scheduler.stop()
 

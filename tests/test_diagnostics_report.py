@@ -90,8 +90,14 @@ def test_report_is_written_when_the_block_raises(tmp_path):
             lamina.compute(la.map_blocks(fails_on_block_two, x, dtype=float), nthreads=1)
     data = data_of(path)
     (run,) = data["runs"]
-    assert run["outcome"] == "stopped"
+    assert run["outcome"] == "failed"
+    assert run["error"]["type"] == "ZeroDivisionError"
+    assert run["error"]["message"] == "block two"
+    assert "(2,)" in run["error"]["where"]
     assert run["done"] < run["n_tasks"] == 4
+    (layer,) = run["layers"]        # one fused layer: only the failed block erred
+    assert layer["erred"] == 1 and layer["done"] + layer["erred"] + layer["waiting"] \
+        + layer["queued"] == 4
 
 
 def test_report_refuses_a_bad_memory_interval(tmp_path):

@@ -114,8 +114,9 @@ def test_embedded_runner_records_every_task_once(nthreads):
     _, got = recorder.records.since(0)
     assert sorted(got["task"].tolist()) == list(range(run["n_tasks"]))
     assert set(got["run"].tolist()) == {rid}
-    (plan_before, plan_after), = recorder.plans
-    table = lower(list(plan_after))
+    (plan,) = recorder.plans
+    assert plan.before == (y.layer,)
+    table = lower(list(plan.layers))
     np.testing.assert_array_equal(got["layer"], table.task_layer[got["task"]])
     assert run["layers"] == [layer.label() for layer in table.layers]
     assert np.all(got["start"] <= got["stop"])

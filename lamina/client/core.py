@@ -81,9 +81,11 @@ class _Submission:
 
     def __init__(self, layers: list[Layer], futures: list[Future], mode: Mode,
                  on_progress: Progress | None, graph: Packed,
-                 hints: tuple[tuple[str, str], ...] = ()) -> None:
+                 hints: tuple[tuple[str, str], ...] = (),
+                 rules: dict[str, list[str]] | None = None) -> None:
         self.layers = layers
         self.hints = hints
+        self.rules = rules or {}
         self.futures = futures
         self.mode = mode
         self.on_progress = on_progress
@@ -208,11 +210,14 @@ class Client:
 
     def _submit(self, layers: list[Layer], mode: Mode, on_progress: Progress | None = None,
                 started: float | None = None,
-                hints: tuple[tuple[str, str], ...] = ()) -> list[Future]:
+                hints: tuple[tuple[str, str], ...] = (),
+                rules: dict[str, list[str]] | None = None) -> list[Future]:
         """Send layers as they are (``lamina.compute.run`` optimized them) as one run.
 
         ``started`` is when the computation was asked for (``timings["compute"]``);
-        ``hints``: the plan's speculative-dispatch edges, as layer names.
+        ``hints``: the plan's speculative-dispatch edges, as layer names;
+        ``rules``: the optimizer rules that made each layer, by layer name (for
+        the dashboard's plan graph).
         """
         if self._closed:
             raise RuntimeError("this Client is closed: create a new one")
@@ -225,7 +230,7 @@ class Client:
             f.timings["compute"] = started
             f.graph_nbytes = framed_nbytes(frames)
         ref = next(self._refs)
-        sub = _Submission(layers, futures, mode, on_progress, Packed(frames), hints)
+        sub = _Submission(layers, futures, mode, on_progress, Packed(frames), hints, rules)
         self._submissions[ref] = sub
         self._io.call(self._send_submission, ref, sub)
         return futures
@@ -235,7 +240,7 @@ class Client:
         if self._lost is None:
             self._send({"op": "submit", "ref": ref, "graph": sub.graph,
                         "progress": sub.on_progress is not None,
-                        "hints": [list(pair) for pair in sub.hints]})
+                        "hints": [list(pair) for pair in sub.hints], "rules": sub.rules})
         if self._lost is not None:
             self._submissions.pop(ref, None)
             sub.fail(self._lost)

@@ -13,12 +13,21 @@ from __future__ import annotations
 
 import hashlib
 import pickle
+import traceback
 from typing import Any, Sequence
 
 try:
     import cloudpickle as _pickler
 except ImportError:  # pragma: no cover - cloudpickle ships with dask
     _pickler = pickle
+
+
+def error_summary(exc: BaseException, where: str = "") -> dict[str, str]:
+    """An exception in plain words, for readers that never unpickle it (the dashboard):
+    its type's name, the first line group of its message (no notes) and ``where``."""
+    first = traceback.format_exception_only(exc)[0].strip()
+    return {"type": type(exc).__name__, "message": first.partition(": ")[2][:1000],
+            "where": where}
 
 
 def buffer_nbytes(buf: Any) -> int:

@@ -29,6 +29,7 @@ import psutil
 
 from lamina.layers.walk import topological
 from lamina.scheduler._records import FIELDS
+from lamina.scheduler.monitor import STATE_NAMES
 from lamina.scheduler.records import Recorder, compact_tasks, plan_graph, watched
 
 if TYPE_CHECKING:
@@ -126,32 +127,43 @@ def report_data(recorder: Recorder, memory: list[list[float]], cluster: dict | N
         "tasks": compact_tasks({"cursor": int(len(tasks["task"])),
                                 "dropped": dropped, **tasks}),
         "labels": labels,
-        "explain": [_explained(before) for before, _ in recorder.plans],
+        "explain": [_explained(plan) for plan in recorder.plans],
     }
 
 
 def _local_run(rid: int, run: dict[str, Any], local: dict[str, np.ndarray]) -> dict[str, Any]:
-    """An embedded run in the dashboard's shape: tasks done per layer, from its records."""
-    mine = local["run"] == rid
-    done = np.bincount(local["layer"][mine], minlength=len(run["layers"])).tolist()
-    layers = [{"label": label, "total": total, "done": d, "memory": d, "released": 0,
-               "waiting": total - d, "queued": 0, "running": 0, "erred": 0}
-              for label, total, d in zip(run["layers"], run["sizes"], done)]
-    return {"id": rid, "n_tasks": run["n_tasks"], "submitted": run["started"],
-            "done": int(sum(done)), "layers": layers,
-            "outcome": "done" if sum(done) == run["n_tasks"] else "stopped", "plan": None}
+    """An embedded run in the dashboard's shape: its counts per layer and state when it
+    ended (tasks done per layer from its records if it never did), and how it ended."""
+    sizes = run["sizes"]
+    counts = run.get("counts")
+    if counts is None:
+        done = np.bincount(local["layer"][local["run"] == rid], minlength=len(sizes))
+        counts = [[total - d, 0, 0, d, 0, 0, 0] for total, d in zip(sizes, done.tolist())]
+    layers = []
+    for label, total, row in zip(run["layers"], sizes, counts):
+        layer = {"label": label, "total": total, **dict(zip(STATE_NAMES, row))}
+        layer["done"] = layer["memory"] + layer["released"]
+        layers.append(layer)
+    summary = {"id": rid, "n_tasks": run["n_tasks"], "submitted": run["started"],
+               "done": sum(layer["done"] for layer in layers), "layers": layers,
+               "outcome": run.get("outcome", "running"), "plan": None}
+    if run.get("error"):
+        summary["error"] = run["error"]
+    return summary
 
 
-def _explained(before: tuple) -> dict[str, Any]:
-    """``lamina.explain`` of one computation: its text and the optimized plan's graph."""
-    from lamina.explain import explain
+def _explained(plan: Any) -> dict[str, Any]:
+    """``lamina.explain`` of the plan a computation ran: its text, and the optimized
+    plan's graph with the rules that made each layer."""
+    from lamina.explain import Explanation, count_tasks
 
     try:
-        explanation = explain(*before)
+        explanation = Explanation(plan, count_tasks(plan.before), count_tasks(plan.layers))
+        return {"text": str(explanation),
+                "plan": plan_graph(topological(list(plan.layers)),
+                                   explanation.rules_per_layer())}
     except Exception as exc:
         return {"text": f"could not explain this plan: {type(exc).__name__}: {exc}", "plan": None}
-    return {"text": str(explanation),
-            "plan": plan_graph(topological(list(explanation.plan.layers)))}
 
 
 def render(data: dict[str, Any]) -> str:

@@ -113,6 +113,7 @@ class _Pass:
                 _check_rewrite(r, node, out)
                 stats.fired += 1
                 self.trace.rewrites.append(Rewrite(r.name, self.phase.name, node, out, seconds))
+                self.trace.lineage.append((r.name, node, out))
                 self.derived(out, node)
                 fired.append(r.name)
                 if len(fired) > MAX_REWRITES_PER_NODE:
@@ -135,6 +136,7 @@ class _Pass:
             return node
         new = with_dependencies(node, mapping)
         self.derived(new, node)
+        self.trace.lineage.append(("", node, new))
         return new
 
     def up(self, roots: Sequence[Layer]) -> list[Layer]:

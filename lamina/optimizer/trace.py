@@ -5,6 +5,7 @@
         print(step.rule, step.before.label(), "->", step.after.label(), step.seconds)
     plan.trace.stats["blockwise_fusion"]     # RuleStats(calls=.., fired=.., seconds=..)
     plan.trace.notes                         # why fusions were refused
+    rules_per_layer(plan)                    # which rules made each layer (provenance)
 """
 
 from __future__ import annotations
@@ -62,6 +63,9 @@ class Trace:
     stats: dict[str, RuleStats] = field(default_factory=dict)
     iterations: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    lineage: list[tuple[str, Layer, Layer]] = field(default_factory=list)
+    """Every layer that replaced another, in order: ``(rule, old, new)``, with rule
+    ``""`` where a layer was only rebuilt over rewritten inputs (``provenance``)."""
 
     def stat(self, rule: str) -> RuleStats:
         s = self.stats.get(rule)

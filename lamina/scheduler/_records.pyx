@@ -8,6 +8,7 @@ read what is new since their last look::
 
     records = TaskRecords(100_000)
     records.add(run, tasks, layers, worker, thread, starts, stops)
+    records.add_report(run, tasks, task_layer, worker, thread, began, stops)
     cursor, recent = records.since(0)     # recent: dict of NumPy arrays
 
 When full, the oldest records are overwritten: memory stays fixed however
@@ -68,6 +69,33 @@ cdef class TaskRecords:
                 self._worker[pos] = worker
                 self._thread[pos] = thread
                 self._start[pos] = st[i]
+                self._stop[pos] = sp[i]
+                self.total += 1
+
+    def add_report(self, int64_t run, tasks, task_layer, int32_t worker, int32_t thread,
+                   double began, stops):
+        """Append a worker's report of tasks run back to back on one thread: each
+        starts when the previous one stopped (the first at ``began``), and its layer
+        is ``task_layer[task]``. One C loop: what the scheduler pays per report."""
+        cdef const int64_t[::1] tk = np.ascontiguousarray(tasks, dtype=np.int64)
+        cdef const int32_t[::1] tl = np.ascontiguousarray(task_layer, dtype=np.int32)
+        cdef const double[::1] sp = np.ascontiguousarray(stops, dtype=np.float64)
+        cdef int64_t n = tk.shape[0], n_layer = tl.shape[0], i, pos, t
+        if sp.shape[0] != n:
+            raise ValueError(f"stops ({sp.shape[0]}) must have one entry per task ({n})")
+        with nogil:
+            for i in range(n):
+                t = tk[i]
+                if t < 0 or t >= n_layer:
+                    with gil:
+                        raise IndexError(f"task {t} is not a task of this run")
+                pos = self.total % self.capacity
+                self._run[pos] = run
+                self._task[pos] = t
+                self._layer[pos] = tl[t]
+                self._worker[pos] = worker
+                self._thread[pos] = thread
+                self._start[pos] = began if i == 0 else sp[i - 1]
                 self._stop[pos] = sp[i]
                 self.total += 1
 

@@ -82,7 +82,7 @@ class _Status(_Handler):
         except ValueError:
             raise tornado.web.HTTPError(400, "since must be a whole number") from None
         snapshot = self.snapshot(max(cursor, 0))
-        snapshot["tasks"] = compact_tasks(snapshot["tasks"])
+        snapshot["tasks"] = compact_tasks(snapshot["tasks"], binary=True)
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(snapshot, default=_plain, allow_nan=False,
                                separators=(",", ":")))

@@ -1,9 +1,12 @@
 """What the dashboard shows, kept by the scheduler at almost no cost.
 
-The server calls three hooks: ``task_done`` (a worker's report: task ids,
-the pool thread, when each ended) appends to a ``TaskRecords`` ring in C;
-``heartbeat`` keeps each worker's latest metrics and a short memory
-history; ``run_ended`` keeps the final per-layer counts of a finished run.
+The server calls four hooks: ``run_submitted`` keeps the optimizer rules
+that made each layer (sent by the client: the scheduler runs no
+optimizer); ``task_done`` (a worker's report: task ids, the pool thread,
+when each ended) appends to a ``TaskRecords`` ring in C; ``heartbeat``
+keeps each worker's latest metrics and a short memory history;
+``run_ended`` keeps the final per-layer counts of a run and how it ended
+(done, failed with the error's type and message, or cancelled).
 Everything else is computed only when someone looks (``snapshot``): counts
 per layer and state come from one C pass over the run's states
 (``GraphState.layer_counts``, about a nanosecond a task), and a look returns at most
@@ -34,6 +37,9 @@ ENDED_RUNS = 20
 LABELLED_RUNS = 1_000
 SAMPLED_WINDOW = 20
 STATE_NAMES = ("waiting", "queued", "running", "memory", "released", "erred", "ahead")
+OUTCOMES = ("done", "failed", "cancelled")
+MAX_RULES = 64
+MAX_TEXT = 1000
 
 
 class Monitor:
@@ -46,23 +52,33 @@ class Monitor:
         self.ended: deque[dict[str, Any]] = deque(maxlen=ENDED_RUNS)
         self.labels: dict[int, list[str]] = {}
         self.plans: dict[int, dict[str, Any]] = {}
+        self.rules: dict[int, dict[str, list[str]]] = {}
 
     # hooks ------------------------------------------------------------------------
+    def run_submitted(self, run: Run, rules: Any) -> None:
+        """Keep the rules that made each of the run's layers (plain names, bounded)."""
+        if not isinstance(rules, dict):
+            return
+        names = {layer.name for layer in run.table.layers}
+        kept = {name: [str(r)[:MAX_TEXT] for r in made_by[:MAX_RULES] if isinstance(r, str)]
+                for name, made_by in rules.items()
+                if name in names and isinstance(made_by, (list, tuple))}
+        if kept:
+            self.rules[run.id] = kept
+
     def task_done(self, run: Run, wid: int, msg: dict, tasks: np.ndarray) -> None:
         """Record the reported ``tasks`` that were still expected of worker ``wid``."""
-        reported = np.asarray(msg["tasks"], dtype=np.int64)
-        stops = np.asarray(msg.get("stops", ()), dtype=np.float64)
-        if len(stops) != len(reported) or not len(tasks):
+        reported = msg["tasks"]
+        stops = msg.get("stops")
+        if stops is None or len(stops) != len(reported) or not len(tasks):
             return
         if len(tasks) != len(reported):
             keep = np.isin(reported, tasks)
-            reported, stops = reported[keep], stops[keep]
-        began = float(msg.get("began", stops[0] if len(stops) else 0.0))
-        starts = np.empty_like(stops)
-        starts[0] = began
-        starts[1:] = stops[:-1]
-        self.records.add(run.id, reported, run.table.task_layer[reported], wid,
-                         int(msg.get("thread", 0)), starts, stops)
+            reported, stops = np.asarray(reported)[keep], np.asarray(stops)[keep]
+        began = msg.get("began")
+        self.records.add_report(run.id, reported, run.table.task_layer, wid,
+                                int(msg.get("thread", 0)),
+                                float(stops[0] if began is None else began), stops)
         if run.id not in self.labels:
             self._label(run)
 
@@ -80,20 +96,47 @@ class Monitor:
         self.metrics.pop(wid, None)
         self.history.pop(wid, None)
 
-    def run_ended(self, run: Run, outcome: str) -> None:
-        """Keep a run's final counts per layer (it leaves the scheduler's books)."""
+    def run_ended(self, run: Run, outcome: str, error: dict[str, str] | None = None) -> None:
+        """Keep a run's final counts per layer and how it ended (``OUTCOMES``; a
+        failed run's ``error``: type, message, where), as it leaves the books."""
+        if outcome not in OUTCOMES:
+            raise ValueError(f"a run ends {' or '.join(OUTCOMES)}, not {outcome!r}")
         if run.state is None:
+            self.rules.pop(run.id, None)
             return
-        summary = _run_summary(run, self.plans)
+        summary = self._summary(run)
         summary["outcome"] = outcome
+        if error is not None:
+            summary["error"] = {k: str(error.get(k, ""))[:MAX_TEXT]
+                                for k in ("type", "message", "where")}
         self.ended.append(summary)
-        if run.id not in self.labels:
-            self._label(run)
 
-    def _label(self, run: Run) -> None:
-        self.labels[run.id] = [layer.label() for layer in run.table.layers]
-        while len(self.labels) > LABELLED_RUNS:
-            self.labels.pop(next(iter(self.labels)))
+    def _label(self, run: Run) -> list[str]:
+        """The run's layer labels, made once (a fused layer's label is not cheap)."""
+        labels = self.labels.get(run.id)
+        if labels is None:
+            labels = self.labels[run.id] = [layer.label() for layer in run.table.layers]
+            while len(self.labels) > LABELLED_RUNS:
+                self.labels.pop(next(iter(self.labels)))
+        return labels
+
+    def _summary(self, run: Run) -> dict[str, Any]:
+        """A run's counts per layer and state, its plan graph (made once) and times."""
+        table = run.table
+        counts = run.state.layer_counts(table.layer_offsets)
+        if run.id not in self.plans:
+            self.plans[run.id] = plan_graph(table.layers, self.rules.pop(run.id, None))
+            while len(self.plans) > 4 * ENDED_RUNS:
+                self.plans.pop(next(iter(self.plans)))
+        layers = []
+        for label, row in zip(self._label(run), counts.tolist()):
+            entry = dict(zip(STATE_NAMES, row))
+            entry["label"] = label
+            entry["total"] = sum(row)
+            entry["done"] = entry["memory"] + entry["released"]
+            layers.append(entry)
+        return {"id": run.id, "n_tasks": table.n_tasks, "submitted": run.submitted,
+                "done": int(run.state.n_done), "layers": layers, "plan": self.plans[run.id]}
 
     # looking -------------------------------------------------------------------------
     def snapshot(self, workers: Iterable[WorkerState], runs: Iterable[Run], cursor: int = 0,
@@ -105,7 +148,7 @@ class Monitor:
         if len(recent["task"]) > max_records:      # an even sample of what is new
             pick = np.linspace(0, len(recent["task"]) - 1, max_records).astype(np.int64)
             recent = {k: v[pick] for k, v in recent.items()}
-        live = [_run_summary(run, self.plans) for run in runs if run.state is not None]
+        live = [self._summary(run) for run in runs if run.state is not None]
         for summary in live:
             summary["outcome"] = "running"
         shown = {int(r) for r in np.unique(recent["run"]).tolist()}
@@ -124,21 +167,3 @@ class Monitor:
         return {"id": ws.wid, "address": ws.address, "nthreads": ws.nthreads,
                 "in_flight": ws.in_flight, **self.metrics.get(ws.wid, {}),
                 "history": [list(p) for p in self.history.get(ws.wid, ())]}
-
-
-def _run_summary(run: Run, plans: dict[int, dict[str, Any]]) -> dict[str, Any]:
-    """A run's counts per layer and state, its plan graph (made once) and times."""
-    table = run.table
-    counts = run.state.layer_counts(table.layer_offsets)
-    if run.id not in plans:
-        plans[run.id] = plan_graph(table.layers)
-        while len(plans) > 4 * ENDED_RUNS:
-            plans.pop(next(iter(plans)))
-    layers = []
-    for layer, row in zip(table.layers, counts.tolist()):
-        entry = {"label": layer.label(), "total": int(sum(row))}
-        entry.update(zip(STATE_NAMES, row))
-        entry["done"] = entry["memory"] + entry["released"]
-        layers.append(entry)
-    return {"id": run.id, "n_tasks": table.n_tasks, "submitted": run.submitted,
-            "done": int(run.state.n_done), "layers": layers, "plan": plans[run.id]}

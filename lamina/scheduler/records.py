@@ -16,6 +16,7 @@ The scheduler keeps its own ``TaskRecords`` for the dashboard (``dashboard``).
 
 from __future__ import annotations
 
+import base64
 import itertools
 import threading
 from contextlib import contextmanager
@@ -24,7 +25,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from lamina.layers.base import Layer
-from lamina.scheduler._records import TaskRecords
+from lamina.scheduler._records import FIELDS, TaskRecords
 
 DEFAULT_CAPACITY = 1_000_000
 
@@ -39,7 +40,7 @@ class Recorder:
     def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
         self.records = TaskRecords(capacity)
         self.runs: dict[int, dict[str, Any]] = {}
-        self.plans: list[tuple[tuple[Layer, ...], tuple[Layer, ...]]] = []
+        self.plans: list[Any] = []
         self.lock = threading.Lock()
 
     def run_started(self, rid: int, layer_names: Sequence[str], layer_sizes: Sequence[int],
@@ -48,14 +49,25 @@ class Recorder:
             self.runs[rid] = {"layers": list(layer_names), "sizes": [int(n) for n in layer_sizes],
                               "n_tasks": int(sum(layer_sizes)), "started": started}
 
+    def run_ended(self, rid: int, outcome: str, counts: np.ndarray,
+                  error: dict[str, str] | None) -> None:
+        """How a run ended ("done", "failed", "cancelled"), its tasks per layer and
+        state (``GraphState.layer_counts``) and, if it failed, the error in words."""
+        with self.lock:
+            run = self.runs.get(rid)
+            if run is not None:
+                run.update(outcome=outcome, counts=np.asarray(counts).tolist(), error=error)
+
     def ran(self, rid: int, tasks: np.ndarray, layers: np.ndarray, worker: int, thread: int,
             starts: np.ndarray, stops: np.ndarray) -> None:
         with self.lock:
             self.records.add(rid, tasks, layers, worker, thread, starts, stops)
 
-    def planned(self, before: Sequence[Layer], after: Sequence[Layer]) -> None:
+    def planned(self, plan: Any) -> None:
+        """Keep an optimizer ``Plan`` (held as an opaque object: the scheduler
+        package never loads the optimizer)."""
         with self.lock:
-            self.plans.append((tuple(before), tuple(after)))
+            self.plans.append(plan)
 
 
 def watching() -> list[Recorder]:
@@ -89,29 +101,39 @@ def starts_of(began: float, stops: np.ndarray) -> np.ndarray:
     return starts
 
 
-def compact_tasks(tasks: dict[str, Any]) -> dict[str, Any]:
+def compact_tasks(tasks: dict[str, Any], binary: bool = False) -> dict[str, Any]:
     """Task records for a page: times as whole microseconds after ``base`` (seconds).
 
-    Integers encode to JSON several times faster than floats, and a look at
-    the dashboard is paid for on the scheduler's event loop.
+    A look at the dashboard is paid for on the scheduler's event loop, so
+    nothing here makes a Python object per record when ``binary``: each
+    field is then one base64 text of little-endian float64 (exact for task
+    ids and microseconds below 2**53), which the page decodes into a typed
+    array. Otherwise (the offline report) plain lists of integers.
     """
     start = np.asarray(tasks["start"], dtype=np.float64)
     stop = np.asarray(tasks["stop"], dtype=np.float64)
     base = float(start.min()) if len(start) else 0.0
-    out = {k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in tasks.items()
-           if k not in ("start", "stop")}
-    out.update(base=base, start=np.rint((start - base) * 1e6).astype(np.int64).tolist(),
-               stop=np.rint((stop - base) * 1e6).astype(np.int64).tolist())
+    columns = {k: v for k, v in tasks.items() if k in FIELDS and k not in ("start", "stop")}
+    columns.update(start=np.rint((start - base) * 1e6), stop=np.rint((stop - base) * 1e6))
+    out = {k: v for k, v in tasks.items() if k not in FIELDS}
+    for name, values in columns.items():
+        values = np.asarray(values)
+        out[name] = (base64.b64encode(values.astype("<f8").tobytes()).decode("ascii")
+                     if binary else values.astype(np.int64).tolist())
+    out["base"] = base
     return out
 
 
-def plan_graph(layers: Sequence[Layer]) -> dict[str, Any]:
-    """A plan as plain data for drawing: nodes (label, shape, blocks) and edges.
+def plan_graph(layers: Sequence[Layer],
+               rules: dict[str, Sequence[str]] | None = None) -> dict[str, Any]:
+    """A plan as plain data for drawing: nodes (label, shape, blocks, rules) and edges.
 
     ``layers``: every layer of the plan, inputs first (``topological``, or a
     task table's ``layers``). Edges go from an input to its reader, by node
-    position; a root is a layer nothing in the plan reads.
+    position; a root is a layer nothing in the plan reads. ``rules``: the
+    optimizer rules that made each layer, by layer name (``lamina.explain``'s).
     """
+    rules = rules or {}
     position = {layer.name: i for i, layer in enumerate(layers)}
     edges = sorted({(position[d.name], i) for i, layer in enumerate(layers)
                     for d in layer.dependencies if d.name in position})
@@ -119,5 +141,6 @@ def plan_graph(layers: Sequence[Layer]) -> dict[str, Any]:
     nodes = [{"label": layer.label(), "shape": list(layer.shape),
               "chunks": [max(c) if c else 0 for c in layer.chunks],
               "dtype": str(layer.dtype), "blocks": int(layer.nblocks),
+              "rules": list(rules.get(layer.name, ())),
               "root": i not in read} for i, layer in enumerate(layers)]
     return {"nodes": nodes, "edges": [list(e) for e in edges]}

@@ -27,6 +27,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from lamina.comm.opaque import error_summary
 from lamina.layers.base import Layer
 from lamina.layers.blas import single_threaded_blas
 from lamina.layers.frame.shards import ShardDirectory, in_memory, writing_shards
@@ -78,6 +79,15 @@ class _Run:
         starts = records.starts_of(began, stops)
         for recorder in self.recorders:
             recorder.ran(self.rid, ids, self.task_layer[ids], 0, thread, starts, stops)
+
+    def ended(self, outcome: str, exc: BaseException | None = None, where: str = "") -> None:
+        """Tell the recorders how the run ended, with its counts per layer and state."""
+        if not self.recorders:
+            return
+        counts = self.state.layer_counts(self.table.layer_offsets)
+        error = None if exc is None else error_summary(exc, where)
+        for recorder in self.recorders:
+            recorder.run_ended(self.rid, outcome, counts, error)
 
     def worker(self, thread: int = 0) -> None:
         with writing_shards(self.shards):
@@ -138,13 +148,16 @@ def _run_threads(table: TaskTable, nthreads: int,
         _join(run, nthreads)
         if run.error is not None:
             exc = run.error
-            exc.add_note(f"lamina: raised while computing {table.describe_task(run.failed_task)}")
+            where = table.describe_task(run.failed_task)
+            exc.add_note(f"lamina: raised while computing {where}")
+            run.ended("failed", exc, where)
             raise exc
         if not run.state.complete:
-            raise RuntimeError(
-                f"computation stopped with {table.n_tasks - run.state.n_done} of "
-                f"{table.n_tasks} tasks unfinished"
-            )
+            exc = RuntimeError(f"computation stopped with {table.n_tasks - run.state.n_done} of "
+                               f"{table.n_tasks} tasks unfinished")
+            run.ended("failed", exc)
+            raise exc
+        run.ended("done")
         if run.shards.files_written:    # an output that is a split: read before removal
             return [in_memory(block) for block in run.store]
         return run.store
@@ -161,12 +174,13 @@ def _join(run: _Run, nthreads: int) -> None:
         for t in threads:
             while t.is_alive():
                 t.join(0.1)
-    except BaseException:
+    except BaseException as exc:
         with run.lock:
             run.cancelled = True
             run.wake.notify_all()
         for t in threads:
             t.join()
+        run.ended("cancelled", exc)
         raise
 
 

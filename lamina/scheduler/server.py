@@ -221,8 +221,11 @@ class Scheduler:
             run = self.runs.get(msg["run"])
             task = np.array([msg["task"]], dtype=np.int64)
             if run is not None and len(run.expected(ws.wid, task)):
-                self._fail_run(run, msg["exception"], msg.get("traceback", ""),
-                               run.describe(int(task[0])))
+                where = run.describe(int(task[0]))
+                self._fail_run(run, msg["exception"], msg.get("traceback", ""), where,
+                               {"type": msg.get("error_type", ""),
+                                "message": msg.get("error_message", ""), "where": where},
+                               int(task[0]))
         elif op == "heartbeat":
             self.monitor.heartbeat(ws.wid, msg.get("metrics"))
 
@@ -371,11 +374,13 @@ class Scheduler:
             run = Run(next(self._ids), cs, ref, table, msg["graph"], self.next_key)
             run.progress = bool(msg.get("progress", False))
             run.use_hints(msg.get("hints") or (), self.ahead_depth)
+            self.monitor.run_submitted(run, msg.get("rules"))
             self.next_key += table.n_tasks
             held = run.borrow_held(self.finished, self.id)
         except Exception as exc:
             if run is not None:
-                self._drop_run(run)
+                self._drop_run(run, "failed", {"type": type(exc).__name__,
+                                               "message": str(exc), "where": "the scheduler"})
             cs.send({"op": "run_erred", "ref": ref, "exception": _blob_of(exc),
                      "traceback": traceback.format_exc(), "where": "the scheduler"})
             return
@@ -407,9 +412,10 @@ class Scheduler:
                 ws.send({"op": "forget", "run": run.id})
                 ws.runs.discard(run.id)
 
-    def _drop_run(self, run: Run) -> None:
+    def _drop_run(self, run: Run, outcome: str = "cancelled",
+                  error: dict[str, str] | None = None) -> None:
         self.monitor.run_ended(run, "done" if run.state is not None and run.state.complete
-                               else "stopped")
+                               else outcome, error)
         self.runs.pop(run.id, None)
         run.client.runs.discard(run.id)
         for rid in run.borrows:
@@ -420,14 +426,20 @@ class Scheduler:
                     self._release_finished(rid)
 
     def _fail(self, run: Run, failure: Failure) -> None:
-        self._fail_run(run, Blob.dump(RuntimeError(failure.reason)), "", failure.where)
+        self._fail_run(run, Blob.dump(RuntimeError(failure.reason)), "", failure.where,
+                       {"type": "RuntimeError", "message": failure.reason,
+                        "where": failure.where})
 
-    def _fail_run(self, run: Run, exception: Any, tb: str, where: str) -> None:
+    def _fail_run(self, run: Run, exception: Any, tb: str, where: str,
+                  error: dict[str, str] | None = None, task: int | None = None) -> None:
+        """Tell the client its run failed and stop it; the dashboard shows ``error``
+        (type, message, where) and counts ``task`` and its dependents erred."""
         run.client.send({"op": "run_erred", "ref": run.ref, "run": run.id,
                          "exception": exception, "traceback": tb, "where": where})
-        self._cancel_run(run)
+        self._cancel_run(run, "failed", error, task)
 
-    def _cancel_run(self, run: Run) -> None:
+    def _cancel_run(self, run: Run, outcome: str = "cancelled",
+                    error: dict[str, str] | None = None, erred: int | None = None) -> None:
         """Forget a run: workers drop its queued tasks and every key it owns."""
         for wid, count in zip(*run.running_per_worker()):
             ws = self.workers.get(int(wid))
@@ -442,7 +454,9 @@ class Scheduler:
             if ws is not None:
                 ws.send({"op": "cancel", "run": run.id})
                 ws.runs.discard(run.id)
-        self._drop_run(run)
+        if erred is not None and run.state is not None:
+            run.state.fail(erred)       # after the counts above: for the dashboard only
+        self._drop_run(run, outcome, error)
 
     def _release_finished(self, rid: int) -> None:
         rec = self.finished.get(rid)

@@ -44,6 +44,7 @@ import numpy as np
 from lamina.comm.batched import BatchedSend, as_message, unbatch
 from lamina.comm.core import Comm, CommClosedError, connect_when_up, listen
 from lamina.comm.limits import brief
+from lamina.comm.opaque import error_summary
 from lamina.comm.pool import ConnectionPool
 from lamina.comm.process import run_process
 from lamina.comm.security import Security
@@ -582,8 +583,10 @@ class Worker:
             blob = Blob.dump(exc)
         except Exception:
             blob = Blob.dump(RuntimeError(f"{type(exc).__name__}: {exc}"))
+        summary = error_summary(exc)
         self._tell({"op": "erred", "run": run.id, "task": task, "exception": blob,
-                       "traceback": text})
+                    "traceback": text, "error_type": summary["type"],
+                    "error_message": summary["message"]})
 
     # peers -----------------------------------------------------------------------
     async def _serve_peer(self, comm: Comm) -> None:
@@ -629,7 +632,8 @@ class Worker:
                 "runs": sorted(self.runs), "queued": len(self.queue), "busy": self.busy,
                 "tasks_run": self.tasks_run, "held": len(self.waiting),
                 "tasks_ahead": self.tasks_ahead, "paused": self.paused, "pauses": self.pauses,
-                **self.data.info(), **self.shards.info()}
+                "bytes_received": self.metrics.bytes_received,
+                "bytes_sent": self.metrics.bytes_sent, **self.data.info(), **self.shards.info()}
 
 
 def run_worker(scheduler_address: str, nthreads: int = 1, host: str = "127.0.0.1",

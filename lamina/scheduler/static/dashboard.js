@@ -3,7 +3,7 @@
 var lamina = (function () {
   "use strict";
   var SVG = "http://www.w3.org/2000/svg";
-  var STATES = ["waiting", "queued", "ahead", "running", "memory", "erred"];
+  var STATES = ["waiting", "queued", "ahead", "running", "memory", "released", "erred"];
   var WINDOW = 30, LIVE_RECORDS = 10000;
   var STATE_COLORS = {waiting: "#d0d0d0", queued: "#9ecae1", ahead: "#c6dbef", running: "#3182bd",
                       memory: "#31a354", released: "#a1d99b", erred: "#de2d26"};
@@ -26,10 +26,13 @@ var lamina = (function () {
     root.appendChild(s);
     return s;
   }
-  function color(label) {
+  var colors = {};
+  function color(label) {     // called per bar per redraw: remember each label's colour
+    var known = colors[label];
+    if (known) { return known; }
     var h = 0;
     for (var i = 0; i < label.length; i++) { h = (h * 31 + label.charCodeAt(i)) | 0; }
-    return "hsl(" + (Math.abs(h) % 360) + ",60%,55%)";
+    return (colors[label] = "hsl(" + (Math.abs(h) % 360) + ",60%,55%)");
   }
   function bytes(n) {
     if (n === undefined || n === null) { return "–"; }
@@ -58,10 +61,24 @@ var lamina = (function () {
     });
     table.appendChild(head);
     runs.forEach(function (run) {
+      if (run.error) {
+        var err = el("tr", {"class": "error", "data-run": run.id});
+        err.appendChild(el("td", {"class": "label"}, run.id + " (" + run.outcome + ")"));
+        var what = el("td", {"class": "label", colspan: 4 + STATES.length});
+        what.appendChild(el("span", {"class": "error-type"}, run.error.type));
+        what.appendChild(document.createTextNode(": "));
+        what.appendChild(el("span", {"class": "error-message"}, run.error.message));
+        if (run.error.where) {
+          what.appendChild(el("span", {"class": "error-where muted"}, " in " + run.error.where));
+        }
+        err.appendChild(what);
+        table.appendChild(err);
+      }
       run.layers.forEach(function (layer, li) {
         var tr = el("tr", {"class": "layer", "data-run": run.id, "data-layer": li,
                            "data-outcome": run.outcome});
-        tr.appendChild(el("td", {"class": "label"}, run.id + " (" + run.outcome + ")"));
+        tr.appendChild(el("td", {"class": "label outcome-" + run.outcome},
+                          run.id + " (" + run.outcome + ")"));
         tr.appendChild(el("td", {"class": "label", title: layer.label}, layer.label));
         var bar = el("span", {"class": "bar"});
         ["memory", "released", "running", "ahead", "queued", "erred"].forEach(function (s) {
@@ -99,7 +116,9 @@ var lamina = (function () {
         var v = w[c[1]];
         var shown = v === undefined ? "–" : (c[2] ? c[2](v) : (typeof v === "number"
                                                    ? Math.round(v * 10) / 10 : v));
-        tr.appendChild(el("td", {"class": (i ? "" : "label ") + c[1]}, shown));
+        var attrs = {"class": (i ? "" : "label ") + c[1]};
+        if (typeof v === "number") { attrs["data-value"] = v; }    // exact, for readers
+        tr.appendChild(el("td", attrs, shown));
       });
       table.appendChild(tr);
     });
@@ -144,7 +163,20 @@ var lamina = (function () {
     this.count = el("p", {"class": "muted", id: "task-count"});
     holder.appendChild(this.count);
   }
-  TaskStream.prototype.add = function (tasks, labels) {
+  // a record field: a list, or base64 of little-endian float64 (the live page's looks)
+  function column(values) {
+    if (typeof values !== "string") { return values; }
+    var bin = atob(values), view = new DataView(new ArrayBuffer(bin.length));
+    for (var i = 0; i < bin.length; i++) { view.setUint8(i, bin.charCodeAt(i)); }
+    var out = new Array(bin.length / 8);
+    for (var k = 0; k < out.length; k++) { out[k] = view.getFloat64(8 * k, true); }
+    return out;
+  }
+  TaskStream.prototype.add = function (raw, labels) {
+    var tasks = {dropped: raw.dropped, base: raw.base};
+    ["run", "task", "layer", "worker", "thread", "start", "stop"].forEach(function (f) {
+      tasks[f] = column(raw[f]);
+    });
     this.skipped += tasks.dropped || 0;
     this.received += tasks.task.length;
     for (var rid in labels) { if (labels[rid].length) { this.labels[rid] = labels[rid]; } }
@@ -180,6 +212,7 @@ var lamina = (function () {
     keys.forEach(function (k, i) { row[k] = i; });
     var c = canvasFor(this.holder, Math.max(40, 16 * keys.length + 16));
     c.height = Math.max(40, 16 * keys.length + 16);
+    c.setAttribute("data-lanes", keys.join(" "));     // worker:thread, one lane each
     var g = c.getContext("2d"), span = Math.max(t1 - t0, 1e-6), left = 70, self = this;
     var seen = {};
     g.clearRect(0, 0, c.width, c.height);
@@ -248,32 +281,42 @@ var lamina = (function () {
   function planSvg(plan, id) {
     var nodes = plan.nodes, depth = nodes.map(function () { return 0; });
     plan.edges.forEach(function (e) { depth[e[1]] = Math.max(depth[e[1]], depth[e[0]] + 1); });
-    var rows = {}, W = 230, H = 46;
+    var rows = {}, W = 250, LINE = 14;
     nodes.forEach(function (n, i) { (rows[depth[i]] = rows[depth[i]] || []).push(i); });
-    var pos = {}, width = 0, height = 0;
-    Object.keys(rows).forEach(function (d) {
+    var boxH = nodes.map(function (n) { return 40 + LINE * (n.rules || []).length; });
+    var pos = {}, width = 0, height = 0, y = 10;
+    Object.keys(rows).sort(function (a, b) { return a - b; }).forEach(function (d) {
+      var tallest = 0;
       rows[d].forEach(function (i, k) {
-        pos[i] = [10 + k * (W + 20), 10 + Number(d) * (H + 30)];
+        pos[i] = [10 + k * (W + 20), y];
+        tallest = Math.max(tallest, boxH[i]);
         width = Math.max(width, pos[i][0] + W + 10);
-        height = Math.max(height, pos[i][1] + H + 10);
       });
+      y += tallest + 30;
+      height = y - 20;
     });
     var root = svg("svg", {id: id, width: width, height: height, "class": "plan"});
     plan.edges.forEach(function (e) {
       var a = pos[e[0]], b = pos[e[1]];
-      root.appendChild(svg("line", {x1: a[0] + W / 2, y1: a[1] + H, x2: b[0] + W / 2, y2: b[1],
-                                    stroke: "#888"}));
+      root.appendChild(svg("line", {x1: a[0] + W / 2, y1: a[1] + boxH[e[0]], x2: b[0] + W / 2,
+                                    y2: b[1], stroke: "#888"}));
     });
     nodes.forEach(function (n, i) {
       var g = svg("g", {"class": "node", transform: "translate(" + pos[i][0] + "," + pos[i][1] + ")"});
-      g.appendChild(svg("rect", {width: W, height: H, rx: 4, fill: n.root ? "#e6f2ff" : "#f4f4f4",
-                                 stroke: color(n.label)}));
+      g.appendChild(svg("rect", {width: W, height: boxH[i], rx: 4,
+                                 fill: n.root ? "#e6f2ff" : "#f4f4f4", stroke: color(n.label)}));
       var title = svg("title", {}, n.label);
       g.appendChild(title);
       g.appendChild(svg("text", {x: 6, y: 16, "class": "label"},
                         n.label.length > 36 ? n.label.slice(0, 35) + "…" : n.label));
       g.appendChild(svg("text", {x: 6, y: 32, fill: "#666"},
                         "(" + n.shape.join(", ") + ") " + n.dtype + ", " + n.blocks + " blocks"));
+      // the optimizer rules that made this layer (lamina.explain's), one a line
+      var rules = svg("text", {x: 6, y: 32, "class": "rules"});
+      (n.rules || []).forEach(function (r) {
+        rules.appendChild(svg("tspan", {x: 6, dy: LINE, "class": "rule"}, r));
+      });
+      g.appendChild(rules);
       root.appendChild(g);
     });
     return root;
