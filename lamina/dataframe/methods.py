@@ -56,10 +56,15 @@ class Partitioned(Frame):
         return partitionwise(filter_rows, self, mask, fname="filter")
 
     def isin(self, values: Any) -> Any:
-        """``pandas isin`` partition-wise; ``values`` must be in memory."""
+        """``pandas isin``: in-memory values, or a lazy Series (a semi-join whose
+        distinct values are gathered once and read by every partition)."""
         if isinstance(values, Frame):
-            raise TypeError("isin takes in-memory values (a list, set or array), "
-                            f"not a lazy {type(values).__name__}: compute it first")
+            from lamina.dataframe.rows import isin_lazy
+
+            return isin_lazy(self, values)
+        if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+            raise TypeError("only list-like objects are allowed to be passed to isin(), "
+                            f"you passed a {type(values).__name__}")
         values = list(values) if not isinstance(values, dict) else values
         return partitionwise(lambda p, v: p.isin(v), self, values, fname="isin")
 
@@ -85,9 +90,25 @@ class Partitioned(Frame):
         return abs(self)
 
     def reset_index(self, drop: bool = False) -> Any:
-        """``reset_index`` partition by partition (each partition's index restarts at 0)."""
-        return partitionwise(lambda p: p.reset_index(drop=drop), self, fname="reset_index",
-                             keep_divisions=False)
+        """``reset_index``: rows numbered 0..n-1 across all partitions, as in pandas."""
+        from lamina.dataframe.rows import reset_index
+
+        return reset_index(self, drop=drop)
+
+    def round(self, decimals: int = 0) -> Any:
+        return partitionwise(_round, self, decimals, fname="round")
+
+    def nlargest(self, n: int = 5, columns: Any = None) -> Any:
+        """The ``n`` rows with the largest ``columns`` (pandas' order, keep='first')."""
+        from lamina.dataframe.rows import top_rows
+
+        return top_rows(self, "nlargest", n, columns)
+
+    def nsmallest(self, n: int = 5, columns: Any = None) -> Any:
+        """The ``n`` rows with the smallest ``columns`` (pandas' order, keep='first')."""
+        from lamina.dataframe.rows import top_rows
+
+        return top_rows(self, "nsmallest", n, columns)
 
     def isna(self) -> Any:
         return partitionwise(lambda p: p.isna(), self, fname="isna")
@@ -174,6 +195,10 @@ class Partitioned(Frame):
     def drop_duplicates(self, split_every: int = 8, **kwargs: Any) -> Any:
         """Rows seen first, in order (a tree of ``drop_duplicates``: one partition)."""
         return reductions.drop_duplicates(self, split_every=split_every, **kwargs)
+
+
+def _round(part: Any, decimals: int) -> Any:
+    return part.round(decimals)
 
 
 def _first(parts: list) -> Any:
