@@ -11,6 +11,7 @@ import math
 from functools import partial
 from typing import Any, Callable
 
+import numpy as np
 import pandas as pd
 
 from lamina.dataframe import reductions
@@ -167,8 +168,14 @@ class Partitioned(Frame):
                             self._meta, divisions, "repartition"))
 
     # reductions ---------------------------------------------------------------
-    def sum(self) -> Any:
-        return reductions.reduce(self, reductions.SUM)
+    def sum(self, min_count: int = 0) -> Any:
+        """The sum; with ``min_count``, missing unless that many values are present
+        (``min_count=1``: SQL's sum, missing over no rows)."""
+        total = reductions.reduce(self, reductions.SUM)
+        if not min_count:
+            return total
+        return partitionwise(_at_least, total, self.count(), int(min_count),
+                             fname="min_count")
 
     def count(self) -> Any:
         return reductions.reduce(self, reductions.COUNT)
@@ -195,6 +202,12 @@ class Partitioned(Frame):
     def drop_duplicates(self, split_every: int = 8, **kwargs: Any) -> Any:
         """Rows seen first, in order (a tree of ``drop_duplicates``: one partition)."""
         return reductions.drop_duplicates(self, split_every=split_every, **kwargs)
+
+
+def _at_least(total: Any, count: Any, min_count: int) -> Any:
+    if isinstance(total, pd.Series):
+        return total.where(count >= min_count)
+    return total if count >= min_count else np.nan
 
 
 def _round(part: Any, decimals: int) -> Any:
