@@ -95,7 +95,7 @@ def q3(read: Callable, dd: Any) -> Any:
         customers, left_on="o_custkey", right_on="c_custkey", broadcast=True)
     li = lineitem[lineitem.l_shipdate > D("1995-03-15")]
     li = li[["l_orderkey", "l_extendedprice", "l_discount"]]
-    joined = li.merge(orders, left_on="l_orderkey", right_on="o_orderkey")
+    joined = li.merge(orders, left_on="l_orderkey", right_on="o_orderkey", broadcast=True)
     joined = joined.assign(revenue=_revenue(joined))
     out = joined.groupby(["l_orderkey", "o_orderdate", "o_shippriority"]).agg(
         revenue=("revenue", "sum")).reset_index()
@@ -131,7 +131,7 @@ def q5(read: Callable, dd: Any) -> Any:
     li = lineitem[["l_orderkey", "l_suppkey", "l_extendedprice", "l_discount"]]
     li = li.merge(suppliers, left_on="l_suppkey", right_on="s_suppkey", broadcast=True)
     joined = li.merge(orders, left_on=["l_orderkey", "s_nationkey"],
-                      right_on=["o_orderkey", "c_nationkey"])
+                      right_on=["o_orderkey", "c_nationkey"], broadcast=True)
     joined = joined.assign(revenue=_revenue(joined))
     out = joined.groupby("n_name").agg(revenue=("revenue", "sum")).reset_index()
     return out.sort_values("revenue", ascending=False)
@@ -158,7 +158,7 @@ def q7(read: Callable, dd: Any) -> Any:
     li = li.merge(suppliers, left_on="l_suppkey", right_on="s_suppkey", broadcast=True)
     orders = orders[["o_orderkey", "o_custkey"]].merge(
         customers, left_on="o_custkey", right_on="c_custkey", broadcast=True)
-    joined = li.merge(orders, left_on="l_orderkey", right_on="o_orderkey")
+    joined = li.merge(orders, left_on="l_orderkey", right_on="o_orderkey", broadcast=True)
     joined = joined[((joined.supp_nation == "FRANCE") & (joined.cust_nation == "GERMANY"))
                     | ((joined.supp_nation == "GERMANY") & (joined.cust_nation == "FRANCE"))]
     joined = joined.assign(l_year=joined.l_shipdate.dt.year, volume=_revenue(joined))
@@ -185,7 +185,7 @@ def q8(read: Callable, dd: Any) -> Any:
     suppliers = supplier[["s_suppkey", "s_nationkey"]].merge(
         nation[["n_nationkey", "n_name"]], left_on="s_nationkey", right_on="n_nationkey")
     li = li.merge(suppliers, left_on="l_suppkey", right_on="s_suppkey", broadcast=True)
-    joined = li.merge(orders, left_on="l_orderkey", right_on="o_orderkey")
+    joined = li.merge(orders, left_on="l_orderkey", right_on="o_orderkey", broadcast=True)
     volume = _revenue(joined)
     joined = joined.assign(o_year=joined.o_orderdate.dt.year, volume=volume,
                            brazil=volume.where(joined.n_name == "BRAZIL", 0.0))
@@ -258,8 +258,8 @@ def q12(read: Callable, dd: Any) -> Any:
                   & (lineitem.l_shipdate < lineitem.l_commitdate)
                   & (lineitem.l_receiptdate >= D("1994-01-01"))
                   & (lineitem.l_receiptdate < D("1995-01-01"))][["l_orderkey", "l_shipmode"]]
-    joined = li.merge(orders[["o_orderkey", "o_orderpriority"]], left_on="l_orderkey",
-                      right_on="o_orderkey")
+    joined = orders[["o_orderkey", "o_orderpriority"]].merge(
+        li, left_on="o_orderkey", right_on="l_orderkey", broadcast=True)
     high = joined.o_orderpriority.isin(["1-URGENT", "2-HIGH"])
     joined = joined.assign(high_line_count=high.astype("int64"),
                            low_line_count=(~high).astype("int64"))
