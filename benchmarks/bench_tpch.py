@@ -19,6 +19,7 @@ import argparse
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -136,11 +137,15 @@ def main() -> None:
     import pandas as pd
     import tpch_data
     import tpch_queries
+    import tpch_sql
 
     folder = args.data or os.path.join(tempfile.gettempdir(), f"lamina-tpch-sf{args.scale:g}")
+    queries = [int(q) for q in args.queries.split(",")]
+    tables = [t for t in tpch_data.TABLES
+              if any(re.search(rf"\b{t}\b", tpch_sql.SQL[n]) for n in queries)]
     # generated in a child process: Linux keeps a peak RSS across fork and exec
     subprocess.run([sys.executable, tpch_data.__file__, "--scale", str(args.scale), "--out",
-                    folder], check=True)
+                    folder, "--tables", ",".join(tables)], check=True)
     engines = [e for e in args.engines.split(",") if available(e)]
     skipped = sorted(set(args.engines.split(",")) - set(engines))
     scratch = tempfile.mkdtemp(prefix="lamina-tpch-results-")
@@ -150,7 +155,7 @@ def main() -> None:
     print(f"{'query':5} " + " ".join(f"{e:>15}" for e in engines)
           + f" {'time/dask':>9} {'rss/dask':>8} {'time/duckdb':>11}")
     time_ratios = []
-    for n in [int(q) for q in args.queries.split(",")]:
+    for n in queries:
         cells = {e: child(e, n, folder, args.threads, args.timeout, scratch) for e in engines}
         reference = cells.get("duckdb")
         if reference and reference["status"] == "ok":

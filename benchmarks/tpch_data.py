@@ -68,22 +68,23 @@ def _rewrite(source: str, folder: str, rows_per_file: int) -> None:
         flush()
 
 
-def generate(out: str, scale: float, rows_per_file: int = 500_000) -> str:
-    """The eight tables at ``scale`` under ``out/<table>/`` (kept if already there)."""
-    done = os.path.join(out, ".complete")
-    if os.path.exists(done):
+def generate(out: str, scale: float, rows_per_file: int = 500_000,
+             tables: tuple = TABLES) -> str:
+    """The ``tables`` at ``scale`` under ``out/<table>/`` (those already there are kept)."""
+    todo = [t for t in tables if not os.path.exists(os.path.join(out, f".{t}.done"))]
+    if not todo:
         return out
     if not tpchgen_available():
         raise FileNotFoundError("tpchgen-cli is not installed: pip install tpchgen-cli")
     os.makedirs(out, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out) as raw:
-        subprocess.run(["tpchgen-cli", "parquet", "-s", str(scale), "-o", raw],
-                       check=True, capture_output=True)
-        for table in TABLES:
+        subprocess.run(["tpchgen-cli", "parquet", "-s", str(scale), "-o", raw,
+                        "--tables", ",".join(todo)], check=True, capture_output=True)
+        for table in todo:
             target = os.path.join(out, table)
             shutil.rmtree(target, ignore_errors=True)
             _rewrite(os.path.join(raw, f"{table}.parquet"), target, rows_per_file)
-    open(done, "w").close()
+            open(os.path.join(out, f".{table}.done"), "w").close()
     return out
 
 
@@ -92,8 +93,9 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--out", required=True)
     parser.add_argument("--rows-per-file", type=int, default=500_000)
+    parser.add_argument("--tables", default=",".join(TABLES))
     args = parser.parse_args()
-    generate(args.out, args.scale, args.rows_per_file)
+    generate(args.out, args.scale, args.rows_per_file, tuple(args.tables.split(",")))
 
 
 if __name__ == "__main__":
