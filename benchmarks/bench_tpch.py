@@ -39,8 +39,11 @@ def run_one(engine: str, n: int, folder: str, threads: int, out: str) -> dict:
     import tpch_sql
 
     if engine == "lamina":
-        import pyarrow.dataset  # noqa: F401  (imports are not timed, dask's neither)
+        # imports are not timed (dask's neither): compute() would import these
+        import pyarrow.dataset  # noqa: F401
 
+        import lamina.array  # noqa: F401
+        import lamina.client  # noqa: F401
         import lamina.compute  # noqa: F401
         import lamina.dataframe as ld
 
