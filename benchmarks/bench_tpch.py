@@ -46,6 +46,7 @@ def run_one(engine: str, n: int, folder: str, threads: int, out: str) -> dict:
         import lamina.client  # noqa: F401
         import lamina.compute  # noqa: F401
         import lamina.dataframe as ld
+        import lamina.optimizer.rules  # noqa: F401
 
         started = time.perf_counter()
         result = tpch_queries.run(n, folder, ld, nthreads=threads)
