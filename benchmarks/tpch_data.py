@@ -7,7 +7,7 @@ tables are rewritten once with money as ``float64``, dates as
 dask.dataframe and Polars read too). Each table becomes a folder of files
 of at most ``rows_per_file`` rows, one row group each:
 
-    python benchmarks/tpch_data.py --scale 1 --out /tmp/tpch-sf1
+    python benchmarks/tpch_data.py --scale 1 --out tpch-sf1
 """
 
 from __future__ import annotations
