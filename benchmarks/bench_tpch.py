@@ -139,8 +139,8 @@ def main() -> None:
         return
     sys.path[:0] = [HERE, ROOT]
     import pandas as pd
+    import tpch_check
     import tpch_data
-    import tpch_queries
     import tpch_sql
 
     folder = args.data or os.path.join(tempfile.gettempdir(), f"lamina-tpch-sf{args.scale:g}")
@@ -166,7 +166,7 @@ def main() -> None:
             want = pd.read_parquet(reference["result"])
             for engine, cell in cells.items():
                 if cell["status"] == "ok" and engine != "duckdb":
-                    why = tpch_queries.same(pd.read_parquet(cell["result"]), want)
+                    why = tpch_check.same(pd.read_parquet(cell["result"]), want)
                     cell["equal"] = why is None
                     if why:
                         print(f"  q{n} {engine}: {why}")

@@ -22,8 +22,8 @@ def _load(name: str):
     return module
 
 
-tpch_data, tpch_sql, tpch_queries = (_load(n) for n in ("tpch_data", "tpch_sql",
-                                                        "tpch_queries"))
+tpch_check, tpch_data, tpch_sql, tpch_queries = (
+    _load(n) for n in ("tpch_check", "tpch_data", "tpch_sql", "tpch_queries"))
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +44,7 @@ def test_query_equals_duckdb(tables, n):
     want = tpch_sql.duckdb_result(n, folder, con=con)
     got = tpch_queries.run(n, folder, ld)
     assert len(want) > 0 or n == 17, f"query {n} selects no rows: the test proves little"
-    why = tpch_queries.same(got, want)
+    why = tpch_check.same(got, want)
     assert why is None, f"query {n}: {why}"
 
 
@@ -53,5 +53,5 @@ def test_comparison_notices_a_wrong_value(tables):
     want = tpch_sql.duckdb_result(1, folder, con=con)
     wrong = want.copy()
     wrong.loc[0, "sum_qty"] += 1
-    assert tpch_queries.same(wrong, want) is not None
-    assert tpch_queries.same(want.iloc[1:], want) is not None
+    assert tpch_check.same(wrong, want) is not None
+    assert tpch_check.same(want.iloc[1:], want) is not None
