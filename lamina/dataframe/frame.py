@@ -85,12 +85,13 @@ class DataFrame(Partitioned):
 
         return series_of_scalars([self[c].nunique() for c in self.columns], self.columns)
 
-    def groupby(self, by: Any, sort: bool = True, dropna: bool = True) -> Any:
+    def groupby(self, by: Any, sort: bool = True, dropna: bool = True,
+                as_index: bool = True) -> Any:
         """Group rows by columns; ``.agg(...)`` merges the groups in a tree reduction, or
         shuffles them by key when there are many (``split_out``)."""
         from lamina.dataframe.groupby import GroupBy
 
-        return GroupBy(self, by, sort=sort, dropna=dropna)
+        return GroupBy(self, by, sort=sort, dropna=dropna, as_index=as_index)
 
     def merge(self, right: "DataFrame", **kwargs: Any) -> "DataFrame":
         """pandas ``merge``: hash join by shuffle, broadcast when one side is small."""

@@ -102,20 +102,23 @@ class GroupBy:
     """Rows of a DataFrame grouped by columns, waiting for an aggregation."""
 
     def __init__(self, frame: Any, by: Any, sort: bool = True, dropna: bool = True,
-                 selection: Any = None) -> None:
+                 selection: Any = None, as_index: bool = True) -> None:
         self.by = [by] if not isinstance(by, (list, tuple)) else list(by)
         missing = [b for b in self.by if b not in frame.columns]
         if missing:
             raise KeyError(f"groupby keys {missing} are not columns of the DataFrame; "
                            f"it has {list(frame.columns)}")
+        if not isinstance(as_index, bool):
+            raise TypeError(f"as_index must be a bool, got {as_index!r}")
         self.frame, self.sort, self.dropna, self.selection = frame, sort, dropna, selection
+        self.as_index = as_index
 
     def __getitem__(self, key: Any) -> "GroupBy":
         keys = key if isinstance(key, list) else [key]
         missing = [k for k in keys if k not in self.frame.columns]
         if missing:
             raise KeyError(f"columns {missing} are not in the DataFrame")
-        return GroupBy(self.frame, self.by, self.sort, self.dropna, key)
+        return GroupBy(self.frame, self.by, self.sort, self.dropna, key, self.as_index)
 
     def __getattr__(self, name: str) -> "GroupBy":
         if not name.startswith("_") and name in self.frame.columns:
@@ -134,11 +137,13 @@ class GroupBy:
     def agg(self, arg: Any = None, split_out: int | None = None,
             split_every: int = SPLIT_EVERY, **named: Any) -> Any:
         """Named aggregations ``name=(column, func)``, a dict ``{column: func}``
-        or one func for every column; funcs: sum, count, min, max, mean, var, std, size.
+        or one func for every column; funcs: sum, count, min, max, mean, var, std,
+        size, nunique. With ``as_index=False`` the keys come back as columns.
 
         ``split_out``: the result's partitions; 1 merges the groups in a tree
         reduction, more shuffles them by key (for many groups). None chooses
-        from the number of groups, known or estimated (``choose_split_out``).
+        from the number of groups, known or estimated (``choose_split_out``);
+        aggregations with ``nunique`` gather into one partition.
         """
         if split_out is not None and (isinstance(split_out, bool) or
                                       not isinstance(split_out, (int, np.integer))
@@ -162,17 +167,47 @@ class GroupBy:
             raise TypeError(f"agg takes named aggregations, a dict or a function name, "
                             f"got {arg!r}")
         for _, column, func in spec:
-            if func not in PARTIALS:
+            if func not in PARTIALS and func != "nunique":
                 raise ValueError(f"aggregation {func!r} is not supported: use one of "
-                                 f"{sorted(PARTIALS)}")
+                                 f"{sorted([*PARTIALS, 'nunique'])}")
             if column not in self.frame.columns:
                 raise KeyError(f"column {column!r} is not in the DataFrame")
+        if any(func == "nunique" for _, _, func in spec):
+            out = self._with_distinct_counts(tuple(spec), meta, series,
+                                             1 if split_out is None else split_out,
+                                             split_every)
+            return out if self.as_index else out.reset_index()
         note, boundaries = "", None
         if split_out is None:
             split_out, groups, boundaries = choose_split_out(self.frame, self.by, self.sort)
             note = f" ~{groups} groups" if groups is not None else " groups unknown"
-        return self._reduce(tuple(spec), meta, series, split_out, split_every, note,
-                            boundaries)
+        out = self._reduce(tuple(spec), meta, series, split_out, split_every, note, boundaries)
+        return out if self.as_index else out.reset_index()
+
+    def _with_distinct_counts(self, spec: tuple, meta: Any, series: bool, split_out: int,
+                              split_every: int) -> Any:
+        """Aggregations with ``nunique``: each distinct count from the distinct
+        (keys, column) rows (a tree of drop_duplicates), the rest as usual,
+        side by side in one partition."""
+        from lamina.dataframe.core import partitionwise
+
+        if split_out != 1:
+            raise ValueError("nunique per group is gathered into one partition: "
+                             "use split_out=1")
+        pieces = []
+        plain = tuple(s for s in spec if s[2] != "nunique")
+        if plain:
+            names = [name for name, _, _ in plain]
+            pieces.append(self._reduce(plain, meta[names], False, 1, split_every))
+        for name, column, _ in spec:
+            if (name, column, "nunique") in spec:
+                rows = self.frame[list(dict.fromkeys([*self.by, column]))]
+                distinct = rows.drop_duplicates(split_every=split_every)
+                pieces.append(partitionwise(
+                    partial(_distinct_count, self.by, column, name, self.sort, self.dropna),
+                    distinct, fname="groupby-nunique", keep_divisions=False))
+        return partitionwise(partial(_side_by_side, meta, series, self.sort), *pieces,
+                             meta=meta, fname="groupby-combine", keep_divisions=False)
 
     def _reduce(self, spec: tuple, meta: Any, series: bool, split_out: int,
                 split_every: int, note: str = "", boundaries: tuple | None = None) -> Any:
@@ -202,6 +237,22 @@ class GroupBy:
         return self.agg("size")
 
 
+def _distinct_count(by: list, column: Any, name: Any, sort: bool, dropna: bool,
+                    part: pd.DataFrame) -> pd.Series:
+    grouped = part.groupby(by, sort=sort, dropna=dropna, observed=True)
+    return grouped[column].nunique().rename(name)
+
+
+def _side_by_side(meta: Any, series: bool, sort: bool, *pieces: Any) -> Any:
+    if series:
+        return pieces[0].astype(meta.dtype).rename(meta.name)
+    joined = pd.concat(pieces, axis=1)
+    if sort:
+        joined = joined.sort_index()
+    joined.index.names = meta.index.names
+    return joined[list(meta.columns)].astype(meta.dtypes.to_dict())
+
+
 def _single(finish: Any) -> Any:
     return partial(_finish_one, finish)
 
@@ -210,5 +261,5 @@ def _finish_one(finish: Any, part: Any) -> Any:
     return finish([part])
 
 
-for _name in ("sum", "count", "min", "max", "mean", "var", "std"):
+for _name in ("sum", "count", "min", "max", "mean", "var", "std", "nunique"):
     setattr(GroupBy, _name, lambda self, _f=_name, **kw: self.agg(_f, **kw))

@@ -11,6 +11,7 @@ import math
 from functools import partial
 from typing import Any, Callable
 
+import numpy as np
 import pandas as pd
 
 from lamina.dataframe import reductions
@@ -56,10 +57,15 @@ class Partitioned(Frame):
         return partitionwise(filter_rows, self, mask, fname="filter")
 
     def isin(self, values: Any) -> Any:
-        """``pandas isin`` partition-wise; ``values`` must be in memory."""
+        """``pandas isin``: in-memory values, or a lazy Series (a semi-join whose
+        distinct values are gathered once and read by every partition)."""
         if isinstance(values, Frame):
-            raise TypeError("isin takes in-memory values (a list, set or array), "
-                            f"not a lazy {type(values).__name__}: compute it first")
+            from lamina.dataframe.rows import isin_lazy
+
+            return isin_lazy(self, values)
+        if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+            raise TypeError("only list-like objects are allowed to be passed to isin(), "
+                            f"you passed a {type(values).__name__}")
         values = list(values) if not isinstance(values, dict) else values
         return partitionwise(lambda p, v: p.isin(v), self, values, fname="isin")
 
@@ -85,9 +91,25 @@ class Partitioned(Frame):
         return abs(self)
 
     def reset_index(self, drop: bool = False) -> Any:
-        """``reset_index`` partition by partition (each partition's index restarts at 0)."""
-        return partitionwise(lambda p: p.reset_index(drop=drop), self, fname="reset_index",
-                             keep_divisions=False)
+        """``reset_index``: rows numbered 0..n-1 across all partitions, as in pandas."""
+        from lamina.dataframe.rows import reset_index
+
+        return reset_index(self, drop=drop)
+
+    def round(self, decimals: int = 0) -> Any:
+        return partitionwise(_round, self, decimals, fname="round")
+
+    def nlargest(self, n: int = 5, columns: Any = None) -> Any:
+        """The ``n`` rows with the largest ``columns`` (pandas' order, keep='first')."""
+        from lamina.dataframe.rows import top_rows
+
+        return top_rows(self, "nlargest", n, columns)
+
+    def nsmallest(self, n: int = 5, columns: Any = None) -> Any:
+        """The ``n`` rows with the smallest ``columns`` (pandas' order, keep='first')."""
+        from lamina.dataframe.rows import top_rows
+
+        return top_rows(self, "nsmallest", n, columns)
 
     def isna(self) -> Any:
         return partitionwise(lambda p: p.isna(), self, fname="isna")
@@ -146,8 +168,14 @@ class Partitioned(Frame):
                             self._meta, divisions, "repartition"))
 
     # reductions ---------------------------------------------------------------
-    def sum(self) -> Any:
-        return reductions.reduce(self, reductions.SUM)
+    def sum(self, min_count: int = 0) -> Any:
+        """The sum; with ``min_count``, missing unless that many values are present
+        (``min_count=1``: SQL's sum, missing over no rows)."""
+        total = reductions.reduce(self, reductions.SUM)
+        if not min_count:
+            return total
+        return partitionwise(_at_least, total, self.count(), int(min_count),
+                             fname="min_count")
 
     def count(self) -> Any:
         return reductions.reduce(self, reductions.COUNT)
@@ -174,6 +202,16 @@ class Partitioned(Frame):
     def drop_duplicates(self, split_every: int = 8, **kwargs: Any) -> Any:
         """Rows seen first, in order (a tree of ``drop_duplicates``: one partition)."""
         return reductions.drop_duplicates(self, split_every=split_every, **kwargs)
+
+
+def _at_least(total: Any, count: Any, min_count: int) -> Any:
+    if isinstance(total, pd.Series):
+        return total.where(count >= min_count)
+    return total if count >= min_count else np.nan
+
+
+def _round(part: Any, decimals: int) -> Any:
+    return part.round(decimals)
 
 
 def _first(parts: list) -> Any:

@@ -78,6 +78,14 @@ def _unique_count(value: Any, meta: Any) -> int:
     return 0 if value is None else int(len(value))
 
 
+def _renamed(part: Any, name: Any) -> Any:
+    return part.rename(name)
+
+
+def _unique_finish(value: Any, meta: Any) -> Any:
+    return (meta if value is None else value).reset_index(drop=True)
+
+
 NUNIQUE = reductions.Reduction("nunique", _unique_chunk, _unique_merge, _unique_count)
 
 
@@ -111,6 +119,17 @@ class Series(Partitioned):
     def to_frame(self, name: Any = None) -> Any:
         return partitionwise(lambda p: p.to_frame() if name is None else p.to_frame(name),
                              self, fname="to_frame")
+
+    def rename(self, name: Any) -> "Series":
+        """The same values under another name."""
+        return partitionwise(_renamed, self, name, fname="rename")
+
+    def unique(self) -> Any:
+        """The distinct values (missing included), in first-seen order, as a Series."""
+        from lamina.dataframe.rows import _distinct, _distinct_merge
+
+        return reductions.reduce(self, reductions.Reduction(
+            "unique", _distinct, _distinct_merge, _unique_finish))
 
     def value_counts(self, dropna: bool = True) -> "Series":
         """Counts of each value, most frequent first (a tree reduction)."""

@@ -39,8 +39,21 @@ def _boundaries(value: Any, meta: Any) -> Any:
     return value
 
 
-def _sort(by: list, ascending: bool, part: pd.DataFrame) -> pd.DataFrame:
+def _sort(by: list, ascending: Any, part: pd.DataFrame) -> pd.DataFrame:
     return part.sort_values(by, ascending=ascending, kind="stable", na_position="last")
+
+
+def _ascending_per_key(by: list, ascending: Any) -> list:
+    """One bool per key, as pandas takes them (a bool for all, or a list)."""
+    if isinstance(ascending, (bool, np.bool_)):
+        return [bool(ascending)] * len(by)
+    if not isinstance(ascending, (list, tuple)) or \
+            not all(isinstance(a, (bool, np.bool_)) for a in ascending):
+        raise ValueError(f"ascending must be a bool or a list of bools, got {ascending!r}")
+    if len(ascending) != len(by):
+        raise ValueError(f"Length of ascending ({len(ascending)}) != length of by "
+                         f"({len(by)}): give one bool per sort key")
+    return [bool(a) for a in ascending]
 
 
 def _set_index(column: str, part: pd.DataFrame) -> pd.DataFrame:
@@ -59,24 +72,29 @@ def _ranges(frame: Any, column: Any, npartitions: int) -> tuple[list, Any, Any]:
     return sorted(set(cuts)), values[0], values[-1]
 
 
-def sort_values(frame: Any, by: Any, ascending: bool = True,
+def sort_values(frame: Any, by: Any, ascending: Any = True,
                 npartitions: int | None = None) -> Any:
-    """Rows sorted by ``by`` (ties in input order, missing keys last)."""
+    """Rows sorted by ``by`` (ties in input order, missing keys last).
+
+    ``ascending`` is one bool or one per key; the range shuffle cuts by the
+    first key in its direction and each partition sorts by all keys.
+    """
     by = list(by) if isinstance(by, (list, tuple)) else [by]
-    if not isinstance(ascending, bool):
-        raise ValueError("sort_values takes one bool for ascending")
+    ascending = _ascending_per_key(by, ascending)
     frame._meta.sort_values(by)  # pandas' KeyError for an unknown column
     return _range_shuffled(frame, by, ascending, npartitions)[0]
 
 
-def _range_shuffled(frame: Any, by: list, ascending: bool, npartitions: int | None) -> tuple:
+def _range_shuffled(frame: Any, by: list, ascending: list, npartitions: int | None) -> tuple:
     nout = npartitions or frame.npartitions
-    if nout == 1 or frame.npartitions == 1 and npartitions is None:
+    if nout == 1 and frame.npartitions > 1:
+        frame = frame.repartition(1)
+    if frame.npartitions == 1 and (npartitions is None or nout == 1):
         sorted_frame = partitionwise(partial(_sort, by, ascending), frame, fname="sort",
                                      keep_divisions=False)
         return sorted_frame, None
     cuts, low, high = _ranges(frame, by[0], nout)
-    split = ShuffleSplit(frame.layer, (by[0],), len(cuts) + 1, tuple(cuts), not ascending)
+    split = ShuffleSplit(frame.layer, (by[0],), len(cuts) + 1, tuple(cuts), not ascending[0])
     gathered = wrap(ShuffleGather(split))
     out = partitionwise(partial(_sort, by, ascending), gathered, fname="sort",
                         keep_divisions=False)
@@ -86,7 +104,7 @@ def _range_shuffled(frame: Any, by: list, ascending: bool, npartitions: int | No
 def set_index(frame: Any, column: str, npartitions: int | None = None) -> Any:
     """``column`` as the sorted index, with known divisions when it has no missing values."""
     frame._meta.set_index(column)
-    out, ranges = _range_shuffled(frame, [column], True, npartitions)
+    out, ranges = _range_shuffled(frame, [column], [True], npartitions)
     indexed = partitionwise(partial(_set_index, column), out, fname="set_index",
                             keep_divisions=False)
     if ranges is None or ranges[1] is None or frame[column].isna().sum().compute():
