@@ -1,0 +1,91 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""Compiled products of 2-bit packed codes with thin dense matrices (see ``fused``).
+
+The loops are in ``_lut.h``: per-byte tables of partial products for
+``G Z`` and per-byte buckets for ``Gᵀ Y``, so the codes are never unpacked
+to floats. These wrappers check shapes, allocate the tables and release
+the GIL.
+"""
+
+from libc.stdint cimport uint8_t
+from libc.stdlib cimport free, malloc
+
+cdef extern from "_lut.h" nogil:
+    void lut_gz_f(const uint8_t *packed, Py_ssize_t m, Py_ssize_t nbytes, const float *z,
+                  Py_ssize_t lp, const float *values, float *out, float *tables,
+                  Py_ssize_t tile)
+    void lut_gz_d(const uint8_t *packed, Py_ssize_t m, Py_ssize_t nbytes, const double *z,
+                  Py_ssize_t lp, const double *values, double *out, double *tables,
+                  Py_ssize_t tile)
+    void lut_gty_f(const uint8_t *packed, Py_ssize_t m, Py_ssize_t nbytes, const float *y,
+                   Py_ssize_t lp, const float *values, float *out, float *buckets,
+                   float *work, Py_ssize_t tile)
+    void lut_gty_d(const uint8_t *packed, Py_ssize_t m, Py_ssize_t nbytes, const double *y,
+                   Py_ssize_t lp, const double *values, double *out, double *buckets,
+                   double *work, Py_ssize_t tile)
+
+ctypedef fused real:
+    float
+    double
+
+
+cdef int _check(Py_ssize_t lp, Py_ssize_t per, Py_ssize_t tile) except -1:
+    if lp % per or lp <= 0:
+        raise ValueError(f"the dense operand needs a positive multiple of {per} columns "
+                         f"(one 16-byte vector), got {lp}")
+    if tile <= 0:
+        raise ValueError(f"tile must be positive, got {tile}")
+
+
+def gz(const uint8_t[:, ::1] packed, const real[:, ::1] z, real[:, ::1] out,
+       const real[::1] values, Py_ssize_t tile) -> None:
+    """``out += G z``: ``packed`` m x nbytes, ``z`` 4 nbytes x lp, ``out`` m x lp."""
+    cdef Py_ssize_t m = packed.shape[0], nbytes = packed.shape[1], lp = z.shape[1]
+    _check(lp, 16 // sizeof(real), tile)
+    if z.shape[0] != 4 * nbytes or out.shape[0] != m or out.shape[1] != lp \
+            or values.shape[0] != 4:
+        raise ValueError(f"gz: shapes do not match: packed {m} x {nbytes}, z "
+                         f"{z.shape[0]} x {lp}, out {out.shape[0]} x {out.shape[1]}")
+    if m == 0 or nbytes == 0:
+        return
+    tile = min(tile, nbytes)
+    cdef real *tables = <real *> malloc(tile * 256 * lp * sizeof(real))
+    if tables == NULL:
+        raise MemoryError()
+    with nogil:
+        if real is float:
+            lut_gz_f(&packed[0, 0], m, nbytes, &z[0, 0], lp, &values[0], &out[0, 0], tables,
+                     tile)
+        else:
+            lut_gz_d(&packed[0, 0], m, nbytes, &z[0, 0], lp, &values[0], &out[0, 0], tables,
+                     tile)
+    free(tables)
+
+
+def gty(const uint8_t[:, ::1] packed, const real[:, ::1] y, real[:, ::1] out,
+        const real[::1] values, Py_ssize_t tile) -> None:
+    """``out += Gᵀ y``: ``packed`` m x nbytes, ``y`` m x lp, ``out`` 4 nbytes x lp."""
+    cdef Py_ssize_t m = packed.shape[0], nbytes = packed.shape[1], lp = y.shape[1]
+    _check(lp, 16 // sizeof(real), tile)
+    if y.shape[0] != m or out.shape[0] != 4 * nbytes or out.shape[1] != lp \
+            or values.shape[0] != 4:
+        raise ValueError(f"gty: shapes do not match: packed {m} x {nbytes}, y "
+                         f"{y.shape[0]} x {lp}, out {out.shape[0]} x {out.shape[1]}")
+    if m == 0 or nbytes == 0:
+        return
+    tile = min(tile, nbytes)
+    cdef real *buckets = <real *> malloc(tile * 256 * lp * sizeof(real))
+    cdef real *work = <real *> malloc(80 * lp * sizeof(real))
+    if buckets == NULL or work == NULL:
+        free(buckets)
+        free(work)
+        raise MemoryError()
+    with nogil:
+        if real is float:
+            lut_gty_f(&packed[0, 0], m, nbytes, &y[0, 0], lp, &values[0], &out[0, 0], buckets,
+                      work, tile)
+        else:
+            lut_gty_d(&packed[0, 0], m, nbytes, &y[0, 0], lp, &values[0], &out[0, 0], buckets,
+                      work, tile)
+    free(buckets)
+    free(work)
