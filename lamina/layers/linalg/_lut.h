@@ -14,6 +14,7 @@
  *        then give the four output rows (marginal sums over the other three
  *        codes), so each byte of G costs one add per column of Y.
  *
+ * Every product a dense one has is computed (0 * inf is NaN here too).
  * Byte columns are taken `tile` at a time so that their tables stay in
  * the L2 cache; a row's sums for up to CHUNK vectors of columns stay in
  * registers across the tile. Z must have 4 nbytes rows (zero past n).
@@ -133,7 +134,6 @@ static void lut_marginal_##SUFFIX(const T *buckets, ptrdiff_t count, ptrdiff_t s
     for (b = 0; b < count; b++) {                                                    \
         T x = values[(b / step) % 4];                                                \
         const T *src = buckets + b * lp;                                             \
-        if (x == 0) continue;                                                        \
         for (c = 0; c < lp; c++) dst[c] += x * src[c];                               \
     }                                                                                \
 }                                                                                    \

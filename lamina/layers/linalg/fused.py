@@ -64,6 +64,13 @@ def _tile(lp: int, dtype: np.dtype) -> int:
     return max(1, TABLE_BYTES // (256 * lp * dtype.itemsize))
 
 
+def _float_dtype(dtype: Any) -> np.dtype:
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise TypeError(f"the fused kernels compute in float32 or float64, not {dtype}")
+    return dtype
+
+
 def _values(values: tuple, dtype: np.dtype) -> np.ndarray:
     out = np.asarray(values, dtype=dtype)
     if out.shape != (4,):
@@ -82,13 +89,14 @@ def _check_packed(packed: Any, ncols: int) -> np.ndarray:
 
 
 def packed_gz(packed: Any, ncols: int, z: Any, values: tuple = CODE_VALUES,
-              dtype: Any = None) -> np.ndarray:
+              dtype: Any = None, tile: int | None = None) -> np.ndarray:
     """``G z`` (m x l) for ``packed`` (m x ceil(ncols / 4) bytes) and ``z`` (ncols x l).
 
-    Computed in ``dtype`` (default: ``z``'s, float32 or float64).
+    Computed in ``dtype`` (default: ``z``'s, float32 or float64); ``tile``
+    byte columns share the cache at a time (default: ``TABLE_BYTES`` of tables).
     """
     packed = _check_packed(packed, ncols)
-    dtype = np.dtype(dtype or np.asarray(z).dtype)
+    dtype = _float_dtype(dtype or np.asarray(z).dtype)
     z = np.asarray(z, dtype=dtype)
     if z.ndim != 2 or z.shape[0] != ncols:
         raise ValueError(f"z must be {ncols} x l, got shape {z.shape}")
@@ -96,15 +104,15 @@ def packed_gz(packed: Any, ncols: int, z: Any, values: tuple = CODE_VALUES,
     zp = np.zeros((4 * packed.shape[1], lp), dtype=dtype)
     zp[:ncols, :z.shape[1]] = z
     out = np.zeros((packed.shape[0], lp), dtype=dtype)
-    _lut.gz(packed, zp, out, _values(values, dtype), _tile(lp, dtype))
+    _lut.gz(packed, zp, out, _values(values, dtype), tile or _tile(lp, dtype))
     return out[:, :z.shape[1]]
 
 
 def packed_gty(packed: Any, ncols: int, y: Any, values: tuple = CODE_VALUES,
-               dtype: Any = None) -> np.ndarray:
+               dtype: Any = None, tile: int | None = None) -> np.ndarray:
     """``Gᵀ y`` (ncols x l) for ``packed`` (m x ceil(ncols / 4) bytes) and ``y`` (m x l)."""
     packed = _check_packed(packed, ncols)
-    dtype = np.dtype(dtype or np.asarray(y).dtype)
+    dtype = _float_dtype(dtype or np.asarray(y).dtype)
     y = np.asarray(y, dtype=dtype)
     if y.ndim != 2 or y.shape[0] != packed.shape[0]:
         raise ValueError(f"y must have {packed.shape[0]} rows (one per packed row), "
@@ -114,5 +122,5 @@ def packed_gty(packed: Any, ncols: int, y: Any, values: tuple = CODE_VALUES,
     if yp is not y:
         yp[:, :y.shape[1]] = y
     out = np.zeros((4 * packed.shape[1], lp), dtype=dtype)
-    _lut.gty(packed, yp, out, _values(values, dtype), _tile(lp, dtype))
+    _lut.gty(packed, yp, out, _values(values, dtype), tile or _tile(lp, dtype))
     return out[:ncols, :y.shape[1]]
