@@ -1,4 +1,4 @@
-# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
 """Compiled products of 2-bit packed codes with thin dense matrices (see ``fused``).
 
 The loops are in ``_lut.h``: per-byte tables of partial products for
@@ -89,3 +89,29 @@ def gty(const uint8_t[:, ::1] packed, const real[:, ::1] y, real[:, ::1] out,
                       work, tile)
     free(buckets)
     free(work)
+
+
+def scatter_rows(const long long[::1] rows, const long long[::1] cols, const real[:, :] z,
+                 real[:, :] out) -> None:
+    """``out[rows[t]] += z[cols[t]]`` for every t: ``M Z`` over a list of missing calls."""
+    cdef Py_ssize_t t, c, width = z.shape[1]
+    if rows.shape[0] != cols.shape[0] or out.shape[1] != width:
+        raise ValueError("scatter_rows: rows and cols differ in length or z and out in width")
+    with nogil:
+        for t in range(rows.shape[0]):
+            for c in range(width):
+                out[rows[t], c] += z[cols[t], c]
+
+
+def scatter_scaled(const long long[::1] rows, const long long[::1] cols,
+                   const real[::1] scale, const real[:, :] y, real[:, :] out) -> None:
+    """``out[cols[t]] += scale[rows[t]] y[rows[t]]`` for every t: ``Mᵀ (μ ∘ Y)``."""
+    cdef Py_ssize_t t, c, width = y.shape[1]
+    cdef real s
+    if rows.shape[0] != cols.shape[0] or out.shape[1] != width:
+        raise ValueError("scatter_scaled: rows and cols differ in length or y and out in width")
+    with nogil:
+        for t in range(rows.shape[0]):
+            s = scale[rows[t]]
+            for c in range(width):
+                out[cols[t], c] += s * y[rows[t], c]

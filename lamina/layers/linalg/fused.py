@@ -124,3 +124,35 @@ def packed_gty(packed: Any, ncols: int, y: Any, values: tuple = CODE_VALUES,
     out = np.zeros((4 * packed.shape[1], lp), dtype=dtype)
     _lut.gty(packed, yp, out, _values(values, dtype), tile or _tile(lp, dtype))
     return out[:ncols, :y.shape[1]]
+
+
+def _compiled(*arrays: Any) -> bool:
+    """Whether the compiled scatter loops take these arrays (NumPy, one float dtype)."""
+    dtypes = {a.dtype for a in arrays}
+    return all(isinstance(a, np.ndarray) for a in arrays) and len(dtypes) == 1 \
+        and dtypes <= {np.dtype(np.float32), np.dtype(np.float64)}
+
+
+def missing_rows_product(rows: Any, cols: Any, z: Any, nrows: int) -> Any:
+    """``M z`` (nrows x l) for the missing calls at ``(rows, cols)``: a sparse sum."""
+    out = np.zeros((nrows, z.shape[1]), dtype=z.dtype)
+    if not rows.size:
+        return out
+    if _compiled(z, out):
+        _lut.scatter_rows(np.ascontiguousarray(rows, dtype=np.int64),
+                          np.ascontiguousarray(cols, dtype=np.int64), z, out)
+    else:
+        np.add.at(out, rows, z[cols])
+    return out
+
+
+def add_missing_columns(out: Any, rows: Any, cols: Any, scale: Any, y: Any) -> None:
+    """``out += Mᵀ (scale ∘ y)`` (out: columns x l) for the missing calls at ``(rows, cols)``."""
+    if not rows.size:
+        return
+    scale = np.ascontiguousarray(scale, dtype=y.dtype)
+    if _compiled(out, y, scale):
+        _lut.scatter_scaled(np.ascontiguousarray(rows, dtype=np.int64),
+                            np.ascontiguousarray(cols, dtype=np.int64), scale, y, out)
+    else:
+        np.add.at(out, cols, scale[rows, None] * y[rows])

@@ -40,6 +40,8 @@ from lamina.layers.linalg.exact import code_bound, product_dtype
 from lamina.layers.linalg.fused import (
     CODE_VALUES,
     GENOTYPE_VALUES,
+    add_missing_columns,
+    missing_rows_product,
     packed_gty,
     packed_gz,
     use_fused,
@@ -146,16 +148,12 @@ def open_codes(payload: Any, scaler: str | None) -> BlockView:
 
 def _missing_product(rows: Any, cols: Any, z: Any, nrows: int) -> Any:
     """``M Z`` (nrows x l) for the missing calls at ``(rows, cols)`` of a slab."""
-    out = np.zeros((nrows, z.shape[1]), dtype=z.dtype)
-    if rows.size:
-        np.add.at(out, rows, z[cols])
-    return out
+    return missing_rows_product(rows, cols, z, nrows)
 
 
 def _add_missing_t(wt: Any, rows: Any, cols: Any, mean: Any, yt: Any) -> None:
     """Add ``Mᵀ (μ ∘ Yt)`` into ``wt`` (l x columns); ``mean``, ``yt`` rows of the slab."""
-    if rows.size:
-        np.add.at(wt.T, cols, mean[rows, None] * yt[rows])
+    add_missing_columns(wt.T, rows, cols, mean, yt)
 
 
 def _accumulate_rows(view: BlockView, z: Any, dtype: np.dtype, p: Any,
