@@ -48,6 +48,7 @@ from lamina.layers.linalg.fused import (
 )
 from lamina.layers.linalg.payload import (
     BlockView,
+    Packed2Bit,
     keep,
     missing_as_code,
     open_block,
@@ -75,9 +76,10 @@ def row_pass(payloads: Sequence[Any], zs: Sequence[Any], stats: Any, *, dtype: A
     p = mz = None
     for payload, z in zip(payloads, plan.zaug):
         view = plan.open(payload)
-        p, mz = _accumulate_rows(view, z, dtype, p, mz)
         if want_w:
             held.append(keep(payload, view, pack and len(payloads) > 1))
+            view = _packed_view(view, held[-1], z.shape[1], dtype)
+        p, mz = _accumulate_rows(view, z, dtype, p, mz)
         del view
     y, st = plan.finish_y(p, 0, mz)
     w = None
@@ -207,6 +209,15 @@ def _transposed_product(view: BlockView, yt: Any, corr: Any, dtype: np.dtype,
     if corr is not None:
         wt -= corr[:, None]
     return wt.T
+
+
+def _packed_view(view: BlockView, kept: Any, width: int, dtype: np.dtype) -> BlockView:
+    """The packed copy of a block kept for the second product, when the fused
+    kernels would read it faster than the decoded block."""
+    if view.packed or not isinstance(kept, Packed2Bit) \
+            or not use_fused(kept.data, kept.shape[0], width, dtype):
+        return view
+    return BlockView(kept)
 
 
 def _fused(view: BlockView, width: int, dtype: np.dtype) -> bool:
