@@ -149,3 +149,38 @@ def test_large_blocks_take_the_fused_path():
     assert fused.use_fused(data, fused.MIN_ROWS, 20, np.float64)
     assert not fused.use_fused(data, fused.MIN_ROWS - 1, 20, np.float64)
     assert not fused.use_fused(data, fused.MIN_ROWS, fused.MAX_WIDTH + 1, np.float64)
+
+
+class Blocks:
+    """A source whose blocks a pass kernel loads itself (as generated or zarr blocks are)."""
+
+    def __init__(self, blocks: list) -> None:
+        self.blocks = blocks
+
+    def load_block(self, block: int) -> np.ndarray:
+        return self.blocks[block]
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 2**16), m=st.integers(1, 60), n1=st.integers(1, 23),
+       n2=st.integers(1, 23), l=st.integers(1, 9), signs=st.booleans())
+def test_loaded_blocks_are_multiplied_from_their_packed_copy(seed, m, n1, n2, l, signs):
+    """A row of loaded uint8 blocks kept packed for ``Aᵀ Y`` gives the dense products
+    whichever kernel reads it (signs: the float32-exact first pass)."""
+    from lamina.layers.linalg.payload import BlockRef
+
+    rng = np.random.default_rng(seed)
+    g = rng.integers(0, 4, size=(m, n1 + n2)).astype(np.uint8)
+    source = Blocks([g[:, :n1].copy(), g[:, n1:].copy()])
+    z = rng.choice([-1.0, 1.0], size=(n1 + n2, l)) if signs \
+        else rng.standard_normal((n1 + n2, l))
+    expected_y = g.astype(np.float64) @ z
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        for on in (True, False):
+            monkeypatch.setattr(fused, "MIN_ROWS", 0 if on else 10**9)
+            y, w, _ = products.row_pass([BlockRef(source, 0), BlockRef(source, 1)],
+                                        [z[:n1], z[n1:]], None, dtype=np.float64,
+                                        scaler=None, want_y=True, want_w=True, pack=True)
+            np.testing.assert_allclose(y, expected_y, rtol=1e-12, atol=1e-9)
+            np.testing.assert_allclose(w, g.T.astype(np.float64) @ expected_y, rtol=1e-12,
+                                       atol=1e-8)
