@@ -15,8 +15,9 @@
  *        codes), so each byte of G costs one add per column of Y.
  *
  * Every product a dense one has is computed (0 * inf is NaN here too).
- * Byte columns are taken `tile` at a time so that their tables stay in
- * the L2 cache; a row's sums for up to CHUNK vectors of columns stay in
+ * Rows are taken `chunk` at a time (their bytes stay in cache while every
+ * tile reads them; the tables are rebuilt, the buckets emptied per chunk),
+ * byte columns `tile` at a time so that their tables stay in the L2 cache; a row's sums for up to CHUNK vectors of columns stay in
  * registers across the tile. Z must have 4 nbytes rows (zero past n).
  * The vectors are GCC/Clang vector extensions of 16 bytes, the SSE2 width
  * every x86-64 has (wider ones would be spilled to memory without AVX).
@@ -50,6 +51,11 @@ typedef float lut_vf __attribute__((vector_size(16), aligned(4)));
     }
 
 #define LUT_DEFINE(T, V, SUFFIX)                                                     \
+                                                                                     \
+static void lut_gz_part_##SUFFIX(const uint8_t *, ptrdiff_t, ptrdiff_t, const T *,  \
+                                 ptrdiff_t, const T[4], T *, T *, ptrdiff_t);        \
+static void lut_gty_part_##SUFFIX(const uint8_t *, ptrdiff_t, ptrdiff_t, const T *, \
+                                  ptrdiff_t, const T[4], T *, T *, T *, ptrdiff_t);  \
                                                                                      \
 static inline __attribute__((always_inline)) void                                   \
 lut_gz_rows_##SUFFIX(const uint8_t *packed, ptrdiff_t m, ptrdiff_t nbytes,          \
@@ -110,6 +116,15 @@ static void lut_table_##SUFFIX(const T *z, ptrdiff_t lp, const T values[4],     
                                                                                      \
 static void lut_gz_##SUFFIX(const uint8_t *packed, ptrdiff_t m, ptrdiff_t nbytes,   \
                             const T *z, ptrdiff_t lp, const T values[4],            \
+                            T *out, T *tables, ptrdiff_t tile, ptrdiff_t chunk) {    \
+    ptrdiff_t i0;                                                                    \
+    for (i0 = 0; i0 < m; i0 += chunk)                                                \
+        lut_gz_part_##SUFFIX(packed + i0 * nbytes, m - i0 < chunk ? m - i0 : chunk,  \
+                             nbytes, z, lp, values, out + i0 * lp, tables, tile);    \
+}                                                                                    \
+                                                                                     \
+static void lut_gz_part_##SUFFIX(const uint8_t *packed, ptrdiff_t m, ptrdiff_t nbytes, \
+                            const T *z, ptrdiff_t lp, const T values[4],            \
                             T *out, T *tables, ptrdiff_t tile) {                     \
     ptrdiff_t j0, jj, c0;                                                            \
     const ptrdiff_t per = sizeof(V) / sizeof(T);                                     \
@@ -162,6 +177,17 @@ static void lut_finish_##SUFFIX(const T *buckets, ptrdiff_t lp, const T values[4
 }                                                                                    \
                                                                                      \
 static void lut_gty_##SUFFIX(const uint8_t *packed, ptrdiff_t m, ptrdiff_t nbytes,  \
+                             const T *y, ptrdiff_t lp, const T values[4],           \
+                             T *out, T *buckets, T *work, ptrdiff_t tile,            \
+                             ptrdiff_t chunk) {                                      \
+    ptrdiff_t i0;                                                                    \
+    for (i0 = 0; i0 < m; i0 += chunk)                                                \
+        lut_gty_part_##SUFFIX(packed + i0 * nbytes, m - i0 < chunk ? m - i0 : chunk, \
+                              nbytes, y + i0 * lp, lp, values, out, buckets, work,   \
+                              tile);                                                 \
+}                                                                                    \
+                                                                                     \
+static void lut_gty_part_##SUFFIX(const uint8_t *packed, ptrdiff_t m, ptrdiff_t nbytes, \
                              const T *y, ptrdiff_t lp, const T values[4],           \
                              T *out, T *buckets, T *work, ptrdiff_t tile) {          \
     ptrdiff_t j0, jj, c0;                                                            \

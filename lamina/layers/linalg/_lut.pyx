@@ -13,23 +13,25 @@ from libc.stdlib cimport free, malloc
 cdef extern from "_lut.h" nogil:
     void lut_gz_f(const uint8_t *packed, Py_ssize_t m, Py_ssize_t nbytes, const float *z,
                   Py_ssize_t lp, const float *values, float *out, float *tables,
-                  Py_ssize_t tile)
+                  Py_ssize_t tile, Py_ssize_t chunk)
     void lut_gz_d(const uint8_t *packed, Py_ssize_t m, Py_ssize_t nbytes, const double *z,
                   Py_ssize_t lp, const double *values, double *out, double *tables,
-                  Py_ssize_t tile)
+                  Py_ssize_t tile, Py_ssize_t chunk)
     void lut_gty_f(const uint8_t *packed, Py_ssize_t m, Py_ssize_t nbytes, const float *y,
                    Py_ssize_t lp, const float *values, float *out, float *buckets,
-                   float *work, Py_ssize_t tile)
+                   float *work, Py_ssize_t tile, Py_ssize_t chunk)
     void lut_gty_d(const uint8_t *packed, Py_ssize_t m, Py_ssize_t nbytes, const double *y,
                    Py_ssize_t lp, const double *values, double *out, double *buckets,
-                   double *work, Py_ssize_t tile)
+                   double *work, Py_ssize_t tile, Py_ssize_t chunk)
 
 ctypedef fused real:
     float
     double
 
 
-cdef int _check(Py_ssize_t lp, Py_ssize_t per, Py_ssize_t tile) except -1:
+cdef int _check(Py_ssize_t lp, Py_ssize_t per, Py_ssize_t tile, Py_ssize_t chunk) except -1:
+    if chunk <= 0:
+        raise ValueError(f"chunk must be positive, got {chunk}")
     if lp % per or lp <= 0:
         raise ValueError(f"the dense operand needs a positive multiple of {per} columns "
                          f"(one 16-byte vector), got {lp}")
@@ -38,10 +40,10 @@ cdef int _check(Py_ssize_t lp, Py_ssize_t per, Py_ssize_t tile) except -1:
 
 
 def gz(const uint8_t[:, ::1] packed, const real[:, ::1] z, real[:, ::1] out,
-       const real[::1] values, Py_ssize_t tile) -> None:
+       const real[::1] values, Py_ssize_t tile, Py_ssize_t chunk) -> None:
     """``out += G z``: ``packed`` m x nbytes, ``z`` 4 nbytes x lp, ``out`` m x lp."""
     cdef Py_ssize_t m = packed.shape[0], nbytes = packed.shape[1], lp = z.shape[1]
-    _check(lp, 16 // sizeof(real), tile)
+    _check(lp, 16 // sizeof(real), tile, chunk)
     if z.shape[0] != 4 * nbytes or out.shape[0] != m or out.shape[1] != lp \
             or values.shape[0] != 4:
         raise ValueError(f"gz: shapes do not match: packed {m} x {nbytes}, z "
@@ -55,18 +57,18 @@ def gz(const uint8_t[:, ::1] packed, const real[:, ::1] z, real[:, ::1] out,
     with nogil:
         if real is float:
             lut_gz_f(&packed[0, 0], m, nbytes, &z[0, 0], lp, &values[0], &out[0, 0], tables,
-                     tile)
+                     tile, chunk)
         else:
             lut_gz_d(&packed[0, 0], m, nbytes, &z[0, 0], lp, &values[0], &out[0, 0], tables,
-                     tile)
+                     tile, chunk)
     free(tables)
 
 
 def gty(const uint8_t[:, ::1] packed, const real[:, ::1] y, real[:, ::1] out,
-        const real[::1] values, Py_ssize_t tile) -> None:
+        const real[::1] values, Py_ssize_t tile, Py_ssize_t chunk) -> None:
     """``out += Gᵀ y``: ``packed`` m x nbytes, ``y`` m x lp, ``out`` 4 nbytes x lp."""
     cdef Py_ssize_t m = packed.shape[0], nbytes = packed.shape[1], lp = y.shape[1]
-    _check(lp, 16 // sizeof(real), tile)
+    _check(lp, 16 // sizeof(real), tile, chunk)
     if y.shape[0] != m or out.shape[0] != 4 * nbytes or out.shape[1] != lp \
             or values.shape[0] != 4:
         raise ValueError(f"gty: shapes do not match: packed {m} x {nbytes}, y "
@@ -83,10 +85,10 @@ def gty(const uint8_t[:, ::1] packed, const real[:, ::1] y, real[:, ::1] out,
     with nogil:
         if real is float:
             lut_gty_f(&packed[0, 0], m, nbytes, &y[0, 0], lp, &values[0], &out[0, 0], buckets,
-                      work, tile)
+                      work, tile, chunk)
         else:
             lut_gty_d(&packed[0, 0], m, nbytes, &y[0, 0], lp, &values[0], &out[0, 0], buckets,
-                      work, tile)
+                      work, tile, chunk)
     free(buckets)
     free(work)
 

@@ -42,6 +42,10 @@ PLINK_VALUES = (2.0, 0.0, 1.0, 0.0)
 
 TABLE_BYTES = 256 * 2**10
 """Tables (or buckets) of one tile of byte columns: about half of a core's L2."""
+CHUNK_BYTES = 2 * 2**20
+"""Packed rows taken at a time: their bytes stay in cache while every tile reads them."""
+MIN_CHUNK_ROWS = 2048
+"""But no fewer rows than this, so that rebuilding the tables costs little."""
 MIN_ROWS = 256
 """Fewer rows than this do not repay the tables (``benchmarks/bench_kernels.py``)."""
 MAX_WIDTH = 64
@@ -62,6 +66,10 @@ def _padded_width(width: int, dtype: np.dtype) -> int:
 
 def _tile(lp: int, dtype: np.dtype) -> int:
     return max(1, TABLE_BYTES // (256 * lp * dtype.itemsize))
+
+
+def _chunk(packed: np.ndarray) -> int:
+    return max(MIN_CHUNK_ROWS, CHUNK_BYTES // max(packed.shape[1], 1))
 
 
 def _float_dtype(dtype: Any) -> np.dtype:
@@ -89,11 +97,13 @@ def _check_packed(packed: Any, ncols: int) -> np.ndarray:
 
 
 def packed_gz(packed: Any, ncols: int, z: Any, values: tuple = CODE_VALUES,
-              dtype: Any = None, tile: int | None = None) -> np.ndarray:
+              dtype: Any = None, tile: int | None = None,
+              chunk: int | None = None) -> np.ndarray:
     """``G z`` (m x l) for ``packed`` (m x ceil(ncols / 4) bytes) and ``z`` (ncols x l).
 
     Computed in ``dtype`` (default: ``z``'s, float32 or float64); ``tile``
-    byte columns share the cache at a time (default: ``TABLE_BYTES`` of tables).
+    byte columns share the cache at a time (default: ``TABLE_BYTES`` of tables),
+    ``chunk`` rows (default: about ``CHUNK_BYTES`` of them).
     """
     packed = _check_packed(packed, ncols)
     dtype = _float_dtype(dtype or np.asarray(z).dtype)
@@ -104,12 +114,14 @@ def packed_gz(packed: Any, ncols: int, z: Any, values: tuple = CODE_VALUES,
     zp = np.zeros((4 * packed.shape[1], lp), dtype=dtype)
     zp[:ncols, :z.shape[1]] = z
     out = np.zeros((packed.shape[0], lp), dtype=dtype)
-    _lut.gz(packed, zp, out, _values(values, dtype), tile or _tile(lp, dtype))
+    _lut.gz(packed, zp, out, _values(values, dtype), tile or _tile(lp, dtype),
+            chunk or _chunk(packed))
     return out[:, :z.shape[1]]
 
 
 def packed_gty(packed: Any, ncols: int, y: Any, values: tuple = CODE_VALUES,
-               dtype: Any = None, tile: int | None = None) -> np.ndarray:
+               dtype: Any = None, tile: int | None = None,
+              chunk: int | None = None) -> np.ndarray:
     """``Gᵀ y`` (ncols x l) for ``packed`` (m x ceil(ncols / 4) bytes) and ``y`` (m x l)."""
     packed = _check_packed(packed, ncols)
     dtype = _float_dtype(dtype or np.asarray(y).dtype)
@@ -122,7 +134,8 @@ def packed_gty(packed: Any, ncols: int, y: Any, values: tuple = CODE_VALUES,
     if yp is not y:
         yp[:, :y.shape[1]] = y
     out = np.zeros((4 * packed.shape[1], lp), dtype=dtype)
-    _lut.gty(packed, yp, out, _values(values, dtype), tile or _tile(lp, dtype))
+    _lut.gty(packed, yp, out, _values(values, dtype), tile or _tile(lp, dtype),
+             chunk or _chunk(packed))
     return out[:ncols, :y.shape[1]]
 
 
