@@ -50,6 +50,13 @@ typedef float lut_vf __attribute__((vector_size(16), aligned(4)));
     default: F(__VA_ARGS__, 12);                                                     \
     }
 
+/* F over the columns of one tile, LUT_CHUNK vectors of `per` values at a time */
+#define LUT_OVER_COLUMNS(per, lp, F, ...)                                            \
+    for (c0 = 0; c0 < lp; c0 += LUT_CHUNK * per) {                                   \
+        ptrdiff_t nv = (lp - c0) / per;                                              \
+        LUT_DISPATCH(nv < LUT_CHUNK ? nv : LUT_CHUNK, F, __VA_ARGS__)                \
+    }
+
 #define LUT_DEFINE(T, V, SUFFIX)                                                     \
                                                                                      \
 static void lut_gz_part_##SUFFIX(const uint8_t *, ptrdiff_t, ptrdiff_t, const T *,  \
@@ -133,12 +140,8 @@ static void lut_gz_part_##SUFFIX(const uint8_t *packed, ptrdiff_t m, ptrdiff_t n
         for (jj = 0; jj < jn; jj++)                                                  \
             lut_table_##SUFFIX(z + 4 * (j0 + jj) * lp, lp, values,                   \
                                tables + jj * 256 * lp);                              \
-        for (c0 = 0; c0 < lp; c0 += LUT_CHUNK * per) {                               \
-            ptrdiff_t nv = (lp - c0) / per;                                          \
-            const uint8_t *p = packed + j0;                                          \
-            LUT_DISPATCH(nv < LUT_CHUNK ? nv : LUT_CHUNK, lut_gz_rows_##SUFFIX,       \
-                         p, m, nbytes, jn, tables, lp, c0, out)                       \
-        }                                                                            \
+        LUT_OVER_COLUMNS(per, lp, lut_gz_rows_##SUFFIX, packed + j0, m, nbytes, jn,  \
+                         tables, lp, c0, out)                                        \
     }                                                                                \
 }                                                                                    \
                                                                                      \
@@ -195,12 +198,8 @@ static void lut_gty_part_##SUFFIX(const uint8_t *packed, ptrdiff_t m, ptrdiff_t 
     for (j0 = 0; j0 < nbytes; j0 += tile) {                                          \
         ptrdiff_t jn = nbytes - j0 < tile ? nbytes - j0 : tile;                      \
         memset(buckets, 0, sizeof(T) * jn * 256 * lp);                               \
-        for (c0 = 0; c0 < lp; c0 += LUT_CHUNK * per) {                               \
-            ptrdiff_t nv = (lp - c0) / per;                                          \
-            const uint8_t *p = packed + j0;                                          \
-            LUT_DISPATCH(nv < LUT_CHUNK ? nv : LUT_CHUNK, lut_gty_rows_##SUFFIX,      \
-                         p, m, nbytes, jn, buckets, y, lp, c0)                        \
-        }                                                                            \
+        LUT_OVER_COLUMNS(per, lp, lut_gty_rows_##SUFFIX, packed + j0, m, nbytes, jn, \
+                         buckets, y, lp, c0)                                         \
         for (jj = 0; jj < jn; jj++)                                                  \
             lut_finish_##SUFFIX(buckets + jj * 256 * lp, lp, values,                 \
                                 out + 4 * (j0 + jj) * lp, work);                     \

@@ -29,7 +29,10 @@ ctypedef fused real:
     double
 
 
-cdef int _check(Py_ssize_t lp, Py_ssize_t per, Py_ssize_t tile, Py_ssize_t chunk) except -1:
+cdef int _check(str name, bint shapes_match, str shapes, Py_ssize_t lp, Py_ssize_t per,
+                Py_ssize_t tile, Py_ssize_t chunk) except -1:
+    if not shapes_match:
+        raise ValueError(f"{name}: shapes do not match: {shapes}")
     if chunk <= 0:
         raise ValueError(f"chunk must be positive, got {chunk}")
     if lp % per or lp <= 0:
@@ -43,11 +46,9 @@ def gz(const uint8_t[:, ::1] packed, const real[:, ::1] z, real[:, ::1] out,
        const real[::1] values, Py_ssize_t tile, Py_ssize_t chunk) -> None:
     """``out += G z``: ``packed`` m x nbytes, ``z`` 4 nbytes x lp, ``out`` m x lp."""
     cdef Py_ssize_t m = packed.shape[0], nbytes = packed.shape[1], lp = z.shape[1]
-    _check(lp, 16 // sizeof(real), tile, chunk)
-    if z.shape[0] != 4 * nbytes or out.shape[0] != m or out.shape[1] != lp \
-            or values.shape[0] != 4:
-        raise ValueError(f"gz: shapes do not match: packed {m} x {nbytes}, z "
-                         f"{z.shape[0]} x {lp}, out {out.shape[0]} x {out.shape[1]}")
+    _check("gz", z.shape[0] == 4 * nbytes and out.shape[0] == m and out.shape[1] == lp
+           and values.shape[0] == 4, f"packed {m} x {nbytes}, z {z.shape[0]} x {lp}, out "
+           f"{out.shape[0]} x {out.shape[1]}", lp, 16 // sizeof(real), tile, chunk)
     if m == 0 or nbytes == 0:
         return
     tile = min(tile, nbytes)
@@ -68,11 +69,9 @@ def gty(const uint8_t[:, ::1] packed, const real[:, ::1] y, real[:, ::1] out,
         const real[::1] values, Py_ssize_t tile, Py_ssize_t chunk) -> None:
     """``out += Gᵀ y``: ``packed`` m x nbytes, ``y`` m x lp, ``out`` 4 nbytes x lp."""
     cdef Py_ssize_t m = packed.shape[0], nbytes = packed.shape[1], lp = y.shape[1]
-    _check(lp, 16 // sizeof(real), tile, chunk)
-    if y.shape[0] != m or out.shape[0] != 4 * nbytes or out.shape[1] != lp \
-            or values.shape[0] != 4:
-        raise ValueError(f"gty: shapes do not match: packed {m} x {nbytes}, y "
-                         f"{y.shape[0]} x {lp}, out {out.shape[0]} x {out.shape[1]}")
+    _check("gty", y.shape[0] == m and out.shape[0] == 4 * nbytes and out.shape[1] == lp
+           and values.shape[0] == 4, f"packed {m} x {nbytes}, y {y.shape[0]} x {lp}, out "
+           f"{out.shape[0]} x {out.shape[1]}", lp, 16 // sizeof(real), tile, chunk)
     if m == 0 or nbytes == 0:
         return
     tile = min(tile, nbytes)
