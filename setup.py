@@ -1,4 +1,4 @@
-"""Build hook: compile the Cython modules (scheduler state machine and loop, 2-bit codes, wire parser)."""
+"""Build hook: compile the Cython modules (scheduler state machine and loop, 2-bit codes and their products, wire parser)."""
 
 from Cython.Build import cythonize
 from setuptools import Extension, setup
@@ -8,6 +8,8 @@ extensions = [
     Extension("lamina.scheduler._execute", ["lamina/scheduler/_execute.pyx"]),
     Extension("lamina.scheduler._records", ["lamina/scheduler/_records.pyx"]),
     Extension("lamina.layers.linalg._bits", ["lamina/layers/linalg/_bits.pyx"]),
+    Extension("lamina.layers.linalg._lut", ["lamina/layers/linalg/_lut.pyx"],
+              depends=["lamina/layers/linalg/_lut.h"]),
     Extension("lamina.comm._unpack", ["lamina/comm/_unpack.pyx"]),
 ]
 

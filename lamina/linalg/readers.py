@@ -25,6 +25,9 @@ from lamina.layers.linalg.packing import pack_2bit, packed_width
 from lamina.layers.linalg.plink import BED_MAGIC, CODE_TO_PLINK, BedBlocks, VcfZarrBlocks
 
 BLOCK_BYTES = 8 * 2**20
+MIN_BLOCKS = 4
+"""A small file still splits into this many blocks (of at least 4096 variants), so
+that two threads each read their own blocks in a pass."""
 
 
 @dataclass
@@ -38,8 +41,10 @@ class Genotypes:
 
 
 def default_rows(n_samples: int, n_variants: int) -> int:
-    """Variants per block: about ``BLOCK_BYTES`` of 2-bit codes, 256..65536 rows."""
+    """Variants per block: about ``BLOCK_BYTES`` of 2-bit codes, 256..65536 rows,
+    and at least ``MIN_BLOCKS`` blocks where they keep 4096 rows."""
     rows = BLOCK_BYTES // max(packed_width(n_samples), 1)
+    rows = min(rows, max(-(-n_variants // MIN_BLOCKS), 4096))
     return int(min(max(rows, 256), 65536, max(n_variants, 1)))
 
 

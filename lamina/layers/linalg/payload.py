@@ -94,20 +94,29 @@ class BlockRef:
 class BlockView:
     """Row access to one decoded (or packed) block."""
 
-    __slots__ = ("value", "shape", "packed", "missing")
+    __slots__ = ("value", "shape", "packed", "missing", "_all_missing")
 
     def __init__(self, value: Any) -> None:
         self.packed = isinstance(value, Packed2Bit)
         self.missing = self.packed and value.missing
         self.value = value
         self.shape = tuple(value.shape)
+        self._all_missing = None
 
     def missing_in(self, start: int, stop: int) -> tuple[Any, Any]:
-        """``(rows, cols)`` of the missing calls in rows ``start:stop`` (rows from 0)."""
+        """``(rows, cols)`` of the missing calls in rows ``start:stop`` (rows from 0).
+
+        Those of the whole block are found once and kept (the fused kernels
+        ask for them for both products of a pass).
+        """
         if not self.missing:
             empty = np.empty(0, dtype=np.int64)
             return empty, empty
-        return missing_positions(self.value.data[start:stop], self.shape[1])
+        if (start, stop) != (0, self.shape[0]):
+            return missing_positions(self.value.data[start:stop], self.shape[1])
+        if self._all_missing is None:
+            self._all_missing = missing_positions(self.value.data, self.shape[1])
+        return self._all_missing
 
     def slabs(self, dtype: Any) -> Iterator[tuple[int, int, Any]]:
         """``(start, stop, rows cast to dtype)`` over the block, a few MiB at a time.

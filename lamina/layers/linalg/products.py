@@ -24,6 +24,10 @@ called genotypes (its count ``M 1`` comes from the same sparse sum).
 * ``block_y`` / ``block_w``: the same products for one block, when a row
   block is too wide to hold and the pass is split in two.
 * ``block_qt_a``: the partial ``Q_iᵀ Â_ij`` of ``B = Qᵀ Â``.
+
+A 2-bit packed block (NumPy) is multiplied straight from its bytes by the
+kernels of ``fused`` where ``use_fused`` finds them faster for its shape;
+other blocks are unpacked slab by slab and multiplied by the BLAS.
 """
 
 from __future__ import annotations
@@ -33,8 +37,18 @@ from typing import Any, Sequence
 import numpy as np
 
 from lamina.layers.linalg.exact import code_bound, product_dtype
+from lamina.layers.linalg.fused import (
+    CODE_VALUES,
+    GENOTYPE_VALUES,
+    add_missing_columns,
+    missing_rows_product,
+    packed_gty,
+    packed_gz,
+    use_fused,
+)
 from lamina.layers.linalg.payload import (
     BlockView,
+    Packed2Bit,
     keep,
     missing_as_code,
     open_block,
@@ -62,9 +76,10 @@ def row_pass(payloads: Sequence[Any], zs: Sequence[Any], stats: Any, *, dtype: A
     p = mz = None
     for payload, z in zip(payloads, plan.zaug):
         view = plan.open(payload)
-        p, mz = _accumulate_rows(view, z, dtype, p, mz)
         if want_w:
             held.append(keep(payload, view, pack and len(payloads) > 1))
+            view = _packed_view(view, held[-1], z.shape[1], dtype)
+        p, mz = _accumulate_rows(view, z, dtype, p, mz)
         del view
     y, st = plan.finish_y(p, 0, mz)
     w = None
@@ -135,16 +150,12 @@ def open_codes(payload: Any, scaler: str | None) -> BlockView:
 
 def _missing_product(rows: Any, cols: Any, z: Any, nrows: int) -> Any:
     """``M Z`` (nrows x l) for the missing calls at ``(rows, cols)`` of a slab."""
-    out = np.zeros((nrows, z.shape[1]), dtype=z.dtype)
-    if rows.size:
-        np.add.at(out, rows, z[cols])
-    return out
+    return missing_rows_product(rows, cols, z, nrows)
 
 
 def _add_missing_t(wt: Any, rows: Any, cols: Any, mean: Any, yt: Any) -> None:
     """Add ``Mᵀ (μ ∘ Yt)`` into ``wt`` (l x columns); ``mean``, ``yt`` rows of the slab."""
-    if rows.size:
-        np.add.at(wt.T, cols, mean[rows, None] * yt[rows])
+    add_missing_columns(wt.T, rows, cols, mean, yt)
 
 
 def _accumulate_rows(view: BlockView, z: Any, dtype: np.dtype, p: Any,
@@ -154,6 +165,14 @@ def _accumulate_rows(view: BlockView, z: Any, dtype: np.dtype, p: Any,
         p = np.zeros((view.shape[0], z.shape[1]), dtype=dtype)
     exact = product_dtype(code_bound(view), view.shape[1], z, dtype)
     zx = z.astype(exact, copy=False)
+    if _fused(view, z.shape[1], exact):
+        p += packed_gz(view.value.data, view.shape[1], zx, _values(view))
+        if view.missing:
+            rows, cols = view.missing_in(0, view.shape[0])
+            if mz is None:
+                mz = np.zeros((view.shape[0], z.shape[1]), dtype=dtype)
+            mz += _missing_product(rows, cols, z.astype(dtype, copy=False), view.shape[0])
+        return p, mz
     for start, stop, slab in view.slabs(exact):
         p[start:stop] += slab @ zx
         if view.missing:
@@ -173,6 +192,8 @@ def _transposed_product(view: BlockView, yt: Any, corr: Any, dtype: np.dtype,
     accumulator is cheaper to update per slab than its transpose. ``mean``
     (the row means) imputes missing calls.
     """
+    if _fused(view, yt.shape[1], dtype):
+        return _fused_transposed(view, yt, corr, dtype, mean)
     wt = np.zeros((yt.shape[1], view.shape[1]), dtype=dtype)
     inner = slab_rows(view.shape[1], np.dtype(np.float32).itemsize)
     exact = product_dtype(code_bound(view), inner, yt, dtype)
@@ -190,8 +211,52 @@ def _transposed_product(view: BlockView, yt: Any, corr: Any, dtype: np.dtype,
     return wt.T
 
 
+def _packed_view(view: BlockView, kept: Any, width: int, dtype: np.dtype) -> BlockView:
+    """The packed copy of a block kept for the second product, when the fused
+    kernels would read it faster than the decoded block."""
+    if view.packed or not isinstance(kept, Packed2Bit) \
+            or not use_fused(kept.data, kept.shape[0], width, dtype):
+        return view
+    return BlockView(kept)
+
+
+def _fused(view: BlockView, width: int, dtype: np.dtype) -> bool:
+    return view.packed and use_fused(view.value.data, view.shape[0], width, dtype)
+
+
+def _values(view: BlockView) -> tuple:
+    """What the codes of a packed block count (a missing call as 0)."""
+    return GENOTYPE_VALUES if view.missing else CODE_VALUES
+
+
+def _fused_transposed(view: BlockView, yt: Any, corr: Any, dtype: np.dtype,
+                      mean: Any) -> Any:
+    """``_transposed_product`` of a packed block by the fused kernel (whole block)."""
+    exact = product_dtype(3, view.shape[0], yt, dtype)
+    w = packed_gty(view.value.data, view.shape[1], yt.astype(exact, copy=False),
+                   _values(view))
+    w = w.astype(dtype, copy=False)
+    if view.missing:
+        rows, cols = view.missing_in(0, view.shape[0])
+        _add_missing_t(w.T, rows, cols, mean, yt.astype(dtype, copy=False))
+    if corr is not None:
+        w -= corr[None, :]
+    return w
+
+
+def _fused_sweep(view: BlockView, plan: _Rows) -> tuple[Any, Any, Any]:
+    """``_one_sweep`` of a packed block by the fused kernels: ``Y`` whole, then ``Aᵀ Y``."""
+    p, mz = _accumulate_rows(view, plan.zaug[0], plan.dtype, None)
+    y, st = plan.finish_y(p, 0, mz)
+    yt, corr = plan.w_factors(y, st)
+    w = _fused_transposed(view, yt, corr, plan.dtype, None if st is None else st[:, 0])
+    return y, w, st
+
+
 def _one_sweep(view: BlockView, plan: _Rows) -> tuple[Any, Any, Any]:
     """Row block of one column block: Y rows and Aᵀ Y from each slab, cast once."""
+    if _fused(view, plan.zaug[0].shape[1], plan.dtype):
+        return _fused_sweep(view, plan)
     dtype, bound = plan.dtype, code_bound(view)
     first = product_dtype(bound, view.shape[1], plan.zaug[0], dtype)
     z = plan.zaug[0].astype(first, copy=False)

@@ -1,0 +1,118 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Compiled products of 2-bit packed codes with thin dense matrices (see ``fused``).
+
+The loops are in ``_lut.h``: per-byte tables of partial products for
+``G Z`` and per-byte buckets for ``Gᵀ Y``, so the codes are never unpacked
+to floats. These wrappers check shapes, allocate the tables and release
+the GIL.
+"""
+
+from libc.stdint cimport uint8_t
+from libc.stdlib cimport free, malloc
+
+cdef extern from "_lut.h" nogil:
+    void lut_gz_f(const uint8_t *packed, Py_ssize_t m, Py_ssize_t nbytes, const float *z,
+                  Py_ssize_t lp, const float *values, float *out, float *tables,
+                  Py_ssize_t tile, Py_ssize_t chunk)
+    void lut_gz_d(const uint8_t *packed, Py_ssize_t m, Py_ssize_t nbytes, const double *z,
+                  Py_ssize_t lp, const double *values, double *out, double *tables,
+                  Py_ssize_t tile, Py_ssize_t chunk)
+    void lut_gty_f(const uint8_t *packed, Py_ssize_t m, Py_ssize_t nbytes, const float *y,
+                   Py_ssize_t lp, const float *values, float *out, float *buckets,
+                   float *work, Py_ssize_t tile, Py_ssize_t chunk)
+    void lut_gty_d(const uint8_t *packed, Py_ssize_t m, Py_ssize_t nbytes, const double *y,
+                   Py_ssize_t lp, const double *values, double *out, double *buckets,
+                   double *work, Py_ssize_t tile, Py_ssize_t chunk)
+
+ctypedef fused real:
+    float
+    double
+
+
+cdef int _check(str name, bint shapes_match, str shapes, Py_ssize_t lp, Py_ssize_t per,
+                Py_ssize_t tile, Py_ssize_t chunk) except -1:
+    if not shapes_match:
+        raise ValueError(f"{name}: shapes do not match: {shapes}")
+    if chunk <= 0:
+        raise ValueError(f"chunk must be positive, got {chunk}")
+    if lp % per or lp <= 0:
+        raise ValueError(f"the dense operand needs a positive multiple of {per} columns "
+                         f"(one 16-byte vector), got {lp}")
+    if tile <= 0:
+        raise ValueError(f"tile must be positive, got {tile}")
+
+
+def gz(const uint8_t[:, ::1] packed, const real[:, ::1] z, real[:, ::1] out,
+       const real[::1] values, Py_ssize_t tile, Py_ssize_t chunk) -> None:
+    """``out += G z``: ``packed`` m x nbytes, ``z`` 4 nbytes x lp, ``out`` m x lp."""
+    cdef Py_ssize_t m = packed.shape[0], nbytes = packed.shape[1], lp = z.shape[1]
+    _check("gz", z.shape[0] == 4 * nbytes and out.shape[0] == m and out.shape[1] == lp
+           and values.shape[0] == 4, f"packed {m} x {nbytes}, z {z.shape[0]} x {lp}, out "
+           f"{out.shape[0]} x {out.shape[1]}", lp, 16 // sizeof(real), tile, chunk)
+    if m == 0 or nbytes == 0:
+        return
+    tile = min(tile, nbytes)
+    cdef real *tables = <real *> malloc(tile * 256 * lp * sizeof(real))
+    if tables == NULL:
+        raise MemoryError()
+    with nogil:
+        if real is float:
+            lut_gz_f(&packed[0, 0], m, nbytes, &z[0, 0], lp, &values[0], &out[0, 0], tables,
+                     tile, chunk)
+        else:
+            lut_gz_d(&packed[0, 0], m, nbytes, &z[0, 0], lp, &values[0], &out[0, 0], tables,
+                     tile, chunk)
+    free(tables)
+
+
+def gty(const uint8_t[:, ::1] packed, const real[:, ::1] y, real[:, ::1] out,
+        const real[::1] values, Py_ssize_t tile, Py_ssize_t chunk) -> None:
+    """``out += Gᵀ y``: ``packed`` m x nbytes, ``y`` m x lp, ``out`` 4 nbytes x lp."""
+    cdef Py_ssize_t m = packed.shape[0], nbytes = packed.shape[1], lp = y.shape[1]
+    _check("gty", y.shape[0] == m and out.shape[0] == 4 * nbytes and out.shape[1] == lp
+           and values.shape[0] == 4, f"packed {m} x {nbytes}, y {y.shape[0]} x {lp}, out "
+           f"{out.shape[0]} x {out.shape[1]}", lp, 16 // sizeof(real), tile, chunk)
+    if m == 0 or nbytes == 0:
+        return
+    tile = min(tile, nbytes)
+    cdef real *buckets = <real *> malloc(tile * 256 * lp * sizeof(real))
+    cdef real *work = <real *> malloc(80 * lp * sizeof(real))
+    if buckets == NULL or work == NULL:
+        free(buckets)
+        free(work)
+        raise MemoryError()
+    with nogil:
+        if real is float:
+            lut_gty_f(&packed[0, 0], m, nbytes, &y[0, 0], lp, &values[0], &out[0, 0], buckets,
+                      work, tile, chunk)
+        else:
+            lut_gty_d(&packed[0, 0], m, nbytes, &y[0, 0], lp, &values[0], &out[0, 0], buckets,
+                      work, tile, chunk)
+    free(buckets)
+    free(work)
+
+
+def scatter_rows(const long long[::1] rows, const long long[::1] cols, const real[:, :] z,
+                 real[:, :] out) -> None:
+    """``out[rows[t]] += z[cols[t]]`` for every t: ``M Z`` over a list of missing calls."""
+    cdef Py_ssize_t t, c, width = z.shape[1]
+    if rows.shape[0] != cols.shape[0] or out.shape[1] != width:
+        raise ValueError("scatter_rows: rows and cols differ in length or z and out in width")
+    with nogil:
+        for t in range(rows.shape[0]):
+            for c in range(width):
+                out[rows[t], c] += z[cols[t], c]
+
+
+def scatter_scaled(const long long[::1] rows, const long long[::1] cols,
+                   const real[::1] scale, const real[:, :] y, real[:, :] out) -> None:
+    """``out[cols[t]] += scale[rows[t]] y[rows[t]]`` for every t: ``Mᵀ (μ ∘ Y)``."""
+    cdef Py_ssize_t t, c, width = y.shape[1]
+    cdef real s
+    if rows.shape[0] != cols.shape[0] or out.shape[1] != width:
+        raise ValueError("scatter_scaled: rows and cols differ in length or y and out in width")
+    with nogil:
+        for t in range(rows.shape[0]):
+            s = scale[rows[t]]
+            for c in range(width):
+                out[cols[t], c] += s * y[rows[t], c]
