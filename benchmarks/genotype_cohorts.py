@@ -22,7 +22,7 @@ default) every variant is simulated.
 Output: ``OUT.bed/.bim/.fam`` and, with ``--vcz``, ``OUT.vcz`` in the
 layout ``vcf2zarr`` writes (``call_genotype`` variants x samples x 2
 int8, ``sample_id``, ``variant_position``, ``variant_allele``; zarr v2
-format as vcf2zarr writes it).
+format and xarray dimension names as vcf2zarr writes them).
 """
 
 from __future__ import annotations
@@ -84,6 +84,11 @@ def _filtered(haps: np.ndarray, maf: float) -> np.ndarray:
     return dosage[keep].astype(np.uint8)
 
 
+DIMENSIONS = {"call_genotype": ["variants", "samples", "ploidy"], "sample_id": ["samples"],
+              "variant_position": ["variants"], "variant_allele": ["variants", "alleles"]}
+"""xarray's dimension names, as vcf2zarr sets them (sgkit opens the store with xarray)."""
+
+
 class VczWriter:
     """``call_genotype`` and friends in the vcf2zarr layout, appended block by block."""
 
@@ -100,6 +105,8 @@ class VczWriter:
                                                  dtype="i4", chunks=(10000,))
         self.alleles = self.group.create_array("variant_allele", shape=(n_variants, 2),
                                                dtype="<U1", chunks=(10000, 2))
+        for name, dims in DIMENSIONS.items():
+            self.group[name].attrs["_ARRAY_DIMENSIONS"] = dims
         self.filled = 0
 
     def write(self, haps: np.ndarray) -> None:
