@@ -146,7 +146,8 @@ def main() -> None:
         passes = next((line.split("passes: ")[1].split(",")[0] for line in text.splitlines()
                        if "passes: " in line), "")
         results.append((name, wall, cpu, rss, np.loadtxt(out + ".eigenval"), passes, ref))
-        print(f"{name}: {wall:.1f} s wall, {cpu:.1f} s CPU, {rss:.0f} MiB", flush=True)
+        print(f"{name}: {wall:.1f} s wall, {cpu:.1f} s CPU, {rss:.0f} MiB"
+              + (f", {passes} passes" if passes else ""), flush=True)
     if args.reference == "plink-exact":
         reference = {"all": next((r[4] for r in results if r[0].startswith("plink2 --pca (")),
                                  None)}
