@@ -46,6 +46,7 @@ from lamina.layers.held import Held
 from lamina.layers.linalg.combine import DEFAULT_SPLIT_EVERY, Drain, Pick, TreeSum, tree_sum
 from lamina.layers.linalg.encode import EncodeBlocks, WriteZarr
 from lamina.layers.linalg.pass_layers import BlockQtA, BlockW, BlockY, RowPass
+from lamina.layers.linalg.pgen import PgenBlocks
 from lamina.layers.linalg.plink import BedBlocks, VcfZarrBlocks
 from lamina.layers.linalg.scaling import row_stats
 from lamina.layers.linalg.sources import HoldPacked, Payloads
@@ -472,6 +473,19 @@ def genotype_files() -> tuple[str, str]:
     return bed, url
 
 
+@functools.cache
+def pgen_file() -> str:
+    """A .pgen of ``GENOTYPE_SHAPE`` written by pgenlib beside the other files (or a skip)."""
+    pgenlib = pytest.importorskip("pgenlib", reason="pgenlib (optional) is not installed")
+    path = genotype_files()[0][:-4] + ".pgen"
+    rng = np.random.default_rng(1)
+    writer = pgenlib.PgenWriter(path.encode(), GENOTYPE_SHAPE[1], GENOTYPE_SHAPE[0], False)
+    for row in rng.integers(-1, 3, size=GENOTYPE_SHAPE):
+        writer.append_biallelic(np.where(row < 0, -9, row).astype(np.int8))
+    writer.close()
+    return path
+
+
 @st.composite
 def genotype_chunks(draw) -> tuple:
     """Chunks of ``GENOTYPE_SHAPE``, sample blocks a multiple of 4 (whole .bed bytes)."""
@@ -507,6 +521,8 @@ LINALG_STRATEGIES = {
     "ZarrBlocks": _only("ZarrBlocks"),
     "BedBlocks": genotype_chunks().map(
         lambda chunks: BedBlocks(genotype_files()[0], GENOTYPE_SHAPE, chunks)),
+    "PgenBlocks": genotype_chunks().map(
+        lambda chunks: PgenBlocks(pgen_file(), GENOTYPE_SHAPE, chunks)),
     "VcfZarrBlocks": genotype_chunks().map(
         lambda chunks: VcfZarrBlocks(genotype_files()[1], chunks)),
     "Payloads": encoded_sources().map(Payloads),

@@ -24,12 +24,20 @@ from lamina.linalg.randomized import (
     randomized_svd,
     svd_compressed,
 )
-from lamina.linalg.readers import Genotypes, open_genotypes, read_bed, read_vcf_zarr, write_bed
+from lamina.linalg.readers import (
+    BedWriter,
+    Genotypes,
+    open_genotypes,
+    read_bed,
+    read_pgen,
+    read_vcf_zarr,
+    write_bed,
+)
 from lamina.linalg.tsqr import qr, svd, tsqr
 
 __all__ = [
-    "Genotypes", "SVDResult", "compression_matrix", "flip_signs", "genotype_matrix",
+    "BedWriter", "Genotypes", "SVDResult", "compression_matrix", "flip_signs", "genotype_matrix",
     "open_genotypes", "open_zarr", "pack_2bit", "pca", "pca_result", "patterson_reference",
-    "persist_compressed", "qr", "randomized_svd", "read_bed", "read_vcf_zarr", "svd",
+    "persist_compressed", "qr", "randomized_svd", "read_bed", "read_pgen", "read_vcf_zarr", "svd",
     "svd_compressed", "tsqr", "unpack_2bit", "write_bed", "write_zarr",
 ]

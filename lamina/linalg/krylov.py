@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from lamina.layers.linalg.packing import array_module
 from lamina.linalg.passes import PassRunner
 
 
@@ -57,7 +58,8 @@ def orthogonalize(w: np.ndarray, basis: list[np.ndarray], width: int,
     parts = [left[:, :good]]
     if good < width:
         rng = np.random.default_rng(seed)
-        parts.append(rng.standard_normal((w.shape[0], width - good)).astype(w.dtype))
+        random = rng.standard_normal((w.shape[0], width - good)).astype(w.dtype)
+        parts.append(array_module(w).asarray(random))
     out = np.linalg.qr(_project_out(np.concatenate(parts, axis=1), basis))[0]
     return np.linalg.qr(_project_out(out, basis))[0]
 
@@ -78,7 +80,7 @@ def extend_gram(h: np.ndarray | None, vs: list[np.ndarray], w: np.ndarray) -> np
     if h is None:
         return (column + column.T) / 2
     old = h.shape[0]
-    out = np.empty((column.shape[0], column.shape[0]), dtype=h.dtype)
+    out = array_module(h).empty((column.shape[0], column.shape[0]), dtype=h.dtype)
     out[:old, :old] = h
     out[:, old:] = column
     out[old:, :old] = column[:old].T
@@ -110,12 +112,14 @@ def block_krylov(runner: PassRunner, omega: np.ndarray, n_iter: int, k: int,
     columns) multiplies ``V_0`` instead.
     """
     v0, t = np.linalg.qr(omega)
-    if np.linalg.cond(t) <= 1 / np.sqrt(np.finfo(t.dtype).eps):
-        y, w = _product(runner, omega, want_u)
-        w = np.linalg.solve(t.T, w.T).T
-        y = np.linalg.solve(t.T, y.T).T if want_u else None
-    else:
-        y, w = _product(runner, v0, want_u)
+    sv = np.linalg.svd(t, compute_uv=False)
+    well_conditioned = sv[-1] * (1 / np.sqrt(np.finfo(t.dtype).eps)) >= sv[0]
+    y, w = _product(runner, omega if well_conditioned else v0, want_u)
+    xp = array_module(w)  # the blocks' device: Ω was drawn on the host
+    v0, t = xp.asarray(v0), xp.asarray(t)
+    if well_conditioned:
+        w = xp.linalg.solve(t.T, w.T).T
+        y = xp.linalg.solve(t.T, y.T).T if want_u else None
     ys, vs = [y], [v0]
     limit = runner.a.shape[1]
     h = extend_gram(None, vs, w)

@@ -29,6 +29,7 @@ from lamina.array.creation import from_array
 from lamina.compute import compute_blocks
 from lamina.layers.base import Layer
 from lamina.layers.linalg.combine import DEFAULT_SPLIT_EVERY, Drain, Pick, TreeSum, tree_sum
+from lamina.layers.linalg.device import asarray
 from lamina.layers.linalg.pass_layers import BlockQtA, BlockW, BlockY, RowPass
 from lamina.layers.linalg.scaling import row_stats
 from lamina.layers.linalg.sources import EncodedSource, HoldPacked, Payloads
@@ -71,11 +72,11 @@ class PassRunner:
 
     # pieces --------------------------------------------------------------
     def _column_matrix(self, z: np.ndarray) -> Layer:
-        z = np.asarray(z, dtype=self.dtype)
+        z = asarray(z, self.dtype)
         return from_array(z, chunks=(self.a.chunks[1], z.shape[1])).layer
 
     def _row_matrix(self, y: np.ndarray) -> Layer:
-        y = np.asarray(y, dtype=self.dtype)
+        y = asarray(y, self.dtype)
         return from_array(y, chunks=(self.a.chunks[0], y.shape[1])).layer
 
     def _stats_layer(self) -> Layer | None:
@@ -113,7 +114,7 @@ class PassRunner:
             self.stats = row_stats(p[:, ncols], self.a.shape[1], self.scaler, self.dtype)
         if self.scaler is None:
             return p
-        colsum = np.asarray(z, dtype=self.dtype).sum(axis=0)
+        colsum = asarray(z, self.dtype).sum(axis=0)
         return (p[:, :ncols] - self.stats[:, :1] * colsum[None, :]) / self.stats[:, 1:]
 
     def apply_t(self, y: np.ndarray) -> np.ndarray:

@@ -2,6 +2,7 @@
 
     gt = read_bed("cohort")            # cohort.bed / .bim / .fam
     gt = read_vcf_zarr("cohort.vcz")   # call_genotype, dosages summed over ploidy
+    gt = read_pgen("cohort")           # cohort.pgen / .pvar / .psam (needs pgenlib)
     gt = open_genotypes(path)          # any of them, or a 2-D zarr array of codes
     u, s, v = pca(gt.array, k=10)      # gt.samples: (FID, IID) per column
     write_bed(codes, "out")            # variants x samples, -1 for missing
@@ -22,6 +23,7 @@ import numpy as np
 from lamina.array.core import Array
 from lamina.layers.chunks import normalize_chunks
 from lamina.layers.linalg.packing import pack_2bit, packed_width
+from lamina.layers.linalg.pgen import PgenBlocks, pgen_reader
 from lamina.layers.linalg.plink import BED_MAGIC, CODE_TO_PLINK, BedBlocks, VcfZarrBlocks
 
 BLOCK_BYTES = 8 * 2**20
@@ -50,7 +52,7 @@ def default_rows(n_samples: int, n_variants: int) -> int:
 
 def _prefix(path: str | os.PathLike) -> str:
     path = os.fspath(path)
-    for ext in (".bed", ".bim", ".fam"):
+    for ext in (".bed", ".bim", ".fam", ".pgen", ".pvar", ".psam"):
         if path.endswith(ext):
             return path[:-len(ext)]
     return path
@@ -130,14 +132,73 @@ def read_vcf_zarr(path: str | os.PathLike, variants_per_block: int | None = None
                      [(s, s) for s in ids], "vcf-zarr", variants)
 
 
+def _psam_samples(path: str) -> list[tuple[str, str]]:
+    """(FID, IID) of each sample of a ``.psam`` (or ``.fam``) file."""
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path} does not exist: a .pgen needs its .psam")
+    with open(path) as f:
+        lines = [line.split() for line in f if line.strip()]
+    header = lines[0] if lines and lines[0][0].startswith("#") else None
+    rows = lines[1:] if header else lines
+    if header is None:  # headerless: a .fam layout
+        return [(r[0], r[1]) for r in rows]
+    names = [h.lstrip("#") for h in header]
+    if "IID" not in names:
+        raise ValueError(f"{path} header {header} has no IID column")
+    iid = names.index("IID")
+    fid = names.index("FID") if "FID" in names else None
+    return [(r[fid] if fid is not None else r[iid], r[iid]) for r in rows]
+
+
+def _pvar_ids(path: str) -> list[str]:
+    """Variant IDs of a ``.pvar`` (or ``.bim``) file: the ID column (3rd of .pvar, 2nd of .bim)."""
+    if not os.path.exists(path):
+        return []
+    ids, column = [], 1
+    with open(path) as f:
+        for line in f:
+            if line.startswith("##"):
+                continue
+            parts = line.split()
+            if line.startswith("#"):
+                column = [p.lstrip("#") for p in parts].index("ID")
+            elif parts:
+                ids.append(parts[column])
+    return ids
+
+
+def read_pgen(path: str | os.PathLike, variants_per_block: int | None = None,
+              samples_per_block: int | None = None) -> Genotypes:
+    """The ALT allele counts of a PLINK 2 fileset (``.pgen/.pvar/.psam``), read by ``pgenlib``."""
+    prefix = _prefix(path)
+    pgen = prefix + ".pgen"
+    if not os.path.exists(pgen):
+        raise FileNotFoundError(f"{pgen} does not exist")
+    samples = _psam_samples(prefix + ".psam" if os.path.exists(prefix + ".psam")
+                            else prefix + ".fam")
+    reader = pgen_reader(os.path.abspath(pgen), n_samples=len(samples))
+    try:
+        shape = (int(reader.get_variant_ct()), int(reader.get_raw_sample_ct()))
+    finally:
+        reader.close()
+    variants = _pvar_ids(prefix + ".pvar")
+    rows = variants_per_block or default_rows(shape[1], shape[0])
+    chunks = normalize_chunks((rows, samples_per_block or max(shape[1], 1)), shape, np.int8)
+    return Genotypes(Array(PgenBlocks(os.path.abspath(pgen), shape, chunks)), samples, "pgen",
+                     variants)
+
+
 def open_genotypes(path: str | os.PathLike, variants_per_block: int | None = None) -> Genotypes:
-    """Detect the format of ``path`` (PLINK 1 fileset, VCF Zarr, 2-D zarr array) and read it."""
+    """Detect the format of ``path`` (PLINK 1 or 2 fileset, VCF Zarr, 2-D zarr array) and read it."""
     path = os.fspath(path)
     prefix = _prefix(path)
+    if path.endswith((".pgen", ".pvar", ".psam")) or (
+            os.path.exists(prefix + ".pgen") and not os.path.exists(prefix + ".bed")):
+        return read_pgen(prefix, variants_per_block)
     if os.path.exists(prefix + ".bed"):
         return read_bed(prefix, variants_per_block)
     if not os.path.exists(path):
-        raise FileNotFoundError(f"{path} does not exist (nor {prefix}.bed)")
+        raise FileNotFoundError(f"{path} does not exist (nor {prefix}.bed or {prefix}.pgen)")
     import zarr
 
     try:
@@ -155,6 +216,47 @@ def open_genotypes(path: str | os.PathLike, variants_per_block: int | None = Non
     return Genotypes(open_zarr(path, chunks=chunks), [(s, s) for s in ids], "zarr")
 
 
+class BedWriter:
+    """Writes a PLINK 1 fileset a block of variants at a time (``write_bed`` uses it).
+
+    ``write(block)`` takes variants x samples codes (0/1/2 copies of A1, -1
+    missing); ``close()`` writes the ``.bim`` for the variants written.
+    """
+
+    def __init__(self, path: str | os.PathLike, samples: Sequence[tuple[str, str]]) -> None:
+        self.prefix = _prefix(path)
+        self.samples = list(samples)
+        self.count = 0
+        self._table = np.array(CODE_TO_PLINK, dtype=np.uint8)
+        self._bed = open(self.prefix + ".bed", "wb")
+        self._bed.write(BED_MAGIC)
+        with open(self.prefix + ".fam", "w") as f:
+            f.writelines(f"{fid} {iid} 0 0 0 -9\n" for fid, iid in self.samples)
+
+    def write(self, block: Any) -> None:
+        block = np.asarray(block)
+        if block.ndim != 2 or block.shape[1] != len(self.samples):
+            raise ValueError(f"a block is variants x {len(self.samples)} samples, got shape "
+                             f"{block.shape}")
+        if block.size and (block.min() < -1 or block.max() > 2):
+            raise ValueError("genotype codes must be -1 (missing), 0, 1 or 2, found "
+                             f"values in [{block.min()}, {block.max()}]")
+        codes = np.where(block < 0, 3, block).astype(np.uint8)
+        self._bed.write(pack_2bit(self._table[codes], check=False).tobytes())
+        self.count += block.shape[0]
+
+    def close(self, variants: Sequence[str] | None = None) -> str:
+        """Finish the files; ``variants`` names them (default ``v0``, ``v1``, ...)."""
+        self._bed.close()
+        variants = list(variants) if variants is not None else \
+            [f"v{i}" for i in range(self.count)]
+        if len(variants) != self.count:
+            raise ValueError(f"{len(variants)} variant names for {self.count} variants written")
+        with open(self.prefix + ".bim", "w") as f:
+            f.writelines(f"1\t{v}\t0\t{i + 1}\tA\tG\n" for i, v in enumerate(variants))
+        return self.prefix
+
+
 def write_bed(genotypes: Any, path: str | os.PathLike,
               samples: Sequence[tuple[str, str]] | None = None,
               variants: Sequence[str] | None = None, variants_per_block: int = 4096) -> str:
@@ -163,29 +265,16 @@ def write_bed(genotypes: Any, path: str | os.PathLike,
     ``genotypes`` is a NumPy array or a lamina ``Array`` (computed a block of
     variants at a time). Returns the prefix written.
     """
-    prefix = _prefix(path)
     shape = tuple(genotypes.shape)
     if len(shape) != 2:
         raise ValueError(f"genotypes are 2-D (variants x samples), got shape {shape}")
     samples = list(samples) if samples is not None else \
         [(f"s{i}", f"s{i}") for i in range(shape[1])]
-    variants = list(variants) if variants is not None else [f"v{i}" for i in range(shape[0])]
-    if len(samples) != shape[1] or len(variants) != shape[0]:
-        raise ValueError(f"{len(samples)} samples and {len(variants)} variants given for "
-                         f"shape {shape}")
-    table = np.array(CODE_TO_PLINK, dtype=np.uint8)
-    with open(prefix + ".bed", "wb") as f:
-        f.write(BED_MAGIC)
-        for start in range(0, shape[0], variants_per_block):
-            block = genotypes[start:start + variants_per_block]
-            block = np.asarray(block.compute() if isinstance(block, Array) else block)
-            if block.size and (block.min() < -1 or block.max() > 2):
-                raise ValueError("genotype codes must be -1 (missing), 0, 1 or 2, found "
-                                 f"values in [{block.min()}, {block.max()}]")
-            codes = np.where(block < 0, 3, block).astype(np.uint8)
-            f.write(pack_2bit(table[codes], check=False).tobytes())
-    with open(prefix + ".fam", "w") as f:
-        f.writelines(f"{fid} {iid} 0 0 0 -9\n" for fid, iid in samples)
-    with open(prefix + ".bim", "w") as f:
-        f.writelines(f"1\t{v}\t0\t{i + 1}\tA\tG\n" for i, v in enumerate(variants))
-    return prefix
+    if len(samples) != shape[1] or (variants is not None and len(variants) != shape[0]):
+        raise ValueError(f"{len(samples)} samples and {len(variants or [])} variants given "
+                         f"for shape {shape}")
+    writer = BedWriter(path, samples)
+    for start in range(0, shape[0], variants_per_block):
+        block = genotypes[start:start + variants_per_block]
+        writer.write(block.compute() if isinstance(block, Array) else block)
+    return writer.close(variants)

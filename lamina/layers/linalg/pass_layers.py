@@ -22,7 +22,7 @@ import numpy as np
 from lamina.layers.base import CSR, Chunks, Kernel, Layer
 from lamina.layers.blas import blas_kernel
 from lamina.layers.deps import AxisMap, product_deps
-from lamina.layers.linalg import products
+from lamina.layers.linalg import device, products
 from lamina.layers.linalg.memory import trimming_kernel
 from lamina.layers.registry import trusted
 
@@ -67,7 +67,8 @@ class RowPass(Layer):
 
         def run(block: int, inputs: list) -> tuple:
             stats = inputs[2 * nj] if has_stats else None
-            return products.row_pass(inputs[:nj], inputs[nj:2 * nj], stats, **options)
+            kernels = device if device.on_device(inputs[0]) else products
+            return kernels.row_pass(inputs[:nj], inputs[nj:2 * nj], stats, **options)
 
         return trimming_kernel(blas_kernel(run))
 

@@ -26,6 +26,8 @@ import numpy as np
 from lamina.layers.base import CSR, Chunks, Kernel, Layer, one_to_one
 from lamina.layers.blas import blas_kernel
 from lamina.layers.deps import AxisMap, product_deps
+from lamina.layers.linalg.device import asarray
+from lamina.layers.linalg.packing import array_module
 from lamina.layers.linalg.signs import flip_signs
 from lamina.layers.registry import trusted
 
@@ -56,7 +58,7 @@ class BlockQR(Layer):
 
     def kernel(self) -> Kernel:
         dtype = self.compute_dtype
-        return blas_kernel(lambda block, inputs: local_qr(np.asarray(inputs[0], dtype=dtype)))
+        return blas_kernel(lambda block, inputs: local_qr(asarray(inputs[0], dtype)))
 
 
 def local_qr(x: np.ndarray) -> tuple[list, np.ndarray]:
@@ -84,7 +86,9 @@ def apply_pieces(pieces: list, factor: np.ndarray) -> np.ndarray:
     if len(pieces) == 1 and pieces[0][1] is None:
         return pieces[0][0] @ factor
     nrows = sum(q.shape[0] for q, _ in pieces)
-    out = np.empty((nrows, factor.shape[1]), dtype=np.result_type(pieces[0][0], factor))
+    xp = array_module(factor)
+    out = xp.empty((nrows, factor.shape[1]), dtype=np.result_type(pieces[0][0].dtype,
+                                                                  factor.dtype))
     row = 0
     for q, top in pieces:
         out[row:row + q.shape[0]] = q @ (top @ factor)
@@ -269,7 +273,7 @@ class FirstBlockQR(Layer):
         dtype = self.compute_dtype
 
         def run(block: int, inputs: list) -> tuple:
-            q, r = np.linalg.qr(np.asarray(inputs[0], dtype=dtype))
+            q, r = np.linalg.qr(asarray(inputs[0], dtype))
             d, r = qr_signs(r)
             return q @ d, r
 
