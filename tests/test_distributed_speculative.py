@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-import time
 
 import cloudpickle
 import numpy as np
@@ -92,22 +91,3 @@ def test_worker_killed_holding_tasks_sent_ahead_still_gives_the_numpy_result():
         open(gate, "w").close()
         np.testing.assert_array_equal(future.result(WAIT), chain_numpy(data + 1, 4))
         assert client.scheduler_info()["tasks_recomputed"] > 0
-
-
-def slow_first_half(block: np.ndarray) -> np.ndarray:
-    """Blocks below 8 take 0.2 s, the rest nothing: one worker is left idle early."""
-    if block[0] < 8:
-        time.sleep(0.2)
-    return block + 1
-
-
-def test_a_stolen_input_is_fetched_by_the_worker_holding_its_dependents(cluster):
-    data = np.arange(16.0)
-    with connected(cluster) as client, set_options(**UNFUSED):
-        before = client.scheduler_info()["tasks_stolen"]
-        redirected = sum(w["redirected"] for w in client.worker_info())
-        x = chain(la.map_blocks(slow_first_half, la.from_array(data, chunks=1), dtype="f8"), 2)
-        np.testing.assert_array_equal(client.compute(x).result(WAIT), chain_numpy(data + 1, 2))
-        assert client.scheduler_info()["tasks_stolen"] > before, "the idle worker stole"
-        assert sum(w["redirected"] for w in client.worker_info()) > redirected, \
-            "tasks sent ahead fetched their stolen input from the thief"

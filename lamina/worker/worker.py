@@ -149,7 +149,6 @@ class Worker:
         self.queue: deque[tuple[Batch, int, int]] = deque()
         self.waiting = WaitingSet()
         self.tasks_ahead = 0
-        self.redirected = 0
         self.busy = 0
         self.seconds_per_task = INITIAL_SECONDS_PER_TASK
         self.pool: ConnectionPool | None = None
@@ -371,7 +370,6 @@ class Worker:
             for key, value in values.items():
                 for batch, i in self.waiting.arrived(key, value):
                     ready.setdefault(id(batch), (batch, []))[1].append(i)
-                    self.redirected += 1
         if not run.cancelled:
             for batch, indices in ready.values():
                 self._queue_ranges(batch, sorted(indices), front=True)
@@ -634,8 +632,7 @@ class Worker:
         return {"address": self.address, "nthreads": self.nthreads, "n_keys": len(self.data),
                 "runs": sorted(self.runs), "queued": len(self.queue), "busy": self.busy,
                 "tasks_run": self.tasks_run, "held": len(self.waiting),
-                "tasks_ahead": self.tasks_ahead, "redirected": self.redirected,
-                "paused": self.paused, "pauses": self.pauses,
+                "tasks_ahead": self.tasks_ahead, "paused": self.paused, "pauses": self.pauses,
                 **self.data.info()}
 
 
