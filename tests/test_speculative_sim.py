@@ -52,7 +52,6 @@ class SimWorker:
         self.key_base: dict[int, int] = {}
         self.inbox: deque[dict] = deque()
         self.outbox: deque[dict] = deque()
-        self.remote: dict[int, int] = {}     # inputs of held tasks made on a peer (redirect)
 
 
 class Sim:
@@ -71,7 +70,6 @@ class Sim:
         self.runs: Counter = Counter()       # (ref, task) -> times run
         self.ref_of: dict[int, int] = {}
         self.kills = 0
-        self.redirects = 0
 
     # the scheduler side ------------------------------------------------------------
     def settle(self) -> None:
@@ -177,15 +175,6 @@ class Sim:
                     w.held.pop((msg["run"], t), None)
             elif op == "steal":
                 self.give_up(w, msg["run"], msg["tasks"].tolist())
-            elif op == "redirect":
-                self.redirects += 1
-                rid = msg["run"]
-                w.remote.update(zip(msg["keys"].tolist(), msg["where"].tolist()))
-                for (r, t), keys in list(w.held.items()):
-                    if r == rid and all(k in w.data or k in w.remote for k in keys):
-                        del w.held[(r, t)]
-                        w.queue.appendleft((rid, t, keys, [w.remote.get(k, w.ws.wid)
-                                                           for k in keys]))
             elif op in ("cancel", "forget"):
                 rid = msg["run"]
                 w.queue = deque(q for q in w.queue if q[0] != rid)
@@ -196,6 +185,17 @@ class Sim:
         given = [q[1] for q in w.queue if q[0] == rid and q[1] in wanted]
         w.queue = deque(q for q in w.queue if not (q[0] == rid and q[1] in wanted))
         given += [t for t in tasks if w.held.pop((rid, t), None) is not None]
+        base = w.key_base[rid]
+        lost = {base + t for t in given}
+        changed = True
+        while changed:
+            changed = False
+            for (r, t), keys in list(w.held.items()):
+                if r == rid and lost.intersection(keys):
+                    del w.held[(r, t)]
+                    given.append(t)
+                    lost.add(base + t)
+                    changed = True
         w.outbox.append({"op": "stolen", "run": rid, "tasks": np.array(sorted(set(given)),
                                                                        dtype=np.int64)})
 
@@ -227,21 +227,9 @@ class Sim:
         return t
 
     def unblocked(self, w: SimWorker, rid: int, t: int) -> list[int]:
-        """Held tasks waiting on ``t`` that wait on nothing else here; those with an
-        input on a peer (redirected) are queued to fetch it instead."""
         key = w.key_base[rid] + t
-        ready = [t2 for (r, t2), keys in w.held.items()
-                 if r == rid and key in keys and all(k in w.data or k in w.remote
-                                                     for k in keys)]
-        here = []
-        for t2 in ready:
-            keys = w.held[(rid, t2)]
-            if all(k in w.data for k in keys):
-                here.append(t2)
-            else:
-                del w.held[(rid, t2)]
-                w.queue.appendleft((rid, t2, keys, [w.remote.get(k, w.ws.wid) for k in keys]))
-        return here
+        return [t2 for (r, t2), keys in w.held.items()
+                if r == rid and key in keys and all(k in w.data for k in keys)]
 
     def flush(self, w: SimWorker) -> None:
         """The scheduler reads the worker's reports so far."""
@@ -349,31 +337,3 @@ def test_a_long_chain_goes_ahead_and_is_stolen_by_an_idle_worker(seed):
     drive(sim, kills=0, cancels=0)
     check_runs(sim, [1])
     assert sim.scheduler.tasks_speculative > 0
-
-
-def test_a_stolen_input_is_fetched_from_the_thief_by_the_worker_holding_its_dependents():
-    """The input of tasks sent ahead runs on another worker after all (it was stolen):
-    they stay where they were sent, and that worker is told where to fetch it."""
-    sim = Sim(random.Random(0))
-    sim.scheduler.ahead_depth, sim.scheduler.ahead_budget = 64, 1024
-    sim.join(), sim.join()
-    chain = la.ones(2, chunks=1)
-    for _ in range(4):
-        chain = chain + 1
-    with set_options(disabled_rules={"blockwise_fusion"}):
-        plan, _ = planned([chain.sum().layer])
-    sim.submit(plan, every_edge(plan))
-    victim, thief = sim.alive[1], sim.alive[2]
-    sim.deliver(victim), sim.deliver(thief)
-    assert victim.queue and victim.held, "a root is queued there, its chain held"
-    rid, root = victim.queue[0][0], victim.queue[0][1]
-    run = sim.scheduler.runs[rid]
-    victim.ws.stealing, victim.ws.steal_for = True, (thief.ws.wid, 1)
-    thief.ws.incoming += 1
-    sim.give_up(victim, rid, [root])
-    sim.flush(victim)
-    assert run.where[root] == thief.ws.wid, "the thief runs the stolen input"
-    assert (run.state.states() == AHEAD).sum() >= 1, "the tasks sent ahead stay sent"
-    drive(sim, kills=0, cancels=0)
-    assert sim.redirects >= 1
-    check_runs(sim, [1])

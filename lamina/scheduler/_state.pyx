@@ -11,7 +11,6 @@ or failed, and frees what it says is no longer needed::
     done, freed = state.finish_on(ids, where, wid)   # a worker's report, in one pass
     erred = state.fail(task_id)       # the task and all its dependents
     again = state.lose(ids)           # their worker left: ids that must run again
-    back = state.requeue(ids)         # given up unstarted: READY again, dependents stay
     state.ahead(ids)                  # sent ahead: they wait on their worker (AHEAD)
     promoted = state.promoted()       # AHEAD tasks whose inputs are all done: RUNNING
 
@@ -570,29 +569,6 @@ cdef class GraphState:
         out = np.asarray(self._promoted[:self.n_promoted]).copy()
         self.n_promoted = 0
         return out
-
-    def requeue(self, ids):
-        """Put RUNNING ``ids`` back in the ready heap; return those moved.
-
-        For tasks a worker gave up before starting them (a steal): their
-        inputs are all DONE, so they are READY again. Unlike ``lose``, their
-        AHEAD dependents stay sent ahead where they are; whoever runs the
-        task instead, the dependents' holders fetch it from there.
-        """
-        cdef int64_t[::1] sel = np.ascontiguousarray(ids, dtype=np.int64)
-        self._check_ids(sel)
-        out_arr = np.empty(sel.shape[0], dtype=np.int64)
-        cdef int64_t[::1] out = out_arr
-        cdef int64_t i, t, k = 0
-        with nogil:
-            for i in range(sel.shape[0]):
-                t = sel[i]
-                if self._state[t] == S_RUNNING:
-                    self.n_running -= 1
-                    self._push(t)
-                    out[k] = t
-                    k += 1
-        return out_arr[:k]
 
     def claim(self, ids):
         """Take READY ``ids`` out of the ready heap as RUNNING; return those taken.

@@ -113,18 +113,7 @@ def promote(run: Run, promoted: np.ndarray, holders: np.ndarray,
         ws.in_flight += len(index)
         ws.ahead -= len(index)
         run.speculative[promoted[index]] = True
-        redirect(run, promoted[index], ws)
         send_ahead(run, promoted[index], ws)
-
-
-def redirect(run: Run, promoted: np.ndarray, ws: WorkerState) -> None:
-    """Tell ``ws`` where the inputs of its promoted tasks that were made elsewhere
-    after all are (an input stolen from it ran on the thief): it fetches them."""
-    _, keys, where = gather(promoted, run.table.dep_indptr, run.table.dep_indices, run.keys,
-                            run.where)
-    away = where != ws.wid
-    if away.any():
-        ws.send({"op": "redirect", "run": run.id, "keys": keys[away], "where": where[away]})
 
 
 def drop_retracted(run: Run, workers: dict[int, WorkerState]) -> None:
@@ -173,10 +162,9 @@ def steal(workers: list[WorkerState], runs: list[Run]) -> None:
 
 def stolen(victim: WorkerState, msg: dict, run: Run | None,
            workers: dict[int, WorkerState]) -> int:
-    """The victim gave up ``msg["tasks"]``, queued there but not started: they go
-    straight to the thief. Tasks sent ahead to the victim that wait on them stay
-    there, and fetch them from the thief once made (``redirect``). Returns how many
-    tasks moved."""
+    """The victim gave up ``msg["tasks"]`` (and tasks sent ahead that wait on them):
+    send them back to waiting, and the ready ones straight to the thief. Returns
+    how many tasks moved."""
     if not victim.stealing:
         return 0
     victim.stealing = False
@@ -190,13 +178,9 @@ def stolen(victim: WorkerState, msg: dict, run: Run | None,
     states = run.state.states_of(tasks)
     mine = run.where[tasks] == victim.wid
     given = tasks[mine & ((states == RUNNING) | (states == AHEAD))]
-    running = tasks[mine & (states == RUNNING)]
-    victim.in_flight -= len(running)
-    again = run.requeue(running)
-    held = tasks[mine & (states == AHEAD)]      # held tasks it was asked for by name
-    if len(held):
-        run.give_back(held)
-        drop_retracted(run, workers)
+    victim.in_flight -= int((mine & (states == RUNNING)).sum())
+    again = run.give_back(given)
+    drop_retracted(run, workers)
     if thief is not None and thief is not victim and not thief.alone and len(again):
         claimed = run.state.claim(again)
         if len(claimed):

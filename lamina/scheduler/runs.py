@@ -116,13 +116,6 @@ class Run:
         self.where[again] = -1
         return again
 
-    def requeue(self, tasks: np.ndarray) -> np.ndarray:
-        """``GraphState.requeue``: RUNNING ``tasks`` given up unstarted are ready again,
-        placed nowhere; what was sent ahead on them stays (see ``dispatch.redirect``)."""
-        again = self.state.requeue(tasks)
-        self.where[again] = -1
-        return again
-
     def take_retracted(self) -> list[tuple[np.ndarray, np.ndarray]]:
         """AHEAD tasks sent back since the last call, and the workers that held them."""
         out, self.retracted = self.retracted, []

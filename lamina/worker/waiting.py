@@ -8,7 +8,6 @@ takes it and runs it at once, without a scheduler round trip::
     waiting = WaitingSet()
     ready = waiting.hold(batch, data.__contains__)   # held indices runnable now
     follow = waiting.produced(key)                   # (batch, index) now runnable
-    follow = waiting.arrived(key, value)             # the same, the input fetched from a peer
 
 A pool thread calls ``produced`` while the event loop calls the others, so
 every method takes the lock; a task is taken (to run) or dropped (the
@@ -19,8 +18,6 @@ from __future__ import annotations
 
 import threading
 from typing import Any, Callable
-
-_HERE = object()   # the input is in this worker's memory
 
 
 class WaitingSet:
@@ -56,40 +53,16 @@ class WaitingSet:
         """``key`` is now in memory: the held tasks that no longer wait, taken to run."""
         if not self._by_key:
             return []
-        return self._release(key, _HERE)
-
-    def arrived(self, key: int, value: Any) -> list[tuple[Any, int]]:
-        """``key`` was fetched from a peer (a redirect): like ``produced``, with the
-        value kept in each waiting task's batch (``fetched``), not in memory here."""
-        return self._release(key, value)
-
-    def _release(self, key: int, value: Any) -> list[tuple[Any, int]]:
         out = []
         with self.lock:
             for entry in self._by_key.pop(key, ()):
                 if entry[2] <= 0:
                     continue
-                if value is not _HERE:
-                    entry[0].fetched[key] = value
                 entry[2] -= 1
                 if entry[2] == 0:
                     batch, i = entry[0], entry[1]
                     del self._entries[(batch.run.id, batch.tasks[i])]
                     out.append((batch, i))
-        return out
-
-    def waiting_on(self, rid: int, keys: list[int]) -> list[int]:
-        """Stop holding the tasks of run ``rid`` that wait on any of ``keys``; return them."""
-        out = []
-        with self.lock:
-            for key in keys:
-                for entry in self._by_key.pop(key, ()):
-                    if entry[2] > 0 and entry[0].run.id == rid:
-                        entry[2] = -1
-                        task = entry[0].tasks[entry[1]]
-                        self._entries.pop((rid, task), None)
-                        out.append(task)
-            self._forget_dropped()
         return out
 
     def drop(self, rid: int, tasks: list[int], key_base: int | None = None) -> list[int]:

@@ -18,11 +18,9 @@ to size the next batches.
 
 Tasks sent *ahead* wait in a ``WaitingSet`` until their inputs are in
 memory here; the thread that makes the last input runs them straight
-after, without a round trip to the scheduler, reporting as it goes. A
-``steal`` asks for queued tasks back: the worker gives up those it has not
-started and answers ``stolen``; held tasks waiting on them stay, and a
-``redirect`` later says which peer made those inputs (the worker fetches
-them, then runs the tasks).
+after, without a round trip to the scheduler, reporting as it goes. A ``steal`` asks for queued tasks back: the worker gives
+up those it has not started, with the held tasks that wait on them, and
+answers ``stolen``.
 
 With a ``memory_limit`` the blocks live in a ``BlockStore`` that spills
 the least recently used ones to disk and reads them back when a task or a
@@ -227,11 +225,6 @@ class Worker:
             self.waiting.drop(int(msg["run"]), np.asarray(msg["tasks"]).tolist())
         elif op == "steal":
             self._give_up(int(msg["run"]), np.asarray(msg["tasks"]).tolist())
-        elif op == "redirect":
-            run = self.runs.get(msg["run"])
-            if run is not None:
-                self._spawn(self._fetch_redirected(run, np.asarray(msg["keys"]).tolist(),
-                                                   np.asarray(msg["where"]).tolist()))
         elif op == "release":
             data = self.data
             for key in np.asarray(msg["keys"]).tolist():
@@ -326,8 +319,8 @@ class Worker:
             self.queue.extend(items)
 
     def _give_up(self, rid: int, tasks: list[int]) -> None:
-        """Answer a steal: give up the ``tasks`` not started yet. Held tasks waiting on
-        them stay: the scheduler says where their inputs were made (``redirect``)."""
+        """Answer a steal: give up the ``tasks`` not started yet, and the held tasks
+        waiting on them."""
         run = self.runs.get(rid)
         wanted = set(tasks)
         given: list[int] = []
@@ -347,33 +340,8 @@ class Worker:
                         lo = i + 1
             self.queue = kept
             given += self.waiting.drop(rid, tasks)
+            given += self.waiting.drop(rid, given, run.key_base)
         self._tell({"op": "stolen", "run": rid, "tasks": np.array(sorted(set(given)), np.int64)})
-
-    async def _fetch_redirected(self, run: WorkerRun, keys: list[int],
-                                where: list[int]) -> None:
-        """Fetch inputs of held tasks that were made on peers after all, then run the
-        tasks that wait on nothing else; tell the scheduler ``missing`` for those waiting
-        on an input that could not be fetched."""
-        by_peer: dict[int, list[int]] = {}
-        for key, wid in zip(keys, where):
-            by_peer.setdefault(wid, []).append(key)
-        try:
-            replies = await asyncio.gather(*(self._fetch(wid, ks) for wid, ks in by_peer.items()))
-        except InputsUnavailable as exc:
-            tasks = self.waiting.waiting_on(run.id, keys)
-            if tasks and not run.cancelled:
-                self._tell({"op": "missing", "run": run.id, "tasks": np.array(tasks, np.int64),
-                            "peer": exc.wid, "reason": str(exc)})
-            return
-        ready: dict[int, tuple[Batch, list[int]]] = {}
-        for values in replies:
-            for key, value in values.items():
-                for batch, i in self.waiting.arrived(key, value):
-                    ready.setdefault(id(batch), (batch, []))[1].append(i)
-        if not run.cancelled:
-            for batch, indices in ready.values():
-                self._queue_ranges(batch, sorted(indices), front=True)
-            self._fill()
 
     # running tasks ----------------------------------------------------------------
     def _accept(self, batch: Batch) -> None:
@@ -540,11 +508,9 @@ class Worker:
             task = held.tasks[i]
             try:
                 fn = run.kernel(held.layer[i])
-                ptr, fetched = held.dep_ptr, held.fetched
-                keys = held.dep_keys[ptr[i]:ptr[i + 1]]
-                data[base + task] = fn(held.block[i], [data[k] if k in data else fetched[k]
-                                                       for k in keys] if fetched else
-                                       [data[k] for k in keys])
+                ptr = held.dep_ptr
+                data[base + task] = fn(held.block[i],
+                                       [data[k] for k in held.dep_keys[ptr[i]:ptr[i + 1]]])
             except Exception as exc:
                 errors.append((task, exc, run.describe(held.layer[i], held.block[i])))
                 continue
