@@ -219,10 +219,13 @@ def test_finish_on_finishes_only_the_tasks_running_on_that_worker_in_order():
     assert done.tolist() == [0, 1, 2], "each AHEAD task is promoted before it is reached"
     assert freed.tolist() == [0, 1]
     assert state.finish_on(np.array([2]), where, 5)[0].tolist() == [], "a repeated report"
-    state.finish_on(np.array([3]), where, 5)
-    assert state.state_of(3) == AHEAD or state.state_of(3) == READY
+    assert state.finish_on(np.array([3]), where, 5)[0].tolist() == [], "placed nowhere yet"
+    assert state.state_of(3) == READY
+    assert state.pop_ready(1).tolist() == [3]
     done, _ = state.finish_on(np.array([3]), np.array([5, 5, 5, 6]), 5)
-    assert done.tolist() == [], "a task placed on another worker is not this report's"
+    assert done.tolist() == [], "a task running on another worker is not this report's"
+    assert state.finish_on(np.array([3]), np.array([5, 5, 5, 6]), 6)[0].tolist() == [3]
+    assert state.complete
 
 
 @settings(deadline=None, max_examples=60)
