@@ -7,6 +7,7 @@ extensions = [
     Extension("lamina.scheduler._state", ["lamina/scheduler/_state.pyx"]),
     Extension("lamina.scheduler._execute", ["lamina/scheduler/_execute.pyx"]),
     Extension("lamina.scheduler._records", ["lamina/scheduler/_records.pyx"]),
+    Extension("lamina.scheduler._placement", ["lamina/scheduler/_placement.pyx"]),
     Extension("lamina.layers.linalg._bits", ["lamina/layers/linalg/_bits.pyx"]),
     Extension("lamina.layers.linalg._lut", ["lamina/layers/linalg/_lut.pyx"],
               depends=["lamina/layers/linalg/_lut.h"]),

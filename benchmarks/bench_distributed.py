@@ -15,7 +15,9 @@ Measures, for ``x = ones((10 s, 10 s), chunks=10)`` with ``s * s`` chunks:
   task stream);
 * the scheduler alone: lamina's server logic and compiled state machine
   driving zero-work workers simulated in process (no network), in tasks
-  and state transitions per second.
+  and state transitions per second; and its CPU time per report when the
+  optimized graph is reported ``--report-size`` tasks at a time, as real
+  workers do (each report is followed by a placement round).
 
 Dask rows need ``pip install distributed`` (a benchmark-only dependency);
 without it they are skipped. Dask's optimized graph and cluster runs stop
@@ -35,6 +37,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
 
 import lamina.array as la  # noqa: E402
 from lamina.client import Client, LocalCluster  # noqa: E402
@@ -160,6 +164,50 @@ def simulate(side: int, n_workers: int = 2) -> dict[str, float]:
     return asyncio.run(_simulate(side, n_workers))
 
 
+async def _simulate_reports(side: int, size: int, depth: int | None) -> dict[str, float]:
+    from lamina.compute import planned
+
+    layers, hints = planned([lamina_expression(side).layer])
+    scheduler = Scheduler(**({} if depth is None else {"ahead_depth": depth}))
+    workers = []
+    for wid in (1, 2):
+        ws = scheduler.workers[wid] = WorkerState(wid, f"inproc://sim-{wid}", 1, Inbox())
+        workers.append(ws)
+    client = scheduler.clients[0] = ClientState(0, Inbox())
+    frames = dumps({"roots": tuple(layers)}, extension=LayerCodec())
+    await scheduler._submit(client, {"ref": 1, "graph": Packed(frames),
+                                     "hints": [list(h) for h in hints]})
+    rid, run = next(iter(scheduler.runs.items()))
+    queued: dict[int, list[int]] = {ws.wid: [] for ws in workers}
+    reports = 0
+    start = time.process_time()
+    scheduler._schedule()
+    while scheduler.runs:
+        for ws in workers:
+            for msg in ws.out.take():
+                if msg["op"] == "compute":
+                    queued[ws.wid].extend(msg["tasks"].tolist())
+            if queued[ws.wid]:
+                part, queued[ws.wid] = queued[ws.wid][:size], queued[ws.wid][size:]
+                now = time.time()
+                scheduler._worker_message(ws, {
+                    "op": "done", "run": rid, "tasks": np.array(part, dtype=np.int64),
+                    "elapsed": 1e-5 * len(part), "started": now, "began": now, "thread": 0,
+                    "stops": np.full(len(part), now)})
+                scheduler._schedule()
+                reports += 1
+    cpu = time.process_time() - start
+    return {"tasks": run.table.n_tasks, "reports": reports, "cpu_s": cpu,
+            "us_per_report": 1e6 * cpu / reports, "tasks_per_cpu_s": run.table.n_tasks / cpu}
+
+
+def simulate_reports(side: int, size: int, depth: int | None = None) -> dict[str, float]:
+    """The fused expression as the cluster runs it, zero-work workers reporting ``size``
+    tasks at a time (as real ones do), each report followed by a scheduling round:
+    the scheduler's CPU per report, which bounds the cluster's throughput."""
+    return asyncio.run(_simulate_reports(side, size, depth))
+
+
 # report -------------------------------------------------------------------------------
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -168,6 +216,8 @@ def main() -> None:
     parser.add_argument("--ahead-depth", type=int, default=None,
                         help="lamina's speculative-dispatch depth (0: off; default: the "
                         "scheduler's)")
+    parser.add_argument("--report-size", type=int, default=40,
+                        help="tasks per simulated report in the scheduler-per-report rows")
     parser.add_argument("--skip-dask", action="store_true")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
@@ -226,6 +276,15 @@ def main() -> None:
         print(f"{side_of(chunks) ** 2:>9} chunks: {row['tasks']:>9} tasks, plan "
               f"{row['plan_s']:.3f} s, schedule {row['schedule_s']:.3f} s: "
               f"{row['tasks_per_s']:,.0f} tasks/s, {row['transitions_per_s']:,.0f} transitions/s")
+    print(f"\n== the scheduler per report: optimized graph, reports of {args.report_size} "
+          "tasks, CPU time ==")
+    results["scheduler_reports"] = {}
+    for chunks in args.chunks:
+        row = simulate_reports(side_of(chunks), args.report_size, args.ahead_depth)
+        results["scheduler_reports"][chunks] = row
+        print(f"{side_of(chunks) ** 2:>9} chunks: {row['tasks']:>9} tasks, {row['reports']} "
+              f"reports, {row['us_per_report']:,.0f} us CPU per report, "
+              f"{row['tasks_per_cpu_s']:,.0f} tasks per CPU second")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=str))
 

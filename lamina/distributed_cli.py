@@ -50,7 +50,7 @@ def add_scheduler_parser(subparsers: Any) -> argparse.ArgumentParser:
                         help="serve no dashboard")
     parser.add_argument("--ahead-depth", type=_at_least_zero, default=None, metavar="N",
                         help="send dependents ahead to the worker making their inputs, up to "
-                        "N levels along the optimizer's hints, e.g. 64; 0 turns it off (default: 0)")
+                        "N levels along the optimizer's hints; 0 turns it off (default: 64)")
     parser.add_argument("--ahead-budget", type=_at_least_zero, default=None, metavar="N",
                         help="tasks sent ahead that one worker may hold (default: 1024)")
     parser.set_defaults(func=_scheduler)

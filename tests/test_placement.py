@@ -10,12 +10,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from test_state_machine import csr
 
+from lamina.scheduler.peers import WorkerState
 from lamina.scheduler.placement import (
     MAX_PER_THREAD,
     MIN_PER_THREAD,
     choose_workers,
     place_suspects,
-    room,
     shares,
     split_by,
     target,
@@ -28,7 +28,7 @@ def choose(deps, where, ids, readers=None, wids=(1, 2), open_=None, cap=(10, 10)
     wids = np.asarray(wids, dtype=np.int64)
     open_ = np.ones(len(wids), dtype=bool) if open_ is None else np.asarray(open_)
     return choose_workers(np.asarray(ids, dtype=np.int64), ptr, idx,
-                          np.asarray(where, dtype=np.int64), lambda t: readers[t], wids,
+                          np.asarray(where, dtype=np.int64), readers, wids,
                           open_, np.asarray(cap, dtype=np.int64)).tolist()
 
 
@@ -91,8 +91,11 @@ def test_shares_always_sum_to_n(n, room_):
 
 
 def test_room_is_target_minus_in_flight_and_none_for_a_worker_alone():
-    assert room(np.array([8, 8, 8]), np.array([3, 10, 0]),
-                np.array([False, False, True])).tolist() == [5, -2, 0]
+    workers = [WorkerState(i, f"inproc://{i}", 1, None) for i in range(3)]
+    for ws, in_flight in zip(workers, (3, 10 ** 6, 0)):
+        ws.in_flight = in_flight
+    workers[2].alone = True
+    assert [ws.room for ws in workers] == [workers[0].target - 3, workers[1].target - 10 ** 6, 0]
 
 
 @pytest.mark.parametrize("seconds, per_thread", [(1.0, MIN_PER_THREAD), (1e-3, 20),

@@ -194,3 +194,65 @@ def test_send_ahead_follows_only_hinted_edges_to_tasks_whose_inputs_are_there():
     assert state2.send_ahead([0], 1, where2, layer, only_first, 3, 4, 10, none).tolist() == []
     blocked = np.array([0, 0, 0, 1], dtype=np.uint8)
     assert state2.send_ahead([0], 1, where2, layer, both, 3, 4, 10, blocked).tolist() == []
+
+
+def test_send_ahead_with_max_inputs_takes_single_input_steps_only():
+    # 0 and 1 are roots on worker 1; 2 reads both; 3 reads 0 only
+    ptr, idx = csr([[], [], [0, 1], [0]])
+    layer = np.array([0, 0, 1, 2], dtype=np.int64)
+    none = np.zeros(4, dtype=np.uint8)
+    both = np.array([0 * 3 + 1, 0 * 3 + 2], dtype=np.int64)
+    for max_inputs, expected in ((1, [3]), (2, [2, 3]), (-1, [2, 3])):
+        state = GraphState(ptr, idx, np.arange(4), np.ones(4, dtype=np.uint8))
+        state.pop_ready(2)
+        where = np.array([1, 1, -1, -1], dtype=np.int64)
+        got = state.send_ahead([0, 1], 1, where, layer, both, 3, 4, 10, none, max_inputs)
+        assert sorted(got.tolist()) == expected, max_inputs
+
+
+def test_finish_on_finishes_only_the_tasks_running_on_that_worker_in_order():
+    state = chain(4)
+    state.pop_ready(1)
+    where = np.array([5, 5, 5, -1], dtype=np.int64)
+    state.ahead([1, 2])
+    done, freed = state.finish_on(np.array([0, 1, 2, 3]), where, 5)
+    assert done.tolist() == [0, 1, 2], "each AHEAD task is promoted before it is reached"
+    assert freed.tolist() == [0, 1]
+    assert state.finish_on(np.array([2]), where, 5)[0].tolist() == [], "a repeated report"
+    assert state.finish_on(np.array([3]), where, 5)[0].tolist() == [], "placed nowhere yet"
+    assert state.state_of(3) == READY
+    assert state.pop_ready(1).tolist() == [3]
+    done, _ = state.finish_on(np.array([3]), np.array([5, 5, 5, 6]), 5)
+    assert done.tolist() == [], "a task running on another worker is not this report's"
+    assert state.finish_on(np.array([3]), np.array([5, 5, 5, 6]), 6)[0].tolist() == [3]
+    assert state.complete
+
+
+@settings(deadline=None, max_examples=60)
+@given(random_dags(), st.randoms(use_true_random=False))
+def test_finish_on_matches_filtering_then_finish(deps, rnd):
+    """One compiled pass equals the filter (where, RUNNING) then ``finish``, step by step."""
+    ptr, idx = csr(deps)
+    n = len(deps)
+    prio = depth_first_priority(ptr, idx, np.arange(n))
+    keep = np.array([rnd.random() < 0.3 for _ in range(n)], dtype=np.uint8)
+    a, b = GraphState(ptr, idx, prio, keep), GraphState(ptr, idx, prio, keep)
+    where = np.array([rnd.choice([-1, 1, 2]) for _ in range(n)], dtype=np.int64)
+    while not a.complete and a.n_ready + a.n_running:
+        ids_a, ids_b = a.pop_ready(rnd.randint(1, 4)), b.pop_ready(4)
+        assert ids_a.tolist() == ids_b.tolist()[:len(ids_a)]
+        b.lose(ids_b[len(ids_a):])
+        where[ids_a] = np.array([rnd.choice([1, 2]) for _ in ids_a], dtype=np.int64)
+        report = np.array(rnd.sample(range(n), min(n, 6)) + ids_a.tolist(), dtype=np.int64)
+        wid = rnd.choice([1, 2])
+        states = b.states_of(report)
+        mine = report[(where[report] == wid) & (states == RUNNING)]
+        freed_b = b.finish(mine)
+        done_a, freed_a = a.finish_on(report, where, wid)
+        assert done_a.tolist() == list(dict.fromkeys(mine.tolist())), "each finishes once"
+        assert freed_a.tolist() == freed_b.tolist()
+        assert a.states().tolist() == b.states().tolist()
+        rest = a.states() == RUNNING
+        other = np.flatnonzero(rest)
+        a.finish(other)
+        b.finish(other)

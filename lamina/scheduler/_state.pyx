@@ -8,6 +8,7 @@ or failed, and frees what it says is no longer needed::
     state = GraphState(dep_indptr, dep_indices, priority, keep)
     ids = state.pop_ready(8)          # highest priority first, now RUNNING
     freed = state.finish(ids)         # ids whose values may be dropped
+    done, freed = state.finish_on(ids, where, wid)   # a worker's report, in one pass
     erred = state.fail(task_id)       # the task and all its dependents
     again = state.lose(ids)           # their worker left: ids that must run again
     state.ahead(ids)                  # sent ahead: they wait on their worker (AHEAD)
@@ -231,37 +232,64 @@ cdef class GraphState:
         cdef int64_t[::1] done = np.ascontiguousarray(ids, dtype=np.int64)
         freed_arr = np.empty(self.dep_idx.shape[0] + done.shape[0], dtype=np.int64)
         cdef int64_t[::1] freed = freed_arr
-        cdef int64_t nfreed = 0
-        cdef int64_t i, k, t, d
+        cdef int64_t nfreed = 0, i
         with nogil:
             for i in range(done.shape[0]):
-                t = done[i]
-                if self._state[t] != S_RUNNING:
-                    continue
-                self._state[t] = S_DONE
-                self.n_running -= 1
-                self.n_done += 1
-                for k in range(self.dpt_ptr[t], self.dpt_ptr[t + 1]):
-                    d = self.dpt_idx[k]
-                    self.waiting[d] -= 1
-                    if self.waiting[d] == 0 and self._state[d] == S_WAITING:
-                        self._push(d)
-                    elif self.waiting[d] == 0 and self._state[d] == S_AHEAD:
-                        self._promote(d)
-                for k in range(self.dep_ptr[t], self.dep_ptr[t + 1]):
-                    d = self.dep_idx[k]
-                    self.holders[d] -= 1
-                    if self.holders[d] == 0 and not self.keep[d] and self._state[d] == S_DONE:
-                        self._state[d] = S_RELEASED
-                        self.n_released += 1
-                        freed[nfreed] = d
-                        nfreed += 1
-                if self.holders[t] == 0 and not self.keep[t]:
-                    self._state[t] = S_RELEASED
-                    self.n_released += 1
-                    freed[nfreed] = t
-                    nfreed += 1
+                if self._state[done[i]] == S_RUNNING:
+                    nfreed = self._finish_one(done[i], freed, nfreed)
         return freed_arr[:nfreed]
+
+    def finish_on(self, ids, where, int64_t wid):
+        """``finish`` the ``ids`` RUNNING on worker ``wid`` (``where``), in order, in one
+        pass: a worker's report. Returns ``(the ids finished, the ids to free)``.
+
+        An AHEAD task listed after its last input is promoted when that input
+        finishes, so it finishes too; other ids (stale, elsewhere) are ignored.
+        """
+        cdef int64_t[::1] sel = np.ascontiguousarray(ids, dtype=np.int64)
+        cdef const int64_t[::1] wh = where
+        self._check_ids(sel)
+        freed_arr = np.empty(self.dep_idx.shape[0] + sel.shape[0], dtype=np.int64)
+        done_arr = np.empty(sel.shape[0], dtype=np.int64)
+        cdef int64_t[::1] freed = freed_arr
+        cdef int64_t[::1] done = done_arr
+        cdef int64_t nfreed = 0, ndone = 0, i, t
+        with nogil:
+            for i in range(sel.shape[0]):
+                t = sel[i]
+                if wh[t] == wid and self._state[t] == S_RUNNING:
+                    nfreed = self._finish_one(t, freed, nfreed)
+                    done[ndone] = t
+                    ndone += 1
+        return done_arr[:ndone], freed_arr[:nfreed]
+
+    cdef int64_t _finish_one(self, int64_t t, int64_t[::1] freed, int64_t nfreed) noexcept nogil:
+        """RUNNING task ``t`` is DONE: count it off its dependents and inputs."""
+        cdef int64_t k, d
+        self._state[t] = S_DONE
+        self.n_running -= 1
+        self.n_done += 1
+        for k in range(self.dpt_ptr[t], self.dpt_ptr[t + 1]):
+            d = self.dpt_idx[k]
+            self.waiting[d] -= 1
+            if self.waiting[d] == 0 and self._state[d] == S_WAITING:
+                self._push(d)
+            elif self.waiting[d] == 0 and self._state[d] == S_AHEAD:
+                self._promote(d)
+        for k in range(self.dep_ptr[t], self.dep_ptr[t + 1]):
+            d = self.dep_idx[k]
+            self.holders[d] -= 1
+            if self.holders[d] == 0 and not self.keep[d] and self._state[d] == S_DONE:
+                self._state[d] = S_RELEASED
+                self.n_released += 1
+                freed[nfreed] = d
+                nfreed += 1
+        if self.holders[t] == 0 and not self.keep[t]:
+            self._state[t] = S_RELEASED
+            self.n_released += 1
+            freed[nfreed] = t
+            nfreed += 1
+        return nfreed
 
     def fail(self, int64_t task):
         """Mark a task and every task depending on it ERRED; return their ids."""
@@ -438,15 +466,16 @@ cdef class GraphState:
         return out_arr[:k]
 
     def send_ahead(self, frontier, int64_t wid, where, task_layer, hinted, int64_t n_layers,
-                   int64_t depth, int64_t budget, blocked):
+                   int64_t depth, int64_t budget, blocked, int64_t max_inputs=-1):
         """Choose dependents of ``frontier`` to send ahead to worker ``wid``; mark them AHEAD.
 
         Walks up to ``depth`` levels of dependents along hinted layer edges
         (``hinted``: sorted codes ``producer layer * n_layers + consumer
         layer``), through tasks already AHEAD there. A WAITING task goes
         when every input is DONE, RUNNING or AHEAD on ``wid`` (``where``,
-        set in place for the tasks chosen) and ``blocked`` is 0 for it; at
-        most ``budget`` go. Returns their ids, nearest first.
+        set in place for the tasks chosen), ``blocked`` is 0 for it and it has
+        at most ``max_inputs`` inputs (-1: any number); at most ``budget`` go.
+        Returns their ids, nearest first.
         """
         cdef int64_t[::1] fr = np.ascontiguousarray(frontier, dtype=np.int64)
         cdef int64_t[::1] wh = where
@@ -503,7 +532,8 @@ cdef class GraphState:
                 sd = self._state[c]
                 if sd == S_AHEAD and wh[c] == wid:
                     ok = True
-                elif sd == S_WAITING and not blk[c] and budget > 0:
+                elif (sd == S_WAITING and not blk[c] and budget > 0
+                      and (max_inputs < 0 or self.dep_ptr[c + 1] - self.dep_ptr[c] <= max_inputs)):
                     ok = True
                     for j in range(self.dep_ptr[c], self.dep_ptr[c + 1]):
                         d = self.dep_idx[j]
@@ -604,6 +634,13 @@ cdef class GraphState:
         cdef int64_t[::1] sel = np.ascontiguousarray(ids, dtype=np.int64)
         self._check_ids(sel)
         return np.asarray(self.holders)[np.asarray(sel)].copy()
+
+    def readers(self):
+        """Per task, how many of its dependents have not finished: a read-only view of
+        the live counts (no copy), for placement on every report."""
+        view = np.asarray(self.holders)
+        view.flags.writeable = False
+        return view
 
     def state_of(self, int64_t task):
         return self._state[task]

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from lamina.layers.registry import take_rows
 from lamina.scheduler import placement, stealing
+from lamina.scheduler._placement import gather
 from lamina.scheduler._state import AHEAD, RUNNING
 from lamina.scheduler.peers import WorkerState
 from lamina.scheduler.runs import Run, plan
@@ -31,12 +31,11 @@ def schedule(workers: list[WorkerState], runs: list[Run], rotate: int) -> int:
     starve the others.
     """
     place_suspects(workers, runs)
-    cap = placement.room(np.array([ws.target for ws in workers], dtype=np.int64),
-                         np.array([ws.in_flight for ws in workers], dtype=np.int64),
-                         np.array([ws.alone for ws in workers], dtype=bool))
     ready = [run for run in runs if run.state.n_ready]
-    if int(np.clip(cap, 0, None).sum()) <= 0 or not ready:
+    cap = [ws.room for ws in workers]
+    if not ready or all(c <= 0 for c in cap):
         return rotate
+    cap = np.array(cap, dtype=np.int64)
     rotate = (rotate + 1) % len(ready)
     batches, parked = plan(ready[rotate:] + ready[:rotate],
                            np.array([ws.wid for ws in workers], dtype=np.int64),
@@ -51,6 +50,8 @@ def schedule(workers: list[WorkerState], runs: list[Run], rotate: int) -> int:
 def place_suspects(workers: list[WorkerState], runs: list[Run]) -> None:
     """Start parked suspects alone on idle workers (see ``placement.place_suspects``)."""
     waiting = [run for run in runs if run.parked]
+    if not waiting and not any(ws.alone for ws in workers):
+        return      # nothing to place and nobody to free: the common case, kept cheap
     alone, takers = placement.place_suspects(
         np.array([ws.in_flight for ws in workers], dtype=np.int64),
         np.array([ws.alone for ws in workers], dtype=bool),
@@ -86,10 +87,11 @@ def dispatch(run: Run, ids: np.ndarray, choice: np.ndarray, workers: list[Worker
 def _compute(run: Run, ids: np.ndarray, ahead: int) -> dict:
     """A ``compute`` message for ``ids``; its last ``ahead`` tasks are sent ahead."""
     table = run.table
-    dep_ptr, deps = take_rows(table.dep_indptr, table.dep_indices, ids)
+    dep_ptr, dep_keys, dep_where = gather(ids, table.dep_indptr, table.dep_indices, run.keys,
+                                          run.where)
     return {"op": "compute", "run": run.id, "tasks": ids, "ahead": ahead,
             "layer": table.task_layer[ids], "block": table.task_block[ids],
-            "dep_ptr": dep_ptr, "dep_keys": run.keys[deps], "dep_where": run.where[deps]}
+            "dep_ptr": dep_ptr, "dep_keys": dep_keys, "dep_where": dep_where}
 
 
 def send_ahead(run: Run, frontier: np.ndarray, ws: WorkerState) -> None:

@@ -62,6 +62,11 @@ class WorkerState(_Peer):
         """Tasks to keep queued on this worker (see ``placement.target``)."""
         return placement.target(self.nthreads, self.seconds_per_task)
 
+    @property
+    def room(self) -> int:
+        """Tasks it may take now (negative when over its target); none while ``alone``."""
+        return 0 if self.alone else self.target - self.in_flight
+
     def measured(self, n_tasks: int, elapsed: float) -> None:
         """Fold a report of ``n_tasks`` taking ``elapsed`` thread seconds into the estimate."""
         if n_tasks and elapsed > 0:

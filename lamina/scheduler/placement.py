@@ -4,8 +4,8 @@ Nothing here sends, awaits or holds a connection: the server passes the
 workers as arrays (one entry per worker *position*) and gets positions
 back, so each rule is tested with NumPy alone::
 
-    cap = room(targets, in_flight, alone)
-    choice = choose_workers(ids, dep_indptr, dep_indices, where, readers_left,
+    cap = targets - in_flight                  # free room per worker (WorkerState.room)
+    choice = choose_workers(ids, dep_indptr, dep_indices, where, readers,
                             wids, ~alone, cap)      # a worker position per task
 
 The rules:
@@ -26,11 +26,9 @@ The rules:
 
 from __future__ import annotations
 
-from typing import Callable
-
 import numpy as np
 
-from lamina.layers.registry import take_rows
+from lamina.scheduler._placement import by_inputs, groups
 
 TARGET_SECONDS_IN_FLIGHT = 0.02
 MIN_PER_THREAD = 2
@@ -48,11 +46,6 @@ def target(nthreads: int, seconds_per_task: float) -> int:
     return nthreads * int(min(max(per_thread, MIN_PER_THREAD), MAX_PER_THREAD))
 
 
-def room(targets: np.ndarray, in_flight: np.ndarray, alone: np.ndarray) -> np.ndarray:
-    """Free room per worker; none on a worker running a suspect alone (may be negative)."""
-    return np.where(alone, 0, np.asarray(targets) - np.asarray(in_flight)).astype(np.int64)
-
-
 def shares(n: int, room: np.ndarray, allowed: np.ndarray) -> np.ndarray:
     """Split ``n`` tasks over workers in proportion to their room (the allowed
     ones equally if none has room)."""
@@ -66,43 +59,27 @@ def shares(n: int, room: np.ndarray, allowed: np.ndarray) -> np.ndarray:
 
 
 def choose_workers(ids: np.ndarray, dep_indptr: np.ndarray, dep_indices: np.ndarray,
-                   where: np.ndarray, readers_left: Callable[[np.ndarray], np.ndarray],
+                   where: np.ndarray, readers: np.ndarray,
                    wids: np.ndarray, open_: np.ndarray, cap: np.ndarray) -> np.ndarray:
     """A worker position for each task of ``ids``.
 
     ``dep_indptr``/``dep_indices``: the run's dependencies (CSR over task
     ids); ``where``: the worker id holding each task's result (-1: none);
-    ``readers_left(tasks)``: how many unfinished tasks still read each;
+    ``readers``: per task id, how many unfinished tasks still read it;
     ``wids``, ``open_``, ``cap``: per worker position, its id, whether it
     takes tasks besides a suspect, and its free room. A task goes where
     most of its inputs are (each weighed by 1 / its unfinished readers),
     else it gets a share of the room left.
     """
     n_workers = len(wids)
-    choice = np.full(len(ids), -1, dtype=np.int64)
     if n_workers == 1:
-        choice[:] = 0
-        return choice
-    has = dep_indptr[ids + 1] > dep_indptr[ids]
-    if bool(has.any()):
-        rows_with = np.flatnonzero(has)
-        sub_ptr, deps = take_rows(dep_indptr, dep_indices, ids[rows_with])
-        position = np.full(int(np.max(wids)) + 1, -1, dtype=np.int64)
-        position[wids[open_]] = np.flatnonzero(open_)
-        holder = where[deps]
-        known = (holder >= 0) & (holder < len(position))
-        holder = np.where(known, position[np.where(known, holder, 0)], -1)
-        rows = np.repeat(np.arange(len(rows_with)), np.diff(sub_ptr))
-        valid = holder >= 0
-        weight = 1.0 / np.maximum(readers_left(deps[valid]), 1)
-        counts = np.bincount(rows[valid] * n_workers + holder[valid], weights=weight,
-                             minlength=len(rows_with) * n_workers).reshape(-1, n_workers)
-        best = counts.argmax(axis=1)
-        located = counts.max(axis=1) > 0
-        choice[rows_with[located]] = best[located]
+        return np.zeros(len(ids), dtype=np.int64)
+    position = np.full(int(np.max(wids)) + 1, -1, dtype=np.int64)
+    position[wids[open_]] = np.flatnonzero(open_)
+    choice = by_inputs(ids, dep_indptr, dep_indices, where, readers, position, n_workers)
     rest = np.flatnonzero(choice < 0)
     if len(rest):
-        left = np.clip(cap - np.bincount(choice[choice >= 0], minlength=n_workers), 0, None)
+        left = np.maximum(cap - np.bincount(choice[choice >= 0], minlength=n_workers), 0)
         choice[rest] = np.repeat(np.arange(n_workers), shares(len(rest), left, open_))
     return choice
 
@@ -132,7 +109,6 @@ def split_by(owner: np.ndarray) -> list[tuple[int, np.ndarray]]:
 
     One message per worker: ``[(wid, indices of its tasks), ...]``.
     """
-    order = np.argsort(owner, kind="stable")
-    values, starts = np.unique(owner[order], return_index=True)
-    bounds = list(starts[1:]) + [len(order)]
-    return [(value, order[a:b]) for value, a, b in zip(values.tolist(), starts.tolist(), bounds)]
+    order, values, bounds = groups(owner)
+    bounds = bounds.tolist()
+    return [(value, order[a:b]) for value, a, b in zip(values.tolist(), bounds, bounds[1:])]

@@ -26,7 +26,7 @@ import numpy as np
 
 from lamina.layers.held import Held
 from lamina.scheduler import placement
-from lamina.scheduler._state import AHEAD, DONE, RELEASED, RUNNING, GraphState
+from lamina.scheduler._state import AHEAD, RUNNING, GraphState
 from lamina.scheduler.lowering import TaskTable
 
 if TYPE_CHECKING:
@@ -92,14 +92,18 @@ class Run:
         """Mark dependents of ``frontier`` (running on ``wid``) to travel there ahead.
 
         Only along hinted edges, only tasks whose inputs are all on ``wid``,
-        never a suspect; see ``GraphState.send_ahead``.
+        never a suspect; see ``GraphState.send_ahead``. Only where it pays:
+        while other tasks are ready, the workers have work to hide the round
+        trip behind, so only single-input steps go (an unfused elementwise
+        chain, which then runs back to back); a task reading several inputs
+        (a reduction tree over a wide, fused map) goes once the ready tasks
+        run out and a worker would otherwise wait for the scheduler.
         """
         if not self.ahead_depth or budget <= 0 or not len(frontier):
             return np.empty(0, dtype=np.int64)
-        ids = self.state.send_ahead(frontier, wid, self.where, self._task_layer,
-                                    self.hinted, len(self.table.layers), self.ahead_depth,
-                                    budget, self.losses)
-        return ids
+        return self.state.send_ahead(frontier, wid, self.where, self._task_layer,
+                                     self.hinted, len(self.table.layers), self.ahead_depth,
+                                     budget, self.losses, 1 if self.state.n_ready else -1)
 
     def give_back(self, tasks: np.ndarray) -> np.ndarray:
         """``GraphState.lose``, noting the AHEAD tasks that went back with their workers
@@ -183,17 +187,13 @@ class Run:
         """
         if len(reported) and (reported.min() < 0 or reported.max() >= self.table.n_tasks):
             raise ValueError("a report names tasks outside the run")
-        states = self.state.states_of(reported)
-        mine = reported[(self.where[reported] == wid) & ((states == RUNNING) | (states == AHEAD))]
-        self.last_finished = mine  # what the task records take from this report
-        freed = self.finish(mine)
-        after = self.state.states_of(mine)
-        n_done = int(((after == DONE) | (after == RELEASED)).sum())
+        done, freed = self.state.finish_on(reported, self.where, wid)
+        self.last_finished = done  # what the task records take from this report
         promoted = self.state.promoted()
         # only a promoted task that finished in this report, here, can have been freed
         holders = self.where[promoted]
         holders[holders < 0] = wid
-        return n_done, promoted, holders, freed
+        return len(done), promoted, holders, self._freed(freed)
 
     def pop_ready(self, n: int) -> tuple[np.ndarray, bool]:
         """Up to ``n`` ready tasks to place, and whether suspects were parked instead.
@@ -216,7 +216,10 @@ class Run:
 
     def finish(self, tasks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Mark ``tasks`` done; return the keys no task needs any more, and their holders."""
-        freed = self.state.finish(tasks)
+        return self._freed(self.state.finish(tasks))
+
+    def _freed(self, freed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The keys of the ``freed`` tasks this run owns, and their holders (now none)."""
         freed = freed[self.owned[freed]]
         keys, where = self.keys[freed], self.where[freed]
         self.where[freed] = -1
@@ -327,7 +330,7 @@ def plan(runs: list[Run], wids: np.ndarray, open_: np.ndarray,
     """
     batches = []
     parked = False
-    free = int(np.clip(cap, 0, None).sum())
+    free = int(np.maximum(cap, 0).sum())
     for run in runs:
         if free <= 0:
             break
@@ -337,8 +340,8 @@ def plan(runs: list[Run], wids: np.ndarray, open_: np.ndarray,
             continue
         table = run.table
         choice = placement.choose_workers(ids, table.dep_indptr, table.dep_indices, run.where,
-                                          run.state.dependents_left, wids, open_, cap)
+                                          run.state.readers(), wids, open_, cap)
         cap -= np.bincount(choice, minlength=len(wids))
-        free = int(np.clip(cap, 0, None).sum())
+        free = int(np.maximum(cap, 0).sum())
         batches.append((run, ids, choice))
     return batches, parked

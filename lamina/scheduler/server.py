@@ -57,7 +57,7 @@ logger = logging.getLogger("lamina.scheduler")
 PROGRESS_SECONDS = 0.1
 MAX_TASK_LOSSES = 3
 MAX_FETCH_FAILURES = 10
-AHEAD_DEPTH = 0  # off until it costs fused work nothing (docs/distributed.md)
+AHEAD_DEPTH = 64
 AHEAD_BUDGET = 1024
 
 

@@ -495,9 +495,11 @@ class Worker:
             done.append(tasks[i])
             stops.append(time.time())
             follow.extend(waiting.produced(base + tasks[i]))
-            if i + 1 < stop and time.perf_counter() - t0 > SLICE_SECONDS:
-                rest = i + 1
-                break
+            if i + 1 < stop:
+                spent = time.perf_counter() - t0
+                if spent > SLICE_SECONDS and spent >= LONG_TASK_SECONDS * (i + 1 - start):
+                    rest = i + 1     # the tasks are longer than this chunk was sized for
+                    break
         thread = self.metrics.thread_index()
         if follow:
             done, stops = self._follow(run, follow, done, stops, errors, began, thread)
