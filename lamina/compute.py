@@ -204,7 +204,10 @@ def _each_array_replaced(collections: Sequence[Any], mode: Mode, **how: Any) -> 
 
     Arrays and dataframes computed together share their common layers.
     """
-    from lamina.array.core import Array
+    import sys
+
+    arrays = sys.modules.get("lamina.array.core")  # no Array exists before it is imported
+    Array = arrays.Array if arrays is not None else ()
 
     def taken(c: Any) -> bool:
         if mode == "persist" and layer_of(c) is not None and not isinstance(c, Array):
