@@ -9,13 +9,22 @@
     speculative  hints                 speculative_hints
     frames       simplify              projection_through_filter, projection_into_parquet,
                                        predicate_into_parquet
+    frame_head   simplify              head_cull
 """
 
 from lamina.optimizer.registry import register
-from lamina.optimizer.rules import blockwise, cse, cull, frames, slices, speculative
+from lamina.optimizer.rules import (
+    blockwise,
+    cse,
+    cull,
+    frame_head,
+    frames,
+    slices,
+    speculative,
+)
 
 BUILTIN_RULES = [*cse.RULES, *cull.RULES, *slices.RULES, *blockwise.RULES, *speculative.RULES,
-                 *frames.RULES]
+                 *frames.RULES, *frame_head.RULES]
 register(*BUILTIN_RULES)
 
 __all__ = ["BUILTIN_RULES"]
