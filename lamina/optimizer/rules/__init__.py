@@ -10,6 +10,7 @@
     frames       simplify              projection_through_filter, projection_into_parquet,
                                        predicate_into_parquet
     frame_head   simplify              head_cull
+    frame_reads  merge_reads           merge_parquet_reads
 """
 
 from lamina.optimizer.registry import register
@@ -18,13 +19,14 @@ from lamina.optimizer.rules import (
     cse,
     cull,
     frame_head,
+    frame_reads,
     frames,
     slices,
     speculative,
 )
 
 BUILTIN_RULES = [*cse.RULES, *cull.RULES, *slices.RULES, *blockwise.RULES, *speculative.RULES,
-                 *frames.RULES, *frame_head.RULES]
+                 *frames.RULES, *frame_head.RULES, *frame_reads.RULES]
 register(*BUILTIN_RULES)
 
 __all__ = ["BUILTIN_RULES"]
