@@ -1,7 +1,7 @@
 """Graph start: from ``compute()`` to the first task, lamina beside dask.dataframe.
 
 Run:  python benchmarks/bench_dataframe_start.py [--partitions 10000] [--runner embedded]
-      [--first-only]
+      [--first-only] [--warm]
 
 One parquet file with ``--partitions`` row groups of 4 rows; the query is
 ``read_parquet -> filter -> groupby().agg()``, one partition per row group
@@ -15,6 +15,8 @@ about 0.2 s once per process). The first task is seen by lamina's ``on_progress`
 task finished, reported back to the client) and, for dask, by a callback
 before its first task starts (``_pretask``) or, on a cluster, by the start
 of the first task in the task stream: dask's figures are in its favour.
+``--warm`` first runs the same query over a 4-partition dataset in the
+same process and cluster, so imports and worker start-up are not counted.
 ``--first-only`` stops each run at its first task (dask needs minutes to
 finish 10,000 partitions); the total is then not measured.
 """
@@ -45,7 +47,7 @@ def _result(first: list, started: float, done: float | None, partitions: int) ->
             "total": None if done is None else done - started}
 
 
-def run_lamina(folder: str, cluster: bool, first_only: bool) -> dict:
+def run_lamina(folder: str, cluster: bool, first_only: bool, warm: str | None) -> dict:
     import lamina
     import lamina.client  # noqa: F401  (imported before the clock, like dask's modules)
     import lamina.compute  # noqa: F401
@@ -65,6 +67,8 @@ def run_lamina(folder: str, cluster: bool, first_only: bool) -> dict:
             seen.set()
 
     if not cluster:
+        if warm:
+            _query(ld.read_parquet(warm)).compute(nthreads=2)
         df = ld.read_parquet(folder)
         query = _query(df)
         started = time.time()
@@ -78,6 +82,8 @@ def run_lamina(folder: str, cluster: bool, first_only: bool) -> dict:
         return _result(first, started, time.time(), df.npartitions)
     with lamina.LocalCluster(n_workers=2, threads_per_worker=1,
                              dashboard_address=None) as c, lamina.Client(c) as client:
+        if warm:
+            client.compute(_query(ld.read_parquet(warm))).result()
         df = ld.read_parquet(folder)
         query = _query(df)
         started = time.time()
@@ -89,7 +95,7 @@ def run_lamina(folder: str, cluster: bool, first_only: bool) -> dict:
         return _result(first, started, time.time(), df.npartitions)
 
 
-def run_dask(folder: str, cluster: bool, first_only: bool) -> dict:
+def run_dask(folder: str, cluster: bool, first_only: bool, warm: str | None) -> dict:
     import dask
     import dask.dataframe as dd
     from dask.callbacks import Callback
@@ -109,6 +115,10 @@ def run_dask(folder: str, cluster: bool, first_only: bool) -> dict:
             with First(), dask.config.set(scheduler="threads", num_workers=2):
                 query.compute()
 
+        if warm:
+            with dask.config.set(scheduler="threads", num_workers=2):
+                _query(dd.read_parquet(warm, split_row_groups=True)).compute()
+
         started = time.time()
         if first_only:
             threading.Thread(target=go, daemon=True).start()
@@ -120,6 +130,8 @@ def run_dask(folder: str, cluster: bool, first_only: bool) -> dict:
 
     with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as c, \
             Client(c) as client:
+        if warm:
+            client.compute(_query(dd.read_parquet(warm, split_row_groups=True))).result()
         client.get_task_stream()  # installs the task-stream plugin before the clock
         started = time.time()
         future = client.compute(query)
@@ -145,12 +157,16 @@ def main() -> None:
     parser.add_argument("--partitions", type=int, default=2000)
     parser.add_argument("--runner", choices=["embedded", "cluster"], default="embedded")
     parser.add_argument("--first-only", action="store_true")
-    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--warm", action="store_true",
+                        help="first run the query on a 4-partition dataset in the same "
+                             "process (and cluster), so start-up costs are not counted")
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        engine, folder = args.child
+        engine, folder, warm = args.child
         runner = run_lamina if engine == "lamina" else run_dask
-        print(json.dumps(runner(folder, args.runner == "cluster", args.first_only)), flush=True)
+        print(json.dumps(runner(folder, args.runner == "cluster", args.first_only,
+                                warm if args.warm else None)), flush=True)
         os._exit(0)  # a run stopped at its first task leaves threads behind
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -159,13 +175,17 @@ def main() -> None:
     n = args.partitions * 4
     pq.write_table(pa.table({"k": np.arange(n) % 5, "x": np.arange(n, dtype=float)}),
                    os.path.join(folder, "f.parquet"), row_group_size=4)
+    warm = tempfile.mkdtemp(prefix="lamina-start-warm-")
+    pq.write_table(pa.table({"k": np.arange(16) % 5, "x": np.arange(16, dtype=float)}),
+                   os.path.join(warm, "f.parquet"), row_group_size=4)
     out = {}
-    extra = ["--runner", args.runner] + (["--first-only"] if args.first_only else [])
+    extra = ["--runner", args.runner] + (["--first-only"] if args.first_only else []) + (
+        ["--warm"] if args.warm else [])
     for engine in ("lamina", "dask"):
-        proc = subprocess.run([sys.executable, __file__, "--child", engine, folder, *extra],
+        proc = subprocess.run([sys.executable, __file__, "--child", engine, folder, warm, *extra],
                               capture_output=True, text=True, check=True, env=ENV)
         out[engine] = json.loads(proc.stdout.strip().splitlines()[-1])
-    print(f"runner: {args.runner}")
+    print(f"runner: {args.runner}{', warmed up' if args.warm else ''}")
     print(f"{'':8} {'partitions':>10} {'first task s':>13} {'total s':>9}")
     for engine, r in out.items():
         total = "-" if r["total"] is None else f"{r['total']:.2f}"
