@@ -65,7 +65,8 @@ def planned(layers: Sequence[Layer],
 
     opts = options()
     if any(isinstance(layer, Held) for layer in topological(layers)):
-        opts = updated(opts, disabled_rules=opts.disabled_rules | {"blockwise_fusion"})
+        opts = updated(opts, disabled_rules=opts.disabled_rules | {"blockwise_fusion",
+                                                                   "partitionwise_fusion"})
     try:
         plan = optimize_plan(layers, options=opts)
     except Exception as exc:

@@ -143,6 +143,9 @@ class ReadParquet(FrameSource):
     def _npartitions(self) -> int:
         return len(self.part_file)
 
+    def max_rows(self) -> int:
+        return int(self.row_counts.max()) if len(self.row_counts) else 0
+
     def label(self) -> str:
         return f"ReadParquet[{os.path.basename(str(self.path).rstrip('/'))}]"
 

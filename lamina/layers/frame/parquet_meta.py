@@ -149,6 +149,8 @@ def dataset_meta(path: str) -> DatasetMeta:
 
     The schema is the first file's, as ``pyarrow.dataset`` takes it.
     """
+    import pyarrow.parquet as pq
+
     files = dataset_files(path)
     token = tuple((f, *_signature(f)) for f in files)
     with _LOCK:
@@ -161,7 +163,7 @@ def dataset_meta(path: str) -> DatasetMeta:
     rg_id = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(
         np.cumsum(counts) - counts, counts)
     rows = np.concatenate([m.rows for m in metas])
-    schema = metas[0].metadata.schema.to_arrow_schema()
+    schema = pq.ParquetFile(files[0], metadata=metas[0].metadata).schema_arrow  # stored types
     meta = DatasetMeta(path, token, tuple(files), schema, rg_file, rg_id, rows)
     with _LOCK:
         _DATASETS[path] = (token, meta)

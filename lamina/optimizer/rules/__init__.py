@@ -11,6 +11,7 @@
                                        predicate_into_parquet
     frame_head   simplify              head_cull
     frame_reads  merge_reads           merge_parquet_reads
+    frame_fusion fuse                  partitionwise_fusion
 """
 
 from lamina.optimizer.registry import register
@@ -18,6 +19,7 @@ from lamina.optimizer.rules import (
     blockwise,
     cse,
     cull,
+    frame_fusion,
     frame_head,
     frame_reads,
     frames,
@@ -26,7 +28,8 @@ from lamina.optimizer.rules import (
 )
 
 BUILTIN_RULES = [*cse.RULES, *cull.RULES, *slices.RULES, *blockwise.RULES, *speculative.RULES,
-                 *frames.RULES, *frame_head.RULES, *frame_reads.RULES]
+                 *frames.RULES, *frame_head.RULES, *frame_reads.RULES,
+                 *frame_fusion.RULES]
 register(*BUILTIN_RULES)
 
 __all__ = ["BUILTIN_RULES"]
