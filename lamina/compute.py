@@ -75,7 +75,8 @@ def optimized_plan(layers: Sequence[Layer], optimize_graph: bool = True) -> "Pla
         return unchanged
     opts = options()
     if any(isinstance(layer, Held) for layer in topological(layers)):
-        opts = updated(opts, disabled_rules=opts.disabled_rules | {"blockwise_fusion"})
+        opts = updated(opts, disabled_rules=opts.disabled_rules | {"blockwise_fusion",
+                                                                   "partitionwise_fusion"})
     try:
         return optimize_plan(layers, options=opts)
     except Exception as exc:

@@ -110,6 +110,10 @@ def _feed(h: _Hash, obj: Any, active: dict[int, int]) -> None:
 
 def _feed_composite(h: _Hash, obj: Any, active: dict[int, int]) -> None:
     if isinstance(obj, (tuple, list)):
+        if len(obj) > 8 and obj[0] is None and all(v is None for v in obj):  # divisions
+            h.update(b"(none*" if isinstance(obj, tuple) else b"[none*")
+            h.update(str(len(obj)).encode() + b")")
+            return
         h.update(b"(" if isinstance(obj, tuple) else b"[")
         for item in obj:
             _feed(h, item, active)

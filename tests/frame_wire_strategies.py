@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 import lamina.array as la
 import lamina.dataframe as ld
+import lamina.optimizer
 from lamina.layers.frame.parquet import WriteParquet
 from lamina.layers.frame.regroup import SplitPartitions
 from lamina.layers.frame.sources import FromPartitions, HeldFrame
@@ -50,6 +51,8 @@ FRAME_STRATEGIES = {
         pd.DataFrame({"a": np.arange(5.0)}), npartitions=2).to_array().layer),
     "ReadParquet": frames.map(_parquet),
     "ReadCSV": frames.map(_csv),
+    "FusedFrame": frames.map(lambda df: lamina.optimizer.optimize_layers(
+        [df[df.k > 1].i.sum().layer])[0].dependencies[0]),
     "WriteParquet": frames.map(lambda df: WriteParquet(
         df.layer, tempfile.mkdtemp(dir=FOLDER), False)),
 }

@@ -28,6 +28,7 @@ def parquet_queries(draw):
     """A filter on a random column and threshold, then a projection, over a parquet read
     of a random frame written in random row groups."""
     frame = draw(pandas_frames()).reset_index(drop=True)[["i", "f", "n", "s", "k", "t"]]
+    frame["t"] = frame["t"].astype("datetime64[us]")  # an empty column's unit is s: not in parquet
     path = os.path.join(FOLDER, f"{len(os.listdir(FOLDER))}.parquet")
     pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path,
                    row_group_size=draw(st.integers(1, 12)))
@@ -62,7 +63,7 @@ def test_frame_rules_keep_results_equal_on_random_parquet_queries():
 
 
 def _reads(collection):
-    (optimized,) = lamina.optimize(collection)
+    (optimized,) = lamina.optimize(collection, disabled_rules={"partitionwise_fusion"})
     return [layer for layer in topological([optimized.layer]) if isinstance(layer, ReadParquet)]
 
 

@@ -37,10 +37,11 @@ EXPRESSIONS = {
 
 
 def test_every_built_in_rule_has_a_check():
-    """Array rules here; dataframe rules in test_dataframe_rules (check_frame_rule)."""
-    from lamina.optimizer.rules.frames import RULES as FRAME_RULES
+    """Array rules here; dataframe rules in test_dataframe_rules*.py (check_frame_rule)."""
+    from lamina.optimizer.rules import frame_fusion, frame_head, frame_reads, frames
 
-    frame_rules = {r.name for r in FRAME_RULES}
+    frame_rules = {r.name for m in (frames, frame_head, frame_reads, frame_fusion)
+                   for r in m.RULES}
     assert {r.name for r in lo.all_rules(plugins=False)} == set(EXPRESSIONS) | frame_rules
 
 

@@ -129,14 +129,31 @@ class Partitioned(Frame):
     # partitions -------------------------------------------------------------
     def head(self, n: int = 5, npartitions: int = 1, compute: bool = True) -> Any:
         """The first ``n`` rows, read from the first ``npartitions`` partitions only
-        (``-1``: all)."""
+        (``-1``: all).
+
+        Computed, it equals pandas' ``head``: when those partitions hold fewer
+        than ``n`` rows (a filter left few), the next partitions are read,
+        four times as many each round, until ``n`` rows or the end.
+        """
         k = self.npartitions if npartitions == -1 else min(npartitions, self.npartitions)
         if k < 1:
             raise ValueError(f"head reads npartitions={npartitions}: give at least 1 or -1")
-        layer = Regroup(self.layer, (0, k), partial(_head, n=n), self._meta,
-                        (self.divisions[0], self.divisions[k]), "head")
-        out = wrap(layer)
-        return out.compute() if compute else out
+        out = self._head_of(0, k, n)
+        if not compute:
+            return out
+        found = [out.compute()]
+        rows = len(found[0])
+        while rows < n and k < self.npartitions:
+            step = min(3 * k, self.npartitions - k)
+            found.append(self._head_of(k, k + step, n - rows).compute())
+            rows, k = rows + len(found[-1]), k + step
+        return found[0] if len(found) == 1 else pd.concat(found).head(n)
+
+    def _head_of(self, start: int, stop: int, n: int) -> Any:
+        """Lazily, the first ``n`` rows of partitions ``start:stop``."""
+        layer = Regroup(self.layer, (start, stop), partial(_head, n=n), self._meta,
+                        (self.divisions[start], self.divisions[stop]), "head")
+        return wrap(layer)
 
     def tail(self, n: int = 5, compute: bool = True) -> Any:
         """The last ``n`` rows of the last partition."""

@@ -117,7 +117,7 @@ class Layer:
     @cached_property
     def _chunks_dtype(self) -> tuple[Chunks, np.dtype]:
         chunks, dtype = self._meta()
-        return tuple(tuple(int(c) for c in cs) for cs in chunks), np.dtype(dtype)
+        return tuple(tuple(map(int, cs)) for cs in chunks), np.dtype(dtype)
 
     @property
     def chunks(self) -> Chunks:

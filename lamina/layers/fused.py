@@ -63,8 +63,8 @@ class Fused(Layer):
         inputs = tuple(mapping.get(i.name, i) for i in self.inputs)
         if all(a is b for a, b in zip(inputs, self.inputs)):
             return self
-        return Fused(self.root, self.parts, inputs, self.leaves, self.internal_bytes,
-                     self.cheap)
+        return type(self)(self.root, self.parts, inputs, self.leaves, self.internal_bytes,
+                          self.cheap)
 
     def _meta(self) -> tuple[Chunks, np.dtype]:
         return self.root.chunks, self.root.dtype
@@ -221,7 +221,10 @@ def _kid_items(kind: str, layer: Layer, node: Layer, bmap: BlockMap) -> list[tup
 
 
 def max_block_bytes(layer: Layer) -> int:
-    """Bytes of the largest block of ``layer``."""
+    """Bytes of the largest block of ``layer`` (a frame layer estimates its partitions)."""
+    estimate = getattr(layer, "max_partition_bytes", None)
+    if estimate is not None:
+        return int(estimate())
     size = layer.dtype.itemsize
     for c in layer.chunks:
         size *= max(c) if c else 0

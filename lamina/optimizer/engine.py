@@ -67,7 +67,7 @@ class _Pass:
         self.origin: dict[str, str] = {}
         self.memo: dict[str, Layer] = {}
         self.ctx = Context(phase.name, options, trace, self.readers, {r.name for r in roots},
-                           self.origin, self.memo)
+                           self.origin, self.memo, layers=lambda: self.order)
         self.phase = phase
         self.dispatch = dispatch
         self.trace = trace

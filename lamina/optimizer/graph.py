@@ -51,7 +51,7 @@ def _replace(value: Any, mapping: dict[str, Layer]) -> Any:
     if isinstance(value, (tuple, list)):
         items = None
         for i, v in enumerate(value):
-            if isinstance(v, (int, float, str)):
+            if v is None or isinstance(v, (int, float, str)):
                 continue
             new = _replace(v, mapping)
             if new is not v:

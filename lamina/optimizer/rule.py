@@ -123,8 +123,10 @@ class Context:
 
     def __init__(self, phase: str, options: "Options", trace: "Trace",
                  readers: Callable[[], dict[str, list[Layer]]], outputs: set[str],
-                 origin: dict[str, str], rewritten: dict[str, Layer] | None = None) -> None:
+                 origin: dict[str, str], rewritten: dict[str, Layer] | None = None,
+                 layers: Callable[[], list[Layer]] | None = None) -> None:
         self.phase = phase
+        self._layers = layers
         self.options = options
         self.trace = trace
         self._readers = readers
@@ -142,6 +144,11 @@ class Context:
         if name in self._outputs or name in self._readers():
             return name
         return self._origin.get(name, name)
+
+    def plan_layers(self) -> list[Layer]:
+        """Every layer of the plan the current pass started from, inputs first (for
+        rules that relate distant layers, such as two reads of one dataset)."""
+        return list(self._layers()) if self._layers is not None else []
 
     def dependents(self, layer: Layer) -> tuple[Layer, ...]:
         """Layers that read ``layer``."""

@@ -31,8 +31,10 @@ one is running (see ``lamina.worker.store``).
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import math
+import threading
 import time
 import traceback
 from collections import deque
@@ -647,8 +649,19 @@ def run_worker(scheduler_address: str, nthreads: int = 1, host: str = "127.0.0.1
     Peers reach it on ``tls://`` when ``security`` has a certificate, else ``tcp://``.
     """
     security = security or Security.when_written(SCHEDULER_WAIT_SECONDS)
+    threading.Thread(target=_import_frame_libraries, name="lamina-warm", daemon=True).start()
     worker = Worker(scheduler_address, nthreads,
                     listen_address=f"{security.scheme}://{host}:{port}", security=security,
                     memory_limit=memory_limit)
     return run_process("worker", worker.start, worker.close, exit_with_parent,
                        ended=worker.finished, suffix=f" for {scheduler_address}")
+
+
+def _import_frame_libraries() -> None:
+    """Import pandas and pyarrow, when installed, while the worker waits for work: the
+    first dataframe task would otherwise wait seconds for them."""
+    for name in ("pandas", "pyarrow", "pyarrow.compute", "pyarrow.dataset", "pyarrow.parquet"):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            return

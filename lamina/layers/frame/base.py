@@ -57,6 +57,15 @@ class FrameLayer(Layer):
     def _meta(self) -> tuple[Chunks, np.dtype]:
         return ((1,) * self._npartitions(),), PARTITION_DTYPE
 
+    def max_rows(self) -> int:
+        """Rows of the largest partition, as far as the sources say (0: unknown)."""
+        return max((d.max_rows() for d in self.dependencies if isinstance(d, FrameLayer)),
+                   default=0)
+
+    def max_partition_bytes(self) -> int:
+        """Estimated bytes of the largest partition (for fusion's memory veto)."""
+        return self.max_rows() * row_bytes(self.meta)
+
     def combine_blocks(self, blocks: list[Any]) -> Any:
         """The whole result from its partitions, in order."""
         if self.is_scalar:
@@ -71,6 +80,23 @@ class FrameLayer(Layer):
         if type(block) is not type(meta):
             return f"a {type(block).__name__}, not a {type(meta).__name__}"
         return ""
+
+
+STRING_BYTES = 48
+"""A guess at the bytes of one string cell (pointer, header, a short text)."""
+
+
+def row_bytes(meta: Any) -> int:
+    """Bytes of one row of a pandas object like ``meta`` (strings guessed)."""
+    if hasattr(meta, "columns"):
+        dtypes = meta.dtypes.tolist()
+    else:
+        dtypes = [getattr(meta, "dtype", np.dtype("float64"))]
+    total = 8  # the index
+    for dtype in dtypes:
+        size = getattr(dtype, "itemsize", 0)
+        total += size if getattr(dtype, "kind", "O") in "iufbmM" and size else STRING_BYTES
+    return total
 
 
 def is_pandas(value: Any) -> bool:

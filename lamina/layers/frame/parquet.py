@@ -1,7 +1,7 @@
 """Parquet: planned from metadata, read row group by row group, written atomically.
 
-``plan_parquet`` lists the row groups of a dataset (``pyarrow.dataset``)
-whose statistics can match ``filters``, groups consecutive row groups of
+``plan_parquet`` lists the row groups of a dataset (footers read once and
+cached, ``parquet_meta``) whose statistics can match ``filters``, groups consecutive row groups of
 one file into partitions, and keeps each partition's row count; the
 ``ReadParquet`` layer it returns reads exactly those row groups, the needed
 columns only, and applies the filters to the rows. ``WriteParquet`` writes
@@ -23,6 +23,7 @@ import numpy as np
 
 from lamina.layers.base import CSR, Kernel
 from lamina.layers.frame.base import FrameLayer
+from lamina.layers.frame.parquet_meta import DatasetMeta, dataset_meta, file_meta
 from lamina.layers.frame.sources import FrameSource
 from lamina.layers.registry import trusted
 
@@ -56,13 +57,6 @@ def and_filters(a: tuple | None, b: tuple | None) -> tuple | None:
     return tuple(x + y for x in a for y in b)
 
 
-def surviving_row_groups(path: str, filters: tuple | None) -> set[tuple[str, int]]:
-    """``(file, row group)`` pairs whose statistics may match ``filters``."""
-    expression = filters_expression(filters)
-    return {(fragment.path, rg.id) for fragment in _dataset(path).get_fragments(expression)
-            for piece in fragment.split_by_row_group(expression) for rg in piece.row_groups}
-
-
 def filter_columns(filters: tuple | None) -> list[str]:
     return sorted({t[0] for group in filters or () for t in group})
 
@@ -76,17 +70,8 @@ def filters_expression(filters: tuple | None) -> Any:
                                       for c, op, v in group] for group in filters])
 
 
-def _dataset(path: str) -> Any:
-    import pyarrow.dataset as ds
-
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"parquet path {path!r} does not exist")
-    return ds.dataset(path, format="parquet")
-
-
-def parquet_meta(path: str, columns: Sequence[str] | None) -> Any:
+def parquet_meta(schema: Any, path: str, columns: Sequence[str] | None) -> Any:
     """An empty pandas frame with the dataset's columns (``columns`` only)."""
-    schema = _dataset(path).schema
     names = list(columns) if columns is not None else [n for n in schema.names
                                                        if not n.startswith("__index_level")]
     missing = [c for c in names if c not in schema.names]
@@ -96,87 +81,142 @@ def parquet_meta(path: str, columns: Sequence[str] | None) -> Any:
     return schema.empty_table().select(names).to_pandas(ignore_metadata=True)
 
 
+def _prune(dataset: DatasetMeta, filters: tuple | None) -> np.ndarray | None:
+    """Which of the dataset's row groups may match ``filters``, when planning can afford
+    to read their statistics (None: leave it to the read tasks)."""
+    if not filters or not dataset.stats_are_cheap(filter_columns(filters)):
+        return None
+    return dataset.may_match(filters)
+
+
 def plan_parquet(path: str, columns: Sequence[str] | None = None, filters: Any = None,
                  row_groups_per_partition: int = 1) -> "ReadParquet":
-    """The read of ``path``: one partition per ``row_groups_per_partition`` row
-    groups that the filters' statistics do not rule out."""
+    """The read of ``path``: one partition per ``row_groups_per_partition`` consecutive
+    row groups of a file that the filters' statistics do not rule out.
+
+    Footers are read once per dataset (``parquet_meta.dataset_meta``); the
+    partitions are made with NumPy, not per row group in Python.
+    """
+    if row_groups_per_partition < 1:
+        raise ValueError(f"row_groups_per_partition must be at least 1, got "
+                         f"{row_groups_per_partition}")
     filters = normalize_filters(filters)
-    dataset = _dataset(path)
-    meta = parquet_meta(path, columns)
+    dataset = dataset_meta(path)
+    meta = parquet_meta(dataset.schema, path, columns)
     unknown = [c for c in filter_columns(filters) if c not in dataset.schema.names]
     if unknown:
         raise KeyError(f"filters name columns {unknown} that are not in {path!r}")
-    expression = filters_expression(filters)
-    parts, rows = [], []
-    for fragment in sorted(dataset.get_fragments(filter=expression), key=lambda f: f.path):
-        kept = [(rg.id, rg.num_rows) for piece in fragment.split_by_row_group(expression)
-                for rg in piece.row_groups]
-        for start in range(0, len(kept), row_groups_per_partition):
-            group = kept[start:start + row_groups_per_partition]
-            parts.append((fragment.path, tuple(int(i) for i, _ in group)))
-            rows.append(int(sum(n for _, n in group)))
-    return ReadParquet(path, tuple(parts), tuple(meta.columns), filters, meta, tuple(rows))
+    keep = _prune(dataset, filters)
+    chosen = np.flatnonzero(keep) if keep is not None else np.arange(dataset.n_row_groups)
+    files, ids = dataset.rg_file[chosen], dataset.rg_id[chosen]
+    if len(chosen):
+        first = np.r_[True, files[1:] != files[:-1]]
+        run_start = np.maximum.accumulate(np.where(first, np.arange(len(files)), 0))
+        position = np.arange(len(files)) - run_start
+        starts = np.flatnonzero(first | (position % row_groups_per_partition == 0))
+    else:
+        starts = np.zeros(0, dtype=np.int64)
+    indptr = np.append(starts, len(chosen)).astype(np.int64)
+    rows = np.add.reduceat(dataset.rg_rows[chosen], starts) if len(starts) else \
+        np.zeros(0, dtype=np.int64)
+    return ReadParquet(path, dataset.files, files[starts].astype(np.int64),
+                       (indptr, ids.astype(np.int64)), tuple(meta.columns), filters, meta,
+                       rows.astype(np.int64))
 
 
-@trusted(version=1)
+@trusted(version=2)
 class ReadParquet(FrameSource):
-    """Row groups ``parts[i]`` (a file and its row group ids) as partition ``i``.
+    """Row groups ``part_groups`` of file ``files[part_file[i]]`` as partition ``i``.
 
-    A row's index is its position in its file, so filtering in the read
-    keeps the index that filtering afterwards would. ``rows`` is the row
-    count of each partition before filtering (from the metadata), for size
-    estimates.
+    ``part_groups`` is a CSR pair ``(indptr, row group ids)``: partition
+    ``i`` reads ids ``indptr[i]:indptr[i + 1]``. A row's index is its
+    position in its file, so filtering in the read keeps the index that
+    filtering afterwards would. ``row_counts`` is each partition's row
+    count before filtering (from the metadata), for size estimates. With
+    ``filters``, a read task first checks its row groups' statistics and
+    reads none of those they rule out.
     """
 
-    _parameters = ("path", "parts", "columns", "filters", "meta_", "rows")
+    _parameters = ("path", "files", "part_file", "part_groups", "columns", "filters", "meta_",
+                   "row_counts")
 
     def _npartitions(self) -> int:
-        return len(self.parts)
+        return len(self.part_file)
+
+    def max_rows(self) -> int:
+        return int(self.row_counts.max()) if len(self.row_counts) else 0
 
     def label(self) -> str:
         return f"ReadParquet[{os.path.basename(str(self.path).rstrip('/'))}]"
 
+    @property
+    def parts(self) -> tuple:
+        """``(file, row group ids)`` per partition (a Python view, for tests and tools)."""
+        indptr, ids = self.part_groups
+        return tuple((self.files[f], tuple(ids[indptr[i]:indptr[i + 1]].tolist()))
+                     for i, f in enumerate(self.part_file.tolist()))
+
+    @property
+    def rows(self) -> tuple:
+        """Rows of each partition before filters, from the metadata."""
+        return tuple(self.row_counts.tolist())
+
     def with_columns(self, columns: Sequence[str]) -> "ReadParquet":
         """The same read of fewer columns."""
         return self.substitute(columns=tuple(columns), meta_=self.meta_[list(columns)])
+
+    def with_partitions(self, keep: np.ndarray) -> "ReadParquet":
+        """The read of partitions ``keep`` (positions, in order) only."""
+        indptr, ids = self.part_groups
+        keep = np.asarray(keep, dtype=np.int64)
+        counts = indptr[keep + 1] - indptr[keep]
+        new_ptr = np.zeros(len(keep) + 1, dtype=np.int64)
+        np.cumsum(counts, out=new_ptr[1:])
+        picked = np.repeat(indptr[keep] - new_ptr[:-1], counts) + np.arange(new_ptr[-1])
+        return self.substitute(part_file=self.part_file[keep], part_groups=(new_ptr, ids[picked]),
+                               row_counts=self.row_counts[keep])
 
     def with_filters(self, filters: Any) -> "ReadParquet":
         """The same partitions, reading only rows that match ``filters`` too: row
         groups whose statistics rule them out are dropped (their partition may
         become empty, so partitions stay aligned with other readers)."""
         combined = and_filters(self.filters, normalize_filters(filters))
-        kept = surviving_row_groups(self.path, combined)
-        parts = tuple((file, tuple(g for g in groups if (file, g) in kept))
-                      for file, groups in self.parts)
-        return self.substitute(parts=parts, filters=combined)
+        dataset = dataset_meta(self.path)
+        keep = _prune(dataset, combined) if dataset.files == tuple(self.files) else None
+        if keep is None:
+            return self.substitute(filters=combined)
+        indptr, ids = self.part_groups
+        offsets = np.zeros(len(dataset.files) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(dataset.rg_file, minlength=len(dataset.files)), out=offsets[1:])
+        counts = np.diff(indptr)
+        kept = keep[offsets[np.repeat(self.part_file, counts)] + ids]
+        owner = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
+        new_ptr = np.zeros(len(counts) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(owner[kept], minlength=len(counts)), out=new_ptr[1:])
+        return self.substitute(part_groups=(new_ptr, ids[kept]), filters=combined)
 
     def kernel(self) -> Kernel:
         import pandas as pd
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        parts, columns = self.parts, list(self.columns)
-        expression = filters_expression(self.filters)
-        read = sorted(set(columns) | set(filter_columns(self.filters)))
-        meta = self.meta_
-        footers: dict[str, tuple] = {}  # per run: a file's footer is parsed once
-
-        def footer(file: str) -> tuple:
-            if file not in footers:
-                metadata = pq.read_metadata(file)
-                footers[file] = metadata, np.cumsum(
-                    [0] + [metadata.row_group(i).num_rows
-                           for i in range(metadata.num_row_groups)])
-            return footers[file]
+        files, part_file, (indptr, ids) = self.files, self.part_file, self.part_groups
+        columns, filters, meta = list(self.columns), self.filters, self.meta_
+        expression = filters_expression(filters)
+        read = sorted(set(columns) | set(filter_columns(filters)))
 
         def run(block: int, inputs: list) -> Any:
-            file, groups = parts[block]
-            if not groups:
+            file = files[int(part_file[block])]
+            groups = ids[indptr[block]:indptr[block + 1]]
+            if filters and len(groups):
+                groups = groups[dataset_meta(file).may_match(filters, groups)]
+            if not len(groups):
                 return meta
-            metadata, starts = footer(file)
-            reader = pq.ParquetFile(file, metadata=metadata)
-            rows = np.concatenate([np.arange(starts[g], starts[g + 1]) for g in groups])
-            table = reader.read_row_groups(list(groups), columns=read,
+            footer = file_meta(file)
+            reader = pq.ParquetFile(file, metadata=footer.metadata)
+            rows = np.concatenate([np.arange(footer.starts[g], footer.starts[g] + footer.rows[g])
+                                   for g in groups.tolist()])
+            table = reader.read_row_groups(groups.tolist(), columns=read,
                                            use_pandas_metadata=False)
             table = table.append_column(ROW, pa.array(rows, type=pa.int64()))
             if expression is not None:

@@ -75,6 +75,11 @@ class MapPartitions(FrameLayer):
                 if k in self.broadcast else one_to_one(out_blocks)
                 for k in range(len(self.dependencies))]
 
+    def dependency_block_maps(self, block_map: tuple) -> list[tuple]:
+        """Partition ``i`` of each input (partition 0 of a broadcast one): fusable."""
+        return [(0,) if k in self.broadcast else block_map
+                for k in range(len(self.dependencies))]
+
     def kernel(self) -> Kernel:
         func, args, kwargs = self.func, self.args, dict(self.kwargs)
         slots = [i for i, a in enumerate(args) if isinstance(a, Layer)]

@@ -38,6 +38,9 @@ class FromPandas(FrameSource):
     def _npartitions(self) -> int:
         return len(self.bounds) - 1
 
+    def max_rows(self) -> int:
+        return int(np.diff(self.bounds).max()) if len(self.bounds) > 1 else 0
+
     @property
     def meta(self) -> Any:
         return _value(self.data).iloc[:0]

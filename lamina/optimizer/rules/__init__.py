@@ -9,13 +9,27 @@
     speculative  hints                 speculative_hints
     frames       simplify              projection_through_filter, projection_into_parquet,
                                        predicate_into_parquet
+    frame_head   simplify              head_cull
+    frame_reads  merge_reads           merge_parquet_reads
+    frame_fusion fuse                  partitionwise_fusion
 """
 
 from lamina.optimizer.registry import register
-from lamina.optimizer.rules import blockwise, cse, cull, frames, slices, speculative
+from lamina.optimizer.rules import (
+    blockwise,
+    cse,
+    cull,
+    frame_fusion,
+    frame_head,
+    frame_reads,
+    frames,
+    slices,
+    speculative,
+)
 
 BUILTIN_RULES = [*cse.RULES, *cull.RULES, *slices.RULES, *blockwise.RULES, *speculative.RULES,
-                 *frames.RULES]
+                 *frames.RULES, *frame_head.RULES, *frame_reads.RULES,
+                 *frame_fusion.RULES]
 register(*BUILTIN_RULES)
 
 __all__ = ["BUILTIN_RULES"]
