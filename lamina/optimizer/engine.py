@@ -84,6 +84,14 @@ class _Pass:
         """Who reads each layer of the plan the pass started from (made on first use)."""
         return self._readers
 
+    def close(self) -> None:
+        """Break the pass <-> context cycle, so that the layers it saw go when the
+        plan does (a persisted block is released on ``del``, not at the next
+        cyclic collection)."""
+        self.ctx = None
+        self.__dict__.pop("order", None)
+        self.__dict__.pop("_readers", None)
+
     def derived(self, new: Layer, old: Layer) -> None:
         """Remember that ``new`` stands for ``old`` (for ``ctx.dependents``)."""
         if new.name not in self.origin:
@@ -200,7 +208,10 @@ def run_phase(roots: Sequence[Layer], phase: Phase, rules: Sequence[Rule], optio
         trace.iterations[phase.name] = iteration
         state = _Pass(roots, phase, dispatch, options, trace)
         before = len(trace.rewrites)
-        roots = state.down(roots) if phase.direction == "down" else state.up(roots)
+        try:
+            roots = state.down(roots) if phase.direction == "down" else state.up(roots)
+        finally:
+            state.close()
         fired_at.append(len(trace.rewrites))
         if phase.strategy == "once" or len(trace.rewrites) == before:
             return roots
