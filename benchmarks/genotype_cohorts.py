@@ -1,6 +1,6 @@
 """msprime cohorts for the genotype PCA benchmarks, written as ``.bed`` and VCF Zarr.
 
-    python benchmarks/genotype_cohorts.py --samples 5000 --variants 100000 --out /tmp/c5k
+    python benchmarks/genotype_cohorts.py --samples 5000 --variants 100000 --out c5k
     python benchmarks/genotype_cohorts.py --samples 50000 --variants 200000 --tiles 4 ...
 
 Populations: ``--populations`` demes of 10,000 diploids each in an island
