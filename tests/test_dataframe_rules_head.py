@@ -89,3 +89,15 @@ def test_head_over_parquet_with_pushdown_reads_few_row_groups(tmp_path):
         FrameQuery(df[df.a >= 155]._head_of(15, 20, 7), pdf[pdf.a >= 155].head(7))),
         max_examples=1)
     assert report.by_rule.get("head_cull", 0) == 1
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 9), st.integers(0, 300))
+def test_head_after_a_sort_over_many_partitions_equals_pandas(seed, npartitions, n):
+    """The sorted partitions are read in order until ``n`` rows are in hand."""
+    rng = np.random.default_rng(seed)
+    pdf = pd.DataFrame({"a": rng.integers(0, 20, 240), "b": rng.random(240)})
+    df = ld.from_pandas(pdf, npartitions=npartitions)
+    got = df.sort_values(["a", "b"], ascending=[False, True]).head(n)
+    want = pdf.sort_values(["a", "b"], ascending=[False, True], kind="stable").head(n)
+    pd.testing.assert_frame_equal(got, want)
