@@ -78,3 +78,14 @@ def test_a_rewritten_file_is_planned_from_its_new_footer(tmp_path):
     assert df.npartitions == 4
     assert df.a.sum().compute() == 66
 
+
+
+@pytest.mark.parametrize("filters", [[("f", "!=", 0.0)], [("f", "in", [float("nan")])]])
+def test_a_row_group_whose_only_other_value_is_nan_is_kept(tmp_path, filters):
+    """Statistics leave NaN out: min = max = 0 must not rule out ``!= 0`` or ``in [nan]``."""
+    path = str(tmp_path / "f.parquet")
+    pq.write_table(pa.table({"f": pa.array([0.0, float("nan")])}), path, row_group_size=2)
+    assert dataset_meta(path).may_match(normalize_filters(filters)).tolist() == [True]
+    expression = filters_expression(normalize_filters(filters))
+    assert pq.read_table(path).filter(expression).num_rows == 1
+    assert len(ld.read_parquet(path, filters=filters).compute()) == 1

@@ -24,10 +24,9 @@ import numpy as np
 from lamina.layers.base import CSR, Kernel
 from lamina.layers.frame.base import FrameLayer
 from lamina.layers.frame.parquet_meta import DatasetMeta, dataset_meta, file_meta
+from lamina.layers.frame.parquet_read import read_partition
 from lamina.layers.frame.sources import FrameSource
 from lamina.layers.registry import trusted
-
-ROW = "__lamina_row__"
 
 
 def normalize_filters(filters: Any) -> tuple | None:
@@ -196,14 +195,10 @@ class ReadParquet(FrameSource):
         return self.substitute(part_groups=(new_ptr, ids[kept]), filters=combined)
 
     def kernel(self) -> Kernel:
-        import pandas as pd
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
         files, part_file, (indptr, ids) = self.files, self.part_file, self.part_groups
         columns, filters, meta = list(self.columns), self.filters, self.meta_
         expression = filters_expression(filters)
-        read = sorted(set(columns) | set(filter_columns(filters)))
+        filter_names = filter_columns(filters)
 
         def run(block: int, inputs: list) -> Any:
             file = files[int(part_file[block])]
@@ -212,18 +207,8 @@ class ReadParquet(FrameSource):
                 groups = groups[dataset_meta(file).may_match(filters, groups)]
             if not len(groups):
                 return meta
-            footer = file_meta(file)
-            reader = pq.ParquetFile(file, metadata=footer.metadata)
-            rows = np.concatenate([np.arange(footer.starts[g], footer.starts[g] + footer.rows[g])
-                                   for g in groups.tolist()])
-            table = reader.read_row_groups(groups.tolist(), columns=read,
-                                           use_pandas_metadata=False)
-            table = table.append_column(ROW, pa.array(rows, type=pa.int64()))
-            if expression is not None:
-                table = table.filter(expression)
-            frame = table.select(columns).to_pandas(ignore_metadata=True)
-            frame.index = pd.Index(table.column(ROW).to_numpy(), dtype="int64")
-            return frame
+            return read_partition(file, file_meta(file), groups.tolist(), columns,
+                                  filter_names, expression, meta)
 
         return run
 

@@ -253,7 +253,8 @@ def _comparable(stats: ColumnStats, value: Any) -> Any:
     if kind == "int" and isinstance(value, (int, np.integer)) and -2**63 <= value < 2**63:
         return int(value)
     if kind == "float" and isinstance(value, (float, np.floating)):
-        return float(value)
+        # NaN is left out of statistics, yet "in" matches it: no bound can rule it out
+        return None if np.isnan(value) else float(value)
     if kind == "float" and isinstance(value, (int, np.integer)) and abs(int(value)) <= 2**53:
         return float(value)
     if kind == "str" and isinstance(value, str):
@@ -280,7 +281,8 @@ def term_may_match(stats: ColumnStats, op: str, value: Any) -> np.ndarray:
         for v in value:
             out |= term_may_match(stats, "==", v)
         return out
-    if op == "!=" and _comparable(stats, value) is None:
+    if op == "!=" and (stats.kind == "float" or _comparable(stats, value) is None):
+        # statistics leave NaN out, and NaN != value holds: no bound rules a float out
         return ~stats.all_null
     v = _comparable(stats, value)
     if v is None:
