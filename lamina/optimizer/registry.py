@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Any, Iterable
 
+from lamina.optimizer.plugin_scan import group_may_be_declared
 from lamina.optimizer.rule import Rule
 
 ENTRY_POINT_GROUP = "lamina.rules"
@@ -108,7 +109,8 @@ def load_plugins(reload: bool = False) -> dict[str, Rule]:
         if _PLUGINS_LOADED and not reload:
             return _PLUGINS
         _PLUGINS.clear()
-        for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        declared = group_may_be_declared(ENTRY_POINT_GROUP)
+        for ep in metadata.entry_points(group=ENTRY_POINT_GROUP) if declared else ():
             try:
                 loaded = ep.load()
                 if callable(loaded) and not isinstance(loaded, Rule):

@@ -1,0 +1,29 @@
+"""The quick scan for an entry-point group agrees with ``importlib.metadata``."""
+
+import importlib
+from importlib import metadata
+
+from lamina.optimizer.plugin_scan import group_may_be_declared
+
+
+def test_a_group_no_distribution_declares_is_not_found():
+    group = "lamina.no-such-group-anywhere"
+    assert not list(metadata.entry_points(group=group))
+    assert group_may_be_declared(group) is False
+
+
+def test_a_group_that_an_installed_distribution_declares_is_found():
+    assert list(metadata.entry_points(group="console_scripts"))
+    assert group_may_be_declared("console_scripts") is True
+
+
+def test_a_distribution_added_to_the_path_is_seen(tmp_path, monkeypatch):
+    dist = tmp_path / "extra_rules-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: extra-rules\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[lamina.test-scan]\nr = extra_rules:RULES\n")
+    assert group_may_be_declared("lamina.test-scan") is False
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.invalidate_caches()
+    assert group_may_be_declared("lamina.test-scan") is True
+    assert [ep.name for ep in metadata.entry_points(group="lamina.test-scan")] == ["r"]
