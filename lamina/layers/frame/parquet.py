@@ -208,7 +208,7 @@ class ReadParquet(FrameSource):
             if not len(groups):
                 return meta
             return read_partition(file, file_meta(file), groups.tolist(), columns,
-                                  filter_names, expression, meta)
+                                  filter_names, expression)
 
         return run
 

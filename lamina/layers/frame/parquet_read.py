@@ -60,7 +60,7 @@ def _is_small_dictionary(row_group: Any, name: str) -> bool:
 
 
 def read_partition(path: str, footer: Any, groups: list[int], columns: list[str],
-                   filter_names: list[str], expression: Any, meta: Any) -> Any:
+                   filter_names: list[str], expression: Any) -> Any:
     """Rows of row groups ``groups`` of ``path`` (``columns`` only) that match
     ``expression``, as pandas, indexed by their row position in the file."""
     import pandas as pd
