@@ -3,7 +3,7 @@
 A row pass reads block ``A_ij`` once and needs it twice: for ``Y = A Z``
 and, once ``Y`` is known, for ``Aᵀ Y``. The fused ``Gᵀ Y`` kernel adds rows
 of ``Y`` into per-byte buckets and is bound by those stores; the ``G Z``
-kernel only loads from its tables and runs about twice as fast on the same
+kernel only loads from its tables and runs 1.5 to 2 times as fast on the same
 block (``benchmarks/bench_kernels.py``). A block packed along its columns
 is ``Aᵀ`` packed along its rows, so ``Aᵀ Y = packed_gz(Aᵀ, Y)``::
 
