@@ -36,6 +36,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from lamina.layers.linalg.colpacked import (
+    ColumnPacked,
+    columns_product,
+    pack_columns,
+    worth_packing,
+)
 from lamina.layers.linalg.exact import code_bound, product_dtype
 from lamina.layers.linalg.fused import (
     CODE_VALUES,
@@ -46,6 +52,7 @@ from lamina.layers.linalg.fused import (
     packed_gz,
     use_fused,
 )
+from lamina.layers.linalg.packing import pack_2bit
 from lamina.layers.linalg.payload import (
     BlockView,
     Packed2Bit,
@@ -77,8 +84,7 @@ def row_pass(payloads: Sequence[Any], zs: Sequence[Any], stats: Any, *, dtype: A
     for payload, z in zip(payloads, plan.zaug):
         view = plan.open(payload)
         if want_w:
-            held.append(keep(payload, view, pack and len(payloads) > 1))
-            view = _packed_view(view, held[-1], z.shape[1], dtype)
+            view = _hold(payload, view, pack and len(payloads) > 1, z.shape[1], dtype, held)
         p, mz = _accumulate_rows(view, z, dtype, p, mz)
         del view
     y, st = plan.finish_y(p, 0, mz)
@@ -88,6 +94,9 @@ def row_pass(payloads: Sequence[Any], zs: Sequence[Any], stats: Any, *, dtype: A
         mean = None if st is None else st[:, 0]
         parts = []
         for payload in held:
+            if isinstance(payload, ColumnPacked):
+                parts.append(_columns_transposed(payload, yt, corr, dtype))
+                continue
             parts.append(_transposed_product(plan.open(payload), yt, corr, dtype, mean))
         w = np.concatenate(parts, axis=0) if len(parts) > 1 else parts[0]
     return (y if want_y else None), w, st
@@ -209,6 +218,32 @@ def _transposed_product(view: BlockView, yt: Any, corr: Any, dtype: np.dtype,
     if corr is not None:
         wt -= corr[:, None]
     return wt.T
+
+
+def _hold(payload: Any, view: BlockView, pack: bool, width: int, dtype: np.dtype,
+          held: list) -> BlockView:
+    """Append what to keep of a block for ``Aᵀ Y`` to ``held``; the view for ``A Z``.
+
+    A decoded block of codes 0..3 is kept packed along its columns
+    (``colpacked``: ``Aᵀ Y`` then runs on the ``G Z`` kernel), and ``A Z``
+    reads a row-packed copy made for it when the fused kernel suits the shape.
+    """
+    if not view.packed and worth_packing(view.value, width, dtype):
+        columns = pack_columns(view.value)
+        if columns is not None:
+            held.append(columns)
+            rows = Packed2Bit(pack_2bit(view.value, check=False), view.shape, view.value.dtype)
+            return BlockView(rows) if _fused(BlockView(rows), width, dtype) else view
+    held.append(keep(payload, view, pack))
+    return _packed_view(view, held[-1], width, dtype)
+
+
+def _columns_transposed(held: ColumnPacked, yt: Any, corr: Any, dtype: np.dtype) -> Any:
+    """``_transposed_product`` of a block kept packed along its columns."""
+    w = columns_product(held, yt, dtype)
+    if corr is not None:
+        w -= corr[None, :]
+    return w
 
 
 def _packed_view(view: BlockView, kept: Any, width: int, dtype: np.dtype) -> BlockView:
