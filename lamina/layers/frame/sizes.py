@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from lamina.layers.frame.base import FrameLayer, row_bytes
+from lamina.layers.frame.base import row_bytes
 from lamina.layers.frame.parquet import ReadParquet
 from lamina.layers.frame.parquet_meta import ColumnStats, _comparable, dataset_meta
 from lamina.layers.frame.partitionwise import MapPartitions
@@ -134,8 +134,3 @@ def term_fraction(stats: ColumnStats, groups: np.ndarray, op: str, value: Any) -
     return np.where(stats.all_null[groups], 0.0,
                     np.where(known, np.clip(fraction, 0.0, 1.0), 1.0))
 
-
-def frame_columns(layer: FrameLayer) -> list:
-    """The columns of a frame layer's result (empty for a Series or a scalar)."""
-    meta = layer.meta
-    return list(meta.columns) if hasattr(meta, "columns") else []
