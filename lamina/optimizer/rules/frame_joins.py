@@ -12,9 +12,9 @@ columns and rows the plan really reads:
 
 * ``aligned`` when both sides are joined on their index with equal known
   divisions;
-* ``broadcast`` of a side with one partition, or estimated (see
-  ``lamina.layers.frame.sizes``) at most ``broadcast_rows`` rows and
-  ``broadcast_bytes`` bytes (the smaller one if both are), where the join
+* ``broadcast`` of a side estimated (see ``lamina.layers.frame.sizes``)
+  at most ``broadcast_rows`` rows and ``broadcast_bytes`` bytes (the
+  smaller one if both are), else of a side with one partition, where the join
   keeps all rows of the other side only (inner: either side; left: the
   right side; right: the left side; outer: never);
 * otherwise ``hash``: both sides shuffled by their keys.
@@ -26,6 +26,8 @@ its reason are the merge layer's name and a note, both in
 """
 
 from __future__ import annotations
+
+import math
 
 from lamina.layers.base import Layer
 from lamina.layers.frame.join import KEEPS, join_inputs, join_layer, merge_parts
@@ -41,7 +43,7 @@ def _rows(size: Size | None) -> str:
         return "size unknown"
     rows = size.rows
     text = f"{rows / 1e6:.1f}M" if rows >= 1e6 else f"{rows / 1e3:.1f}k" if rows >= 1e4 \
-        else f"{rows:.0f}"
+        else f"{math.ceil(rows)}"
     return f"~{text} rows {'known' if size.basis == 'in memory' else 'est. from ' + size.basis}"
 
 
@@ -59,13 +61,13 @@ def choose(node: Layer, ctx: Context) -> tuple[str, str]:
     for kept in KEEPS[options.get("how", "inner")]:
         side = "right" if kept == "left" else "left"
         size = sizes[side]
-        if frames[side].npartitions == 1:
-            candidates.append((0.0, side, "one partition"))
-        elif size is not None and size.rows <= limits.broadcast_rows and \
+        if size is not None and size.rows <= limits.broadcast_rows and \
                 size.nbytes <= limits.broadcast_bytes:
-            candidates.append((size.nbytes, side, _rows(size)))
+            candidates.append((0, size.nbytes, side, _rows(size)))
+        elif frames[side].npartitions == 1:
+            candidates.append((1, 0.0, side, f"one partition, {_rows(size)}"))
     if candidates:
-        _, side, why = min(candidates)
+        _, _, side, why = min(candidates)
         return f"broadcast-{side}", f"{side} {why}"
     return "hash", f"left {_rows(sizes['left'])}, right {_rows(sizes['right'])}"
 

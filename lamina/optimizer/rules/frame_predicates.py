@@ -143,15 +143,15 @@ def rebased(mask: Layer, frame: Layer, target: Layer, names: dict) -> Layer:
     return build(mask)
 
 
-def _holds_missing(frame: Layer) -> bool:
-    """Whether every column of ``frame`` keeps its dtype when a join pads it with missing
+def _holds_missing(frame: Layer, columns: set) -> bool:
+    """Whether ``frame``'s ``columns`` keep their dtype when a join pads it with missing
     values: otherwise (an int or bool column) the dtype of a left join's result
     depends on whether some row found no match, which a filter moved below the join
     changes."""
     import pandas as pd
 
     return all(isinstance(d, pd.api.extensions.ExtensionDtype) or d.kind in "fcmMOSU"
-               for d in frame.meta.dtypes)
+               for c, d in frame.meta.dtypes.items() if c in columns)
 
 
 def _and(terms: list) -> Layer:
@@ -200,8 +200,9 @@ class FilterThroughMerge(Rule):
             names = {c: owners[c][1] for c in columns}
             moved[side].append(rebased(term, merged, base, names))
         how = options.get("how", "inner")
-        if how in ("left", "right") and not _holds_missing(sides["right" if how == "left"
-                                                                else "left"]):
+        padded = "right" if how == "left" else "left"
+        if how in ("left", "right") and not _holds_missing(
+                sides[padded], {c for s, c in owners.values() if s == padded}):
             return None
         if not (moved["left"] or moved["right"]) or not self._alone(merged, node, inside, ctx):
             return None
