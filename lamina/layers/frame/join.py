@@ -71,6 +71,25 @@ def join_keys(options: dict, left_columns: Any, right_columns: Any) -> tuple[tup
     return left, right
 
 
+def merge_sources(options: dict, left_columns: list, right_columns: list) -> dict:
+    """Each output column of ``pandas.merge`` -> the ``(side, column)`` pairs it comes
+    from (a key named by ``on=``, or common to both sides by default, from both)."""
+    lkeys, _ = join_keys(options, left_columns, right_columns)
+    implicit = options.get("left_on") is None and not options.get("left_index")
+    shared = set(lkeys) if options.get("on") is not None or implicit else set()
+    sx, sy = options.get("suffixes", ("_x", "_y"))
+    out: dict = {}
+    for c in left_columns:
+        if c in shared:
+            out[c] = [("left", c), ("right", c)]
+        else:
+            out[f"{c}{sx}" if c in right_columns else c] = [("left", c)]
+    for c in right_columns:
+        if c not in shared:
+            out[f"{c}{sy}" if c in left_columns else c] = [("right", c)]
+    return out
+
+
 def one_partition(layer: FrameLayer) -> Regroup:
     """All partitions of ``layer`` concatenated into one (a broadcast side)."""
     meta = layer.meta

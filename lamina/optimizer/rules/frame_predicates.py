@@ -36,7 +36,7 @@ import operator
 from typing import Any
 
 from lamina.layers.base import Layer
-from lamina.layers.frame.join import join_inputs, join_keys, join_layer, merge_parts
+from lamina.layers.frame.join import join_inputs, join_layer, merge_parts, merge_sources
 from lamina.layers.frame.partitionwise import (
     MapPartitions,
     filter_rows,
@@ -90,28 +90,17 @@ def mask_columns(mask: Layer, frame: Layer) -> tuple[set, list] | None:
 
 
 def column_owners(node: Layer, options: dict) -> dict:
-    """Output column of the merge ``node`` -> ``(side, that side's column)``."""
+    """Output column of the merge ``node`` -> ``(side, that side's column)``; a key
+    shared by both sides counts as the kept side's (none in an outer join)."""
     left, right = join_inputs(node)
-    lcols, rcols = list(left.meta.columns), list(right.meta.columns)
-    lkeys, rkeys = join_keys(options, lcols, rcols)
-    on = options.get("on")
-    shared = set(lkeys) if on is not None or (options.get("left_on") is None and
-                                              not options.get("left_index")) else set()
-    sx, sy = options.get("suffixes", ("_x", "_y"))
-    owners: dict = {}
-    kept_side = "right" if options.get("how") == "right" else "left"
-    for c in lcols:
-        if c in shared:
-            if options.get("how") != "outer":
-                owners[c] = (kept_side, c)
-        elif c in rcols:
-            owners[f"{c}{sx}"] = ("left", c)
-        else:
-            owners[c] = ("left", c)
-    for c in rcols:
-        if c in shared:
-            continue
-        owners[f"{c}{sy}" if c in lcols else c] = ("right", c)
+    kept = "right" if options.get("how") == "right" else "left"
+    owners = {}
+    for out, sources in merge_sources(options, list(left.meta.columns),
+                                      list(right.meta.columns)).items():
+        if len(sources) == 1:
+            owners[out] = sources[0]
+        elif options.get("how") != "outer":
+            owners[out] = (kept, dict(sources)[kept])
     return owners
 
 

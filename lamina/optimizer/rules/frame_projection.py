@@ -34,7 +34,13 @@ import pandas as pd
 
 from lamina.layers.base import Layer
 from lamina.layers.frame.base import FrameLayer
-from lamina.layers.frame.join import join_inputs, join_keys, join_layer, merge_parts
+from lamina.layers.frame.join import (
+    join_inputs,
+    join_keys,
+    join_layer,
+    merge_parts,
+    merge_sources,
+)
 from lamina.layers.frame.partitionwise import (
     MapPartitions,
     assign_columns,
@@ -149,6 +155,18 @@ def _metas(args: tuple) -> list:
     return [a.meta if isinstance(a, Layer) else a for a in args]
 
 
+def _merged_meta(node: Layer, options: dict, left: Layer, right: Layer) -> Any:
+    """The meta of the merge ``node`` over the narrowed sides: its own, fewer columns
+    (pandas' merge of the empty frames, where the columns do not map one to one)."""
+    old_left, old_right = join_inputs(node)
+    sources = merge_sources(options, frame_columns(old_left), frame_columns(old_right))
+    if list(sources) != list(node.meta.columns):
+        return pd.merge(left.meta, right.meta, **options)
+    have = {"left": set(frame_columns(left)), "right": set(frame_columns(right))}
+    kept = [out for out, found in sources.items() if all(c in have[s] for s, c in found)]
+    return node.meta[kept]
+
+
 def narrowed(node: Layer, wanted: set) -> Layer | None:
     """``node`` making only the ``wanted`` columns (at least), or None if it cannot."""
     needs = input_needs(node, wanted)
@@ -162,7 +180,7 @@ def narrowed(node: Layer, wanted: set) -> Layer | None:
     if found is not None:
         options, strategy = found
         left, right = (select(s, needs[s.name]) for s in join_inputs(node))
-        meta = pd.merge(left.meta, right.meta, **options)
+        meta = _merged_meta(node, options, left, right)
         out = join_layer(left, right, options, meta, strategy, node.npartitions)
         return out.substitute(fname=node.fname)
     frame = node.args[0]
