@@ -101,6 +101,19 @@ def test_assign_merge_and_rename_do_not_stop_the_projection(tmp_path):
     pd.testing.assert_frame_equal(query.compute(), expected)
 
 
+def test_concat_does_not_stop_the_projection(tmp_path):
+    first = pd.DataFrame({"k": [1, 2, 3], "a": [1.0, 2.0, 3.0], "b": list("xyz")})
+    second = pd.DataFrame({"k": [3, 4], "a": [4.0, np.nan], "c": [1, 2]})
+    pq.write_table(pa.Table.from_pandas(first, preserve_index=False), tmp_path / "1.parquet")
+    pq.write_table(pa.Table.from_pandas(second, preserve_index=False), tmp_path / "2.parquet")
+    both = ld.concat([ld.read_parquet(str(tmp_path / "1.parquet")),
+                      ld.read_parquet(str(tmp_path / "2.parquet"))])
+    query = both.groupby("k").agg(total=("a", "sum"))
+    assert _reads(query) == {"1.parquet": {"k", "a"}, "2.parquet": {"k", "a"}}
+    want = pd.concat([first, second]).groupby("k").agg(total=("a", "sum"))
+    pd.testing.assert_frame_equal(query.compute(), want)
+
+
 def test_a_result_asked_for_keeps_every_column(tmp_path):
     pdf = pd.DataFrame({"a": np.arange(6), "b": np.arange(6.0), "c": list("abcdef")})
     pq.write_table(pa.Table.from_pandas(pdf, preserve_index=False), tmp_path / "t.parquet")
