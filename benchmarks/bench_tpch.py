@@ -30,7 +30,8 @@ ROOT = os.path.dirname(HERE)
 ENGINES = ("lamina", "dask", "duckdb", "polars")
 
 
-def run_one(engine: str, n: int, folder: str, threads: int, out: str) -> dict:
+def run_one(engine: str, n: int, folder: str, threads: int, out: str,
+            whole_tables: bool = False) -> dict:
     """One query on one engine, in this (fresh) process; its result saved to ``out``."""
     import resource
 
@@ -49,14 +50,14 @@ def run_one(engine: str, n: int, folder: str, threads: int, out: str) -> dict:
         import lamina.optimizer.rules  # noqa: F401
 
         started = time.perf_counter()
-        result = tpch_queries.run(n, folder, ld, nthreads=threads)
+        result = tpch_queries.run(n, folder, ld, whole_tables, nthreads=threads)
     elif engine == "dask":
         import dask
         import dask.dataframe as dd
 
         dask.config.set(scheduler="threads", num_workers=threads)
         started = time.perf_counter()
-        result = tpch_queries.run(n, folder, dd)
+        result = tpch_queries.run(n, folder, dd, whole_tables)
     elif engine == "duckdb":
         con = tpch_sql.connect(folder, threads)
         started = time.perf_counter()
@@ -75,13 +76,13 @@ def run_one(engine: str, n: int, folder: str, threads: int, out: str) -> dict:
 
 
 def child(engine: str, n: int, folder: str, threads: int, timeout: float,
-          scratch: str) -> dict:
+          scratch: str, whole_tables: bool = False) -> dict:
     out = os.path.join(scratch, f"{engine}-q{n}.parquet")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([ROOT, os.environ.get("PYTHONPATH",
                                                                                   "")]),
                POLARS_MAX_THREADS=str(threads), OMP_NUM_THREADS="1")
     command = [sys.executable, __file__, "--child", engine, str(n), folder, out,
-               "--threads", str(threads)]
+               "--threads", str(threads)] + (["--whole-tables"] if whole_tables else [])
     try:
         done = subprocess.run(command, capture_output=True, text=True, env=env,
                               timeout=timeout)
@@ -131,11 +132,15 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=600.0,
                         help="seconds before a query's process is stopped")
+    parser.add_argument("--whole-tables", action="store_true",
+                        help="reads ignore the columns the queries name (the optimizer "
+                             "must find them)")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         engine, n, folder, out = args.child
-        print(json.dumps(run_one(engine, int(n), folder, args.threads, out)))
+        print(json.dumps(run_one(engine, int(n), folder, args.threads, out,
+                                 args.whole_tables)))
         return
     sys.path[:0] = [HERE, ROOT]
     import pandas as pd
@@ -160,7 +165,8 @@ def main() -> None:
           + f" {'time/dask':>9} {'rss/dask':>8} {'time/duckdb':>11}")
     time_ratios = []
     for n in queries:
-        cells = {e: child(e, n, folder, args.threads, args.timeout, scratch) for e in engines}
+        cells = {e: child(e, n, folder, args.threads, args.timeout, scratch,
+                          args.whole_tables) for e in engines}
         reference = cells.get("duckdb")
         if reference and reference["status"] == "ok":
             want = pd.read_parquet(reference["result"])

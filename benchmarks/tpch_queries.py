@@ -10,10 +10,9 @@ in the shape of the SQL result (``tpch_sql.SQL[n]``), for ``same`` to
 compare with DuckDB's.
 
 Joins put the larger side on the left and say ``broadcast=True`` where
-the right side is small after its filters, and a read names its columns
-where the first thing done with the table is ``assign`` or a merge (lamina's
-projection pushdown does not see through those yet), as a user of either
-library would.
+the right side is small after its filters, and some reads name their
+columns, as a user of either library would; ``reader(..., whole_tables=True)``
+ignores those ``columns=`` (lamina's projection pushdown finds them).
 """
 
 from __future__ import annotations
@@ -441,10 +440,12 @@ def q22(read: Callable, dd: Any) -> Any:
 QUERIES = {n: globals()[f"q{n}"] for n in range(1, 23)}
 
 
-def reader(folder: str, dd: Any) -> Callable:
-    """``read(table, columns=None)``: a lazy read of one table of ``folder``."""
+def reader(folder: str, dd: Any, whole_tables: bool = False) -> Callable:
+    """``read(table, columns=None)``: a lazy read of one table of ``folder``
+    (``whole_tables``: the columns named are ignored, for the optimizer to find)."""
     def read(table: str, columns: list | None = None) -> Any:
-        return dd.read_parquet(os.path.join(folder, table), columns=columns)
+        return dd.read_parquet(os.path.join(folder, table),
+                               columns=None if whole_tables else columns)
 
     return read
 
@@ -456,6 +457,7 @@ def as_result(n: int, value: Any) -> pd.DataFrame:
     return value.reset_index(drop=True)
 
 
-def run(n: int, folder: str, dd: Any, **compute: Any) -> pd.DataFrame:
+def run(n: int, folder: str, dd: Any, whole_tables: bool = False,
+        **compute: Any) -> pd.DataFrame:
     """Query ``n`` on the tables of ``folder``, computed."""
-    return as_result(n, QUERIES[n](reader(folder, dd), dd).compute(**compute))
+    return as_result(n, QUERIES[n](reader(folder, dd, whole_tables), dd).compute(**compute))

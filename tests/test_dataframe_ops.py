@@ -178,16 +178,18 @@ def test_compute_shares_work_between_frames_and_arrays():
     same(back.compute(), pdf)
 
 
-def test_merge_broadcasts_a_side_that_metadata_says_is_small_and_shuffles_otherwise(monkeypatch):
-    from lamina.dataframe import join
-
+def test_merge_broadcasts_a_side_that_metadata_says_is_small_and_shuffles_otherwise():
     pdf = pd.DataFrame({"k": np.arange(40) % 7, "x": np.arange(40.0)})
     left = lamina.dataframe.from_pandas(pdf, npartitions=4)
     right = lamina.dataframe.from_pandas(pdf[["k"]].drop_duplicates(), npartitions=2)
-    assert "merge-broadcast" in left.merge(right, on="k").layer.label()
-    monkeypatch.setattr(join, "BROADCAST_ROWS", 3)
     joined = left.merge(right, on="k")
-    assert "merge-hash" in joined.layer.label()
-    same(joined.compute().sort_values(["k", "x"]).reset_index(drop=True),
+    (chosen,) = lamina.optimize(joined, disabled_rules={"partitionwise_fusion"})
+    assert "merge: broadcast right" in chosen.layer.label()
+    (chosen,) = lamina.optimize(joined, broadcast_rows=3,
+                                disabled_rules={"partitionwise_fusion"})
+    assert "merge: hash" in chosen.layer.label()
+    with lamina.optimizer.set_options(broadcast_rows=3):
+        got = joined.compute()
+    same(got.sort_values(["k", "x"]).reset_index(drop=True),
          pdf.merge(pdf[["k"]].drop_duplicates(), on="k").sort_values(["k", "x"])
          .reset_index(drop=True))

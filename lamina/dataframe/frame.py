@@ -13,15 +13,12 @@ import pandas as pd
 
 from lamina.dataframe.core import Frame, partitionwise
 from lamina.dataframe.methods import Partitioned
-from lamina.layers.frame.partitionwise import select_column, select_columns
-
-
-def _assign(part: Any, names: tuple, *values: Any) -> Any:
-    return part.assign(**dict(zip(names, values)))
-
-
-def _rename(part: Any, columns: dict) -> Any:
-    return part.rename(columns=columns)
+from lamina.layers.frame.partitionwise import (
+    assign_columns,
+    rename_columns,
+    select_column,
+    select_columns,
+)
 
 
 class DataFrame(Partitioned):
@@ -69,10 +66,10 @@ class DataFrame(Partitioned):
                                 "wrap it with lamina.dataframe.from_pandas")
             if callable(value) and not isinstance(value, Frame):
                 columns[name] = value(self)
-        return partitionwise(_assign, self, names, *columns.values(), fname="assign")
+        return partitionwise(assign_columns, self, names, *columns.values(), fname="assign")
 
     def rename(self, columns: dict) -> "DataFrame":
-        return partitionwise(_rename, self, dict(columns), fname="rename")
+        return partitionwise(rename_columns, self, dict(columns), fname="rename")
 
     def drop(self, columns: Any) -> "DataFrame":
         columns = [columns] if not isinstance(columns, list) else columns

@@ -1,35 +1,26 @@
-"""``merge``: pandas' join of two lazy DataFrames, chosen by their partitioning.
+"""``merge``: pandas' join of two lazy DataFrames.
 
-* broadcast: one side has one partition, or is estimated from its source's
-  metadata at most ``BROADCAST_ROWS`` rows, or ``broadcast=True`` (and the
-  join keeps all rows of the other side): every partition of the other
-  side is merged with it, no shuffle; the plan's layer says
-  ``merge-broadcast`` in ``lamina.explain``;
-* partition-aligned: both are joined on their index with equal known
-  divisions: partition ``i`` with partition ``i``;
-* hash: both sides are shuffled by the hash of their keys into the same
-  number of partitions, then merged partition by partition.
+How the join runs (``lamina.layers.frame.join``: broadcast one side, both
+sides partition-aligned, or a hash shuffle of both) is chosen by the
+optimizer's ``join_strategy`` rule from the sizes of the sides as the
+optimized plan reads them, and shown by ``lamina.explain``; ``strategy=``
+(or ``broadcast=``) chooses it here instead.
 """
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 import pandas as pd
 
 from lamina.dataframe.core import wrap
-from lamina.layers.frame.base import FrameLayer, concat_partitions
+from lamina.layers.frame.base import FrameLayer
+from lamina.layers.frame.join import KEEPS, join_layer
 from lamina.layers.frame.parquet import ReadParquet
 from lamina.layers.frame.partitionwise import MapPartitions
-from lamina.layers.frame.regroup import Regroup
-from lamina.layers.frame.shuffle import ShuffleGather, ShuffleSplit
 from lamina.layers.frame.sources import FromPandas
 
-BROADCAST_KEEPS = {"inner": "left", "left": "left", "right": "right"}
-BROADCAST_ROWS = 1_000_000
-"""A side estimated to have at most this many rows is sent whole to every
-partition of the other instead of shuffling both."""
+CHOICES = ("auto", "hash", "broadcast", "broadcast-left", "broadcast-right", "aligned")
 
 
 def estimated_rows(layer: Any) -> int | None:
@@ -48,21 +39,20 @@ def estimated_rows(layer: Any) -> int | None:
     return None
 
 
-def _merge(kwargs: tuple, left: pd.DataFrame, right: pd.DataFrame) -> pd.DataFrame:
-    return pd.merge(left, right, **dict(kwargs))
-
-
-def _one_partition(frame: Any) -> Any:
-    n = frame.npartitions
-    return Regroup(frame.layer, (0, n), partial(concat_partitions, meta=frame._meta),
-                   frame._meta, (frame.divisions[0], frame.divisions[-1]), "gather")
-
-
 def merge(left: Any, right: Any, how: str = "inner", on: Any = None, left_on: Any = None,
           right_on: Any = None, left_index: bool = False, right_index: bool = False,
           suffixes: tuple = ("_x", "_y"), broadcast: bool | None = None,
-          npartitions: int | None = None) -> Any:
-    """Join two lazy DataFrames like ``pandas.merge`` (row order may differ)."""
+          strategy: str | None = None, npartitions: int | None = None) -> Any:
+    """Join two lazy DataFrames like ``pandas.merge`` (row order may differ).
+
+    ``strategy``: ``"auto"`` (the optimizer chooses), ``"hash"``,
+    ``"broadcast"`` (the side the join does not keep whole: the right one
+    for inner and left joins), ``"broadcast-left"``, ``"broadcast-right"`` or
+    ``"aligned"`` (both joined on their index, with equal known divisions).
+    ``broadcast=True``/``False`` is ``"broadcast"``/not broadcast.
+    ``npartitions``: the partitions of the result (default: the kept side's
+    for left and right joins, the larger side's otherwise).
+    """
     from lamina.dataframe.frame import DataFrame
 
     for side, value in (("left", left), ("right", right)):
@@ -75,48 +65,37 @@ def merge(left: Any, right: Any, how: str = "inner", on: Any = None, left_on: An
     kwargs = dict(how=how, on=on, left_on=left_on, right_on=right_on, left_index=left_index,
                   right_index=right_index, suffixes=tuple(suffixes))
     meta = pd.merge(left._meta, right._meta, **kwargs)  # pandas' errors for bad keys
-    options = tuple(sorted(kwargs.items()))
-    func = partial(_merge, options)
-    if left_index and right_index and left.known_divisions and \
-            left.divisions == right.divisions:
-        return wrap(MapPartitions(func, (left.layer, right.layer), (), meta, left.divisions,
-                                  (), "merge-aligned"))
-    small = _broadcast_side(left, right, how, broadcast)
-    if small == "right":
-        return wrap(MapPartitions(func, (left.layer, _one_partition(right)), (), meta,
-                                  (None,) * (left.npartitions + 1), (1,), "merge-broadcast"))
-    if small == "left":
-        return wrap(MapPartitions(func, (_one_partition(left), right.layer), (), meta,
-                                  (None,) * (right.npartitions + 1), (0,), "merge-broadcast"))
-    nout = npartitions or max(left.npartitions, right.npartitions)
-    left_keys = () if left_index else tuple(_keys(on if on is not None else left_on))
-    right_keys = () if right_index else tuple(_keys(on if on is not None else right_on))
-    if not left_index and not right_index and on is None and left_on is None:
-        left_keys = right_keys = tuple(c for c in left.columns if c in right.columns)
-    shuffled_left = ShuffleGather(ShuffleSplit(left.layer, left_keys, nout))
-    shuffled_right = ShuffleGather(ShuffleSplit(right.layer, right_keys, nout))
-    return wrap(MapPartitions(func, (shuffled_left, shuffled_right), (), meta,
-                              (None,) * (nout + 1), (), "merge-hash"))
+    chosen = _strategy(left, right, how, broadcast, strategy, left_index and right_index)
+    nout = npartitions
+    if chosen == "auto" and nout is None:
+        nout = {"left": left.npartitions, "right": right.npartitions}.get(
+            how, max(left.npartitions, right.npartitions))
+    why = "" if chosen == "auto" else "chosen by the caller"
+    return wrap(join_layer(left.layer, right.layer, kwargs, meta, chosen, nout, why))
 
 
-def _small(frame: Any) -> bool:
-    rows = estimated_rows(frame.layer)
-    return rows is not None and rows <= BROADCAST_ROWS
-
-
-def _keys(value: Any) -> list:
-    return list(value) if isinstance(value, (list, tuple)) else [value]
-
-
-def _broadcast_side(left: Any, right: Any, how: str, broadcast: bool | None) -> str | None:
-    """Which side to send whole to every partition of the other, if any."""
-    if broadcast is False:
-        return None
-    keeps = BROADCAST_KEEPS.get(how)
-    if keeps == "left" and (right.npartitions == 1 or broadcast or _small(right)):
-        return "right"
-    if keeps == "right" and (left.npartitions == 1 or broadcast or _small(left)):
-        return "left"
-    if how == "inner" and left.npartitions == 1:
-        return "left"
-    return None
+def _strategy(left: Any, right: Any, how: str, broadcast: bool | None, strategy: str | None,
+              on_index: bool) -> str:
+    """The strategy asked for, checked against the join (``auto``: none asked for)."""
+    if strategy is not None and broadcast is not None:
+        raise ValueError("give merge either strategy= or broadcast=, not both")
+    aligned = on_index and left.known_divisions and left.divisions == right.divisions
+    if broadcast is not None:
+        strategy = "broadcast" if broadcast else "aligned" if aligned else "hash"
+    strategy = strategy or "auto"
+    if strategy not in CHOICES:
+        raise ValueError(f"merge strategy={strategy!r} is not one of {CHOICES}")
+    if strategy == "broadcast":
+        keeps = KEEPS[how]
+        strategy = f"broadcast-{'right' if 'left' in keeps else 'left'}" if keeps else "hash"
+    if strategy.startswith("broadcast-"):
+        kept = "left" if strategy == "broadcast-right" else "right"
+        if kept not in KEEPS[how]:
+            raise ValueError(f"a {how} join cannot broadcast its {strategy[10:]} side: "
+                             "its unmatched rows would be repeated for every partition of "
+                             f"the other; use strategy='hash'")
+    if strategy == "aligned" and not aligned:
+        raise ValueError("strategy='aligned' joins on the index of both sides with equal "
+                         f"known divisions; got divisions {left.divisions[:3]}... and "
+                         f"{right.divisions[:3]}...: use set_index on both, or 'hash'")
+    return strategy

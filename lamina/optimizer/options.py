@@ -1,4 +1,4 @@
-"""Optimizer settings: on/off, rules switched off by name, fusion memory limit.
+"""Optimizer settings: on/off, rules switched off by name, fusion and broadcast limits.
 
     import lamina.optimizer as lo
     lo.options().fuse_memory_limit            # 2 GiB by default
@@ -30,7 +30,9 @@ class Options:
     fusion may copy them into several fused layers; ``fuse_memory_limit``
     (bytes) vetoes a fusion whose projected memory per task is larger;
     ``max_iterations`` bounds fixpoint batches; ``plugins`` loads rules
-    from the ``lamina.rules`` entry-point group.
+    from the ``lamina.rules`` entry-point group; a join side estimated at
+    most ``broadcast_rows`` rows and ``broadcast_bytes`` bytes is sent whole
+    to every partition of the other side (``join_strategy``).
     """
 
     enabled: bool = True
@@ -39,6 +41,8 @@ class Options:
     cheap_layers: frozenset[str] = CHEAP_LAYERS
     max_iterations: int = 50
     plugins: bool = True
+    broadcast_rows: int = 1_000_000
+    broadcast_bytes: int = 256 * 2**20
 
 
 _LOCK = threading.Lock()

@@ -34,6 +34,16 @@ def filter_rows(part: Any, mask: Any) -> Any:
     return part[mask]
 
 
+def assign_columns(part: Any, names: tuple, *values: Any) -> Any:
+    """``part.assign(name=value, ...)``: new columns the optimizer recognizes."""
+    return part.assign(**dict(zip(names, values)))
+
+
+def rename_columns(part: Any, columns: dict) -> Any:
+    """``part.rename(columns=columns)``: a renaming the optimizer recognizes."""
+    return part.rename(columns=columns)
+
+
 SELECTIONS = (select_columns, select_column)
 
 

@@ -9,8 +9,11 @@
     speculative  hints                 speculative_hints
     frames       simplify              projection_through_filter, projection_into_parquet,
                                        predicate_into_parquet
+    frame_projection simplify          projection_pushdown, drop_noop_projection
+    frame_predicates simplify          filter_through_merge
     frame_head   simplify              head_cull
     frame_reads  merge_reads           merge_parquet_reads
+    frame_joins  strategy              join_strategy
     frame_fusion fuse                  partitionwise_fusion
 """
 
@@ -21,6 +24,9 @@ from lamina.optimizer.rules import (
     cull,
     frame_fusion,
     frame_head,
+    frame_joins,
+    frame_predicates,
+    frame_projection,
     frame_reads,
     frames,
     slices,
@@ -28,7 +34,8 @@ from lamina.optimizer.rules import (
 )
 
 BUILTIN_RULES = [*cse.RULES, *cull.RULES, *slices.RULES, *blockwise.RULES, *speculative.RULES,
-                 *frames.RULES, *frame_head.RULES, *frame_reads.RULES,
+                 *frames.RULES, *frame_head.RULES, *frame_reads.RULES, *frame_joins.RULES,
+                 *frame_projection.RULES, *frame_predicates.RULES,
                  *frame_fusion.RULES]
 register(*BUILTIN_RULES)
 

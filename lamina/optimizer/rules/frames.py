@@ -1,7 +1,7 @@
 """Dataframe rules: read only the columns and row groups a plan uses.
 
     projection_through_filter   df[mask][cols]          -> df[cols][mask]
-    projection_into_parquet     read(a, b, c) read only as [a], [b] -> read(a, b)
+    projection_into_parquet     read(a, b, c) whose readers use a, b -> read(a, b)
     predicate_into_parquet      read[read.a > 3]        -> read(filters=a > 3)    (also below a projection;
                                                        ``&`` of such comparisons too)
 
@@ -25,6 +25,7 @@ from lamina.layers.frame.partitionwise import (
     select_column,
 )
 from lamina.optimizer.rule import Context, Rule
+from lamina.optimizer.rules.frame_projection import demanded
 
 PUSHED = {operator.gt: ">", operator.ge: ">=", operator.lt: "<", operator.le: "<=",
           operator.eq: "=="}
@@ -56,17 +57,8 @@ class ProjectionIntoParquet(Rule):
     on = ("ReadParquet",)
 
     def apply(self, node: Layer, ctx: Context) -> Layer | None:
-        readers = ctx.dependents(node)
-        if ctx.is_output(node) or not readers:
-            return None
-        used: set = set()
-        for reader in readers:
-            chosen = columns_selected(reader)
-            if chosen is None or reader.args[0] != node or any(
-                    a == node for a in reader.args[1:]):
-                return None
-            used.update(chosen)
-        if used >= set(node.columns):
+        used = demanded(node, ctx)
+        if used is None or used >= set(node.columns):
             return None
         return node.with_columns([c for c in node.columns if c in used])
 
