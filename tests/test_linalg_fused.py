@@ -47,9 +47,10 @@ def operand(rng: np.random.Generator, shape: tuple, special: bool) -> np.ndarray
 @given(seed=st.integers(0, 2**32 - 1), m=st.integers(0, 70), n=st.integers(1, 45),
        l=st.integers(1, 27), mapping=st.sampled_from(sorted(MAPPINGS)),
        dtype=st.sampled_from([np.float32, np.float64]), tile=st.sampled_from([None, 1, 2, 5]),
-       chunk=st.sampled_from([None, 1, 7]), special=st.booleans())
+       chunk=st.sampled_from([None, 1, 7]), groups=st.sampled_from([None, 1, 2, 3, 40]),
+       special=st.booleans())
 def test_fused_products_equal_the_dense_ones(seed, m, n, l, mapping, dtype, tile, chunk,
-                                             special):
+                                             groups, special):
     rng = np.random.default_rng(seed)
     codes = rng.integers(0, 4, size=(m, n)).astype(np.uint8)
     g = dense(codes, MAPPINGS[mapping])
@@ -57,7 +58,7 @@ def test_fused_products_equal_the_dense_ones(seed, m, n, l, mapping, dtype, tile
     y = operand(rng, (m, l), special).astype(dtype)
     packed = pack_2bit(codes)
     gz = packed_gz(packed, n, z, MAPPINGS[mapping], tile=tile, chunk=chunk)
-    gty = packed_gty(packed, n, y, MAPPINGS[mapping], tile=tile, chunk=chunk)
+    gty = packed_gty(packed, n, y, MAPPINGS[mapping], groups=groups)
     assert gz.shape == (m, l) and gz.dtype == dtype
     assert gty.shape == (n, l) and gty.dtype == dtype
     rtol = 1e-12 if dtype == np.float64 else 2e-5

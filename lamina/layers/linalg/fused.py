@@ -9,10 +9,11 @@ ProPCA (compiled in ``_lut.h``)::
 
 A byte holds four calls, so a table of its 256 possible partial products
 ``Σ_k value(code_k) z[4j + k]`` turns four multiply-adds per column into one
-add (``G Z``); for ``Gᵀ Y`` each row of ``Y`` is added to one of 256 buckets
-per byte column, which then give the byte's four output rows. Each costs
-about a quarter of the BLAS's arithmetic and reads the packed bytes (a
-sixteenth of float32's) instead of a decoded slab.
+add (``G Z``). ``Gᵀ Y`` uses the same tables built from four rows of ``Y``:
+a sample's four codes in those rows, gathered into one byte, pick the row
+of the table to add to the sample's output. Each costs about a quarter of
+the BLAS's arithmetic and reads the packed bytes (a sixteenth of
+float32's) instead of a decoded slab.
 
 ``values`` says what each 2-bit code counts: the codes 0..3 themselves by
 default; ``GENOTYPE_VALUES`` for genotype blocks whose code 3 is a missing
@@ -41,7 +42,10 @@ PLINK_VALUES = (2.0, 0.0, 1.0, 0.0)
 """PLINK 1 ``.bed`` codes: 00 two copies of A1, 01 missing (as 0), 10 one, 11 none."""
 
 TABLE_BYTES = 256 * 2**10
-"""Tables (or buckets) of one tile of byte columns: about half of a core's L2."""
+"""Tables of one tile of byte columns (``G Z``): about half of a core's L2."""
+GROUP_TABLE_BYTES = 160 * 2**10
+"""Tables of the groups of four rows that ``Gᵀ Y`` adds at a time (fastest of
+1 to 8 groups in ``benchmarks/bench_kernels.py``: 4 at l = 20 in float64)."""
 CHUNK_BYTES = 2 * 2**20
 """Packed rows taken at a time: their bytes stay in cache while every tile reads them."""
 MIN_CHUNK_ROWS = 2048
@@ -66,6 +70,10 @@ def _padded_width(width: int, dtype: np.dtype) -> int:
 
 def _tile(lp: int, dtype: np.dtype) -> int:
     return max(1, TABLE_BYTES // (256 * lp * dtype.itemsize))
+
+
+def _groups(lp: int, dtype: np.dtype) -> int:
+    return max(1, GROUP_TABLE_BYTES // (256 * lp * dtype.itemsize))
 
 
 def _chunk(packed: np.ndarray) -> int:
@@ -120,9 +128,12 @@ def packed_gz(packed: Any, ncols: int, z: Any, values: tuple = CODE_VALUES,
 
 
 def packed_gty(packed: Any, ncols: int, y: Any, values: tuple = CODE_VALUES,
-               dtype: Any = None, tile: int | None = None,
-              chunk: int | None = None) -> np.ndarray:
-    """``Gᵀ y`` (ncols x l) for ``packed`` (m x ceil(ncols / 4) bytes) and ``y`` (m x l)."""
+               dtype: Any = None, groups: int | None = None) -> np.ndarray:
+    """``Gᵀ y`` (ncols x l) for ``packed`` (m x ceil(ncols / 4) bytes) and ``y`` (m x l).
+
+    ``groups`` groups of four rows are added at a time (default: about
+    ``GROUP_TABLE_BYTES`` of their tables).
+    """
     packed = _check_packed(packed, ncols)
     dtype = _float_dtype(dtype or np.asarray(y).dtype)
     y = np.asarray(y, dtype=dtype)
@@ -134,8 +145,7 @@ def packed_gty(packed: Any, ncols: int, y: Any, values: tuple = CODE_VALUES,
     if yp is not y:
         yp[:, :y.shape[1]] = y
     out = np.zeros((4 * packed.shape[1], lp), dtype=dtype)
-    _lut.gty(packed, yp, out, _values(values, dtype), tile or _tile(lp, dtype),
-             chunk or _chunk(packed))
+    _lut.gty(packed, yp, out, _values(values, dtype), groups or _groups(lp, dtype))
     return out[:ncols, :y.shape[1]]
 
 
