@@ -105,33 +105,22 @@ def unpack_real(const uint8_t[:, ::1] packed, real[:, ::1] out,
                     out[i, full * 4 + k] = 0 if (zero_missing and code == 3) else code
 
 
-cdef extern from *:
-    """
-    #include <string.h>
-    /* the code-3 (missing) calls of 8 bytes of codes, one bit (the low one) each */
-    static inline unsigned long long bits_missing_word(const unsigned char *p) {
-        unsigned long long w;
-        memcpy(&w, p, 8);
-        return w & (w >> 1) & 0x5555555555555555ULL;
-    }
-    static inline int bits_popcount64(unsigned long long x) { return __builtin_popcountll(x); }
-    """
-    unsigned long long bits_missing_word(const uint8_t *p) nogil
-    int bits_popcount64(unsigned long long x) nogil
+cdef extern from "_codes.h" nogil:
+    unsigned long long codes_missing_word(const uint8_t *p)
+    unsigned codes_missing_byte(uint8_t b)
+    int codes_popcount(unsigned long long x)
 
 
 cdef Py_ssize_t _count_missing(const uint8_t[:, ::1] packed) noexcept nogil:
     """Code-3 entries of ``packed``, eight bytes at a time."""
     cdef Py_ssize_t nrows = packed.shape[0], nbytes = packed.shape[1], i, j, n = 0
-    cdef uint8_t byte
     for i in range(nrows):
         j = 0
         while j + 8 <= nbytes:
-            n += bits_popcount64(bits_missing_word(&packed[i, j]))
+            n += codes_popcount(codes_missing_word(&packed[i, j]))
             j += 8
         while j < nbytes:
-            byte = packed[i, j]
-            n += bits_popcount64(byte & (byte >> 1) & 0x55)
+            n += codes_popcount(codes_missing_byte(packed[i, j]))
             j += 1
     return n
 
@@ -144,7 +133,7 @@ def missing_positions(const uint8_t[:, ::1] packed, Py_ssize_t width):
     """
     import numpy as np
     cdef Py_ssize_t nrows = packed.shape[0], nbytes = packed.shape[1], i, j, k, n, col
-    cdef uint8_t byte, hits
+    cdef uint8_t hits
     with nogil:
         n = _count_missing(packed)
     rows_arr = np.empty(n, dtype=np.int64)
@@ -158,11 +147,10 @@ def missing_positions(const uint8_t[:, ::1] packed, Py_ssize_t width):
         for i in range(nrows):
             j = 0
             while j < nbytes:
-                if j + 8 <= nbytes and bits_missing_word(&packed[i, j]) == 0:
+                if j + 8 <= nbytes and codes_missing_word(&packed[i, j]) == 0:
                     j += 8
                     continue
-                byte = packed[i, j]
-                hits = byte & (byte >> 1) & 0x55
+                hits = codes_missing_byte(packed[i, j])
                 for k in range(4):
                     col = 4 * j + k
                     if (hits >> (2 * k)) & 1 and col < width:

@@ -25,6 +25,11 @@ cdef extern from "_lut.h" nogil:
                    double *pad, Py_ssize_t groups)
     Py_ssize_t LUT_MAX_GROUPS
 
+cdef extern from "_codes.h" nogil:
+    unsigned long long codes_missing_word(const uint8_t *p)
+    unsigned codes_missing_byte(uint8_t b)
+    int codes_first(unsigned hits)
+
 ctypedef fused real:
     float
     double
@@ -120,3 +125,63 @@ def scatter_scaled(const long long[::1] rows, const long long[::1] cols,
             s = scale[rows[t]]
             for c in range(width):
                 out[cols[t], c] += s * y[rows[t], c]
+
+
+def missing_gz(const uint8_t[:, ::1] packed, Py_ssize_t width, const real[:, ::1] z,
+               real[:, ::1] out) -> None:
+    """``out += M z``, ``M`` the 0/1 matrix of the code-3 calls (missing) of ``packed``.
+
+    Read straight from the bytes, eight at a time: no list of positions.
+    """
+    cdef Py_ssize_t m = packed.shape[0], nbytes = packed.shape[1], l = z.shape[1]
+    cdef Py_ssize_t i, j, c, col
+    cdef unsigned hits
+    if z.shape[0] != width or out.shape[0] != m or out.shape[1] != l or 4 * nbytes < width:
+        raise ValueError(f"missing_gz: shapes do not match: packed {m} x {nbytes} for "
+                         f"{width} codes, z {z.shape[0]} x {l}, out {out.shape[0]} x "
+                         f"{out.shape[1]}")
+    with nogil:
+        for i in range(m):
+            j = 0
+            while j < nbytes:
+                if j + 8 <= nbytes and codes_missing_word(&packed[i, j]) == 0:
+                    j += 8
+                    continue
+                hits = codes_missing_byte(packed[i, j])
+                while hits:
+                    col = 4 * j + codes_first(hits)
+                    hits &= hits - 1
+                    if col < width:
+                        for c in range(l):
+                            out[i, c] += z[col, c]
+                j += 1
+
+
+def missing_gty(const uint8_t[:, ::1] packed, Py_ssize_t width, const real[::1] scale,
+                const real[:, ::1] y, real[:, :] out) -> None:
+    """``out += Mᵀ (scale ∘ y)`` for the code-3 calls of ``packed`` (see ``missing_gz``)."""
+    cdef Py_ssize_t m = packed.shape[0], nbytes = packed.shape[1], l = y.shape[1]
+    cdef Py_ssize_t i, j, c, col
+    cdef unsigned hits
+    cdef real s
+    if y.shape[0] != m or scale.shape[0] != m or out.shape[0] != width \
+            or out.shape[1] != l or 4 * nbytes < width:
+        raise ValueError(f"missing_gty: shapes do not match: packed {m} x {nbytes} for "
+                         f"{width} codes, scale {scale.shape[0]}, y {y.shape[0]} x {l}, out "
+                         f"{out.shape[0]} x {out.shape[1]}")
+    with nogil:
+        for i in range(m):
+            s = scale[i]
+            j = 0
+            while j < nbytes:
+                if j + 8 <= nbytes and codes_missing_word(&packed[i, j]) == 0:
+                    j += 8
+                    continue
+                hits = codes_missing_byte(packed[i, j])
+                while hits:
+                    col = 4 * j + codes_first(hits)
+                    hits &= hits - 1
+                    if col < width:
+                        for c in range(l):
+                            out[col, c] += s * y[i, c]
+                j += 1

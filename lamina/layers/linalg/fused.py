@@ -149,6 +149,22 @@ def packed_gty(packed: Any, ncols: int, y: Any, values: tuple = CODE_VALUES,
     return out[:ncols, :y.shape[1]]
 
 
+def packed_missing_gz(packed: Any, ncols: int, z: Any) -> np.ndarray:
+    """``M z`` (m x l), ``M`` the 0/1 matrix of the missing calls (code 3) of ``packed``,
+    read straight from the bytes (a byte scan, no list of positions)."""
+    z = np.ascontiguousarray(z)
+    out = np.zeros((packed.shape[0], z.shape[1]), dtype=z.dtype)
+    _lut.missing_gz(_check_packed(packed, ncols), ncols, z, out)
+    return out
+
+
+def add_packed_missing_gty(out: Any, packed: Any, ncols: int, scale: Any, y: Any) -> None:
+    """``out += Mᵀ (scale ∘ y)`` (out: ncols x l) for the missing calls of ``packed``."""
+    y = np.ascontiguousarray(y)
+    _lut.missing_gty(_check_packed(packed, ncols), ncols,
+                     np.ascontiguousarray(scale, dtype=y.dtype), y, out)
+
+
 def _compiled(*arrays: Any) -> bool:
     """Whether the compiled scatter loops take these arrays (NumPy, one float dtype)."""
     dtypes = {a.dtype for a in arrays}

@@ -107,8 +107,8 @@ class BlockView:
     def missing_in(self, start: int, stop: int) -> tuple[Any, Any]:
         """``(rows, cols)`` of the missing calls in rows ``start:stop`` (rows from 0).
 
-        Those of the whole block are found once and kept (the fused kernels
-        ask for them for both products of a pass).
+        Those of the whole block are found once and kept (a pass asks for
+        them for both of its products).
         """
         if not self.missing:
             empty = np.empty(0, dtype=np.int64)
