@@ -19,5 +19,6 @@ static inline unsigned codes_missing_byte(uint8_t b) {
 
 static inline int codes_popcount(uint64_t x) { return __builtin_popcountll(x); }
 
-/* index (0..3) of the lowest missing call of a nonzero codes_missing_byte */
-static inline int codes_first(unsigned hits) { return __builtin_ctz(hits) >> 1; }
+/* index (0..31) of the lowest missing call of a nonzero codes_missing_word
+ * (or 0..3 of a codes_missing_byte) */
+static inline int codes_first(uint64_t hits) { return __builtin_ctzll(hits) >> 1; }

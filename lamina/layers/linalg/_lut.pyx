@@ -28,7 +28,7 @@ cdef extern from "_lut.h" nogil:
 cdef extern from "_codes.h" nogil:
     unsigned long long codes_missing_word(const uint8_t *p)
     unsigned codes_missing_byte(uint8_t b)
-    int codes_first(unsigned hits)
+    int codes_first(unsigned long long hits)
 
 ctypedef fused real:
     float
@@ -134,54 +134,74 @@ def missing_gz(const uint8_t[:, ::1] packed, Py_ssize_t width, const real[:, ::1
     Read straight from the bytes, eight at a time: no list of positions.
     """
     cdef Py_ssize_t m = packed.shape[0], nbytes = packed.shape[1], l = z.shape[1]
-    cdef Py_ssize_t i, j, c, col
-    cdef unsigned hits
+    cdef Py_ssize_t i, j, c, col, base
+    cdef unsigned long long hits
+    cdef const uint8_t *row
+    cdef const real *src
+    cdef real *dst
     if z.shape[0] != width or out.shape[0] != m or out.shape[1] != l or 4 * nbytes < width:
         raise ValueError(f"missing_gz: shapes do not match: packed {m} x {nbytes} for "
                          f"{width} codes, z {z.shape[0]} x {l}, out {out.shape[0]} x "
                          f"{out.shape[1]}")
+    if m == 0 or nbytes == 0 or l == 0:
+        return
     with nogil:
         for i in range(m):
+            row = &packed[i, 0]
+            dst = &out[i, 0]
             j = 0
             while j < nbytes:
-                if j + 8 <= nbytes and codes_missing_word(&packed[i, j]) == 0:
+                base = 4 * j
+                if j + 8 <= nbytes:
+                    hits = codes_missing_word(row + j)
                     j += 8
-                    continue
-                hits = codes_missing_byte(packed[i, j])
+                else:
+                    hits = codes_missing_byte(row[j])
+                    j += 1
                 while hits:
-                    col = 4 * j + codes_first(hits)
+                    col = base + codes_first(hits)
                     hits &= hits - 1
                     if col < width:
+                        src = &z[col, 0]
                         for c in range(l):
-                            out[i, c] += z[col, c]
-                j += 1
+                            dst[c] += src[c]
 
 
 def missing_gty(const uint8_t[:, ::1] packed, Py_ssize_t width, const real[::1] scale,
-                const real[:, ::1] y, real[:, :] out) -> None:
+                const real[:, ::1] y, real[:, ::1] out) -> None:
     """``out += Mᵀ (scale ∘ y)`` for the code-3 calls of ``packed`` (see ``missing_gz``)."""
     cdef Py_ssize_t m = packed.shape[0], nbytes = packed.shape[1], l = y.shape[1]
-    cdef Py_ssize_t i, j, c, col
-    cdef unsigned hits
+    cdef Py_ssize_t i, j, c, col, base
+    cdef unsigned long long hits
     cdef real s
+    cdef const uint8_t *row
+    cdef const real *src
+    cdef real *dst
     if y.shape[0] != m or scale.shape[0] != m or out.shape[0] != width \
             or out.shape[1] != l or 4 * nbytes < width:
         raise ValueError(f"missing_gty: shapes do not match: packed {m} x {nbytes} for "
                          f"{width} codes, scale {scale.shape[0]}, y {y.shape[0]} x {l}, out "
                          f"{out.shape[0]} x {out.shape[1]}")
+    if m == 0 or nbytes == 0 or l == 0:
+        return
     with nogil:
         for i in range(m):
+            row = &packed[i, 0]
+            src = &y[i, 0]
             s = scale[i]
             j = 0
             while j < nbytes:
-                if j + 8 <= nbytes and codes_missing_word(&packed[i, j]) == 0:
+                base = 4 * j
+                if j + 8 <= nbytes:
+                    hits = codes_missing_word(row + j)
                     j += 8
-                    continue
-                hits = codes_missing_byte(packed[i, j])
+                else:
+                    hits = codes_missing_byte(row[j])
+                    j += 1
                 while hits:
-                    col = 4 * j + codes_first(hits)
+                    col = base + codes_first(hits)
                     hits &= hits - 1
                     if col < width:
+                        dst = &out[col, 0]
                         for c in range(l):
-                            out[col, c] += s * y[i, c]
-                j += 1
+                            dst[c] += s * src[c]

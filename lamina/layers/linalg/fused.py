@@ -161,8 +161,11 @@ def packed_missing_gz(packed: Any, ncols: int, z: Any) -> np.ndarray:
 def add_packed_missing_gty(out: Any, packed: Any, ncols: int, scale: Any, y: Any) -> None:
     """``out += Mᵀ (scale ∘ y)`` (out: ncols x l) for the missing calls of ``packed``."""
     y = np.ascontiguousarray(y)
+    target = out if out.flags.c_contiguous else np.zeros(out.shape, dtype=out.dtype)
     _lut.missing_gty(_check_packed(packed, ncols), ncols,
-                     np.ascontiguousarray(scale, dtype=y.dtype), y, out)
+                     np.ascontiguousarray(scale, dtype=y.dtype), y, target)
+    if target is not out:
+        out += target
 
 
 def _compiled(*arrays: Any) -> bool:
