@@ -26,9 +26,8 @@ cdef extern from "_lut.h" nogil:
     Py_ssize_t LUT_MAX_GROUPS
 
 cdef extern from "_codes.h" nogil:
-    unsigned long long codes_missing_word(const uint8_t *p)
-    unsigned codes_missing_byte(uint8_t b)
-    int codes_first(unsigned long long hits)
+    Py_ssize_t codes_row_missing(const uint8_t *row, Py_ssize_t nbytes, Py_ssize_t width,
+                                 Py_ssize_t *cols)
 
 ctypedef fused real:
     float
@@ -127,16 +126,22 @@ def scatter_scaled(const long long[::1] rows, const long long[::1] cols,
                 out[cols[t], c] += s * y[rows[t], c]
 
 
+cdef Py_ssize_t *_column_buffer(Py_ssize_t nbytes) except NULL:
+    cdef Py_ssize_t *cols = <Py_ssize_t *> malloc(max(4 * nbytes, 1) * sizeof(Py_ssize_t))
+    if cols == NULL:
+        raise MemoryError()
+    return cols
+
+
 def missing_gz(const uint8_t[:, ::1] packed, Py_ssize_t width, const real[:, ::1] z,
                real[:, ::1] out) -> None:
     """``out += M z``, ``M`` the 0/1 matrix of the code-3 calls (missing) of ``packed``.
 
-    Read straight from the bytes, eight at a time: no list of positions.
+    Read straight from the bytes, eight at a time (``codes_row_missing``):
+    no list of positions for the block.
     """
     cdef Py_ssize_t m = packed.shape[0], nbytes = packed.shape[1], l = z.shape[1]
-    cdef Py_ssize_t i, j, c, col, base
-    cdef unsigned long long hits
-    cdef const uint8_t *row
+    cdef Py_ssize_t i, t, c, n
     cdef const real *src
     cdef real *dst
     if z.shape[0] != width or out.shape[0] != m or out.shape[1] != l or 4 * nbytes < width:
@@ -145,36 +150,24 @@ def missing_gz(const uint8_t[:, ::1] packed, Py_ssize_t width, const real[:, ::1
                          f"{out.shape[1]}")
     if m == 0 or nbytes == 0 or l == 0:
         return
+    cdef Py_ssize_t *cols = _column_buffer(nbytes)
     with nogil:
         for i in range(m):
-            row = &packed[i, 0]
+            n = codes_row_missing(&packed[i, 0], nbytes, width, cols)
             dst = &out[i, 0]
-            j = 0
-            while j < nbytes:
-                base = 4 * j
-                if j + 8 <= nbytes:
-                    hits = codes_missing_word(row + j)
-                    j += 8
-                else:
-                    hits = codes_missing_byte(row[j])
-                    j += 1
-                while hits:
-                    col = base + codes_first(hits)
-                    hits &= hits - 1
-                    if col < width:
-                        src = &z[col, 0]
-                        for c in range(l):
-                            dst[c] += src[c]
+            for t in range(n):
+                src = &z[cols[t], 0]
+                for c in range(l):
+                    dst[c] += src[c]
+    free(cols)
 
 
 def missing_gty(const uint8_t[:, ::1] packed, Py_ssize_t width, const real[::1] scale,
                 const real[:, ::1] y, real[:, ::1] out) -> None:
     """``out += Mᵀ (scale ∘ y)`` for the code-3 calls of ``packed`` (see ``missing_gz``)."""
     cdef Py_ssize_t m = packed.shape[0], nbytes = packed.shape[1], l = y.shape[1]
-    cdef Py_ssize_t i, j, c, col, base
-    cdef unsigned long long hits
+    cdef Py_ssize_t i, t, c, n
     cdef real s
-    cdef const uint8_t *row
     cdef const real *src
     cdef real *dst
     if y.shape[0] != m or scale.shape[0] != m or out.shape[0] != width \
@@ -184,24 +177,14 @@ def missing_gty(const uint8_t[:, ::1] packed, Py_ssize_t width, const real[::1] 
                          f"{out.shape[0]} x {out.shape[1]}")
     if m == 0 or nbytes == 0 or l == 0:
         return
+    cdef Py_ssize_t *cols = _column_buffer(nbytes)
     with nogil:
         for i in range(m):
-            row = &packed[i, 0]
+            n = codes_row_missing(&packed[i, 0], nbytes, width, cols)
             src = &y[i, 0]
             s = scale[i]
-            j = 0
-            while j < nbytes:
-                base = 4 * j
-                if j + 8 <= nbytes:
-                    hits = codes_missing_word(row + j)
-                    j += 8
-                else:
-                    hits = codes_missing_byte(row[j])
-                    j += 1
-                while hits:
-                    col = base + codes_first(hits)
-                    hits &= hits - 1
-                    if col < width:
-                        dst = &out[col, 0]
-                        for c in range(l):
-                            dst[c] += s * src[c]
+            for t in range(n):
+                dst = &out[cols[t], 0]
+                for c in range(l):
+                    dst[c] += s * src[c]
+    free(cols)
