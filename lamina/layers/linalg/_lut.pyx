@@ -133,47 +133,26 @@ cdef Py_ssize_t *_column_buffer(Py_ssize_t nbytes) except NULL:
     return cols
 
 
-def missing_gz(const uint8_t[:, ::1] packed, Py_ssize_t width, const real[:, ::1] z,
-               real[:, ::1] out) -> None:
-    """``out += M z``, ``M`` the 0/1 matrix of the code-3 calls (missing) of ``packed``.
+def missing_sums(const uint8_t[:, ::1] packed, Py_ssize_t width, const real[::1] scale,
+                 const real[:, ::1] x, real[:, ::1] out, bint transposed) -> None:
+    """Sums over the code-3 calls (missing) ``(i, col)`` of ``packed``, read straight
+    from the bytes eight at a time (``codes_row_missing``), with no list of positions:
 
-    Read straight from the bytes, eight at a time (``codes_row_missing``):
-    no list of positions for the block.
+    * ``transposed`` false: ``out[i] += x[col]``, that is ``out += M x``
+      (``out`` m x l, ``x`` width x l; ``scale`` unused);
+    * ``transposed``: ``out[col] += scale[i] x[i]``, that is ``out += Mᵀ (scale ∘ x)``
+      (``out`` width x l, ``x`` m x l).
     """
-    cdef Py_ssize_t m = packed.shape[0], nbytes = packed.shape[1], l = z.shape[1]
+    cdef Py_ssize_t m = packed.shape[0], nbytes = packed.shape[1], l = x.shape[1]
     cdef Py_ssize_t i, t, c, n
+    cdef real s = 1
     cdef const real *src
     cdef real *dst
-    if z.shape[0] != width or out.shape[0] != m or out.shape[1] != l or 4 * nbytes < width:
-        raise ValueError(f"missing_gz: shapes do not match: packed {m} x {nbytes} for "
-                         f"{width} codes, z {z.shape[0]} x {l}, out {out.shape[0]} x "
-                         f"{out.shape[1]}")
-    if m == 0 or nbytes == 0 or l == 0:
-        return
-    cdef Py_ssize_t *cols = _column_buffer(nbytes)
-    with nogil:
-        for i in range(m):
-            n = codes_row_missing(&packed[i, 0], nbytes, width, cols)
-            dst = &out[i, 0]
-            for t in range(n):
-                src = &z[cols[t], 0]
-                for c in range(l):
-                    dst[c] += src[c]
-    free(cols)
-
-
-def missing_gty(const uint8_t[:, ::1] packed, Py_ssize_t width, const real[::1] scale,
-                const real[:, ::1] y, real[:, ::1] out) -> None:
-    """``out += Mᵀ (scale ∘ y)`` for the code-3 calls of ``packed`` (see ``missing_gz``)."""
-    cdef Py_ssize_t m = packed.shape[0], nbytes = packed.shape[1], l = y.shape[1]
-    cdef Py_ssize_t i, t, c, n
-    cdef real s
-    cdef const real *src
-    cdef real *dst
-    if y.shape[0] != m or scale.shape[0] != m or out.shape[0] != width \
-            or out.shape[1] != l or 4 * nbytes < width:
-        raise ValueError(f"missing_gty: shapes do not match: packed {m} x {nbytes} for "
-                         f"{width} codes, scale {scale.shape[0]}, y {y.shape[0]} x {l}, out "
+    cdef bint shapes = (x.shape[0] == m and out.shape[0] == width and scale.shape[0] == m
+                        if transposed else x.shape[0] == width and out.shape[0] == m)
+    if not shapes or out.shape[1] != l or 4 * nbytes < width:
+        raise ValueError(f"missing_sums: shapes do not match: packed {m} x {nbytes} for "
+                         f"{width} codes, scale {scale.shape[0]}, x {x.shape[0]} x {l}, out "
                          f"{out.shape[0]} x {out.shape[1]}")
     if m == 0 or nbytes == 0 or l == 0:
         return
@@ -181,10 +160,17 @@ def missing_gty(const uint8_t[:, ::1] packed, Py_ssize_t width, const real[::1] 
     with nogil:
         for i in range(m):
             n = codes_row_missing(&packed[i, 0], nbytes, width, cols)
-            src = &y[i, 0]
-            s = scale[i]
-            for t in range(n):
-                dst = &out[cols[t], 0]
-                for c in range(l):
-                    dst[c] += s * src[c]
+            if transposed:
+                src = &x[i, 0]
+                s = scale[i]
+                for t in range(n):
+                    dst = &out[cols[t], 0]
+                    for c in range(l):
+                        dst[c] += s * src[c]
+            else:
+                dst = &out[i, 0]
+                for t in range(n):
+                    src = &x[cols[t], 0]
+                    for c in range(l):
+                        dst[c] += src[c]
     free(cols)

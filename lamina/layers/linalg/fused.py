@@ -154,7 +154,7 @@ def packed_missing_gz(packed: Any, ncols: int, z: Any) -> np.ndarray:
     read straight from the bytes (a byte scan, no list of positions)."""
     z = np.ascontiguousarray(z)
     out = np.zeros((packed.shape[0], z.shape[1]), dtype=z.dtype)
-    _lut.missing_gz(_check_packed(packed, ncols), ncols, z, out)
+    _lut.missing_sums(_check_packed(packed, ncols), ncols, np.empty(0, z.dtype), z, out, False)
     return out
 
 
@@ -162,8 +162,8 @@ def add_packed_missing_gty(out: Any, packed: Any, ncols: int, scale: Any, y: Any
     """``out += Mᵀ (scale ∘ y)`` (out: ncols x l) for the missing calls of ``packed``."""
     y = np.ascontiguousarray(y)
     target = out if out.flags.c_contiguous else np.zeros(out.shape, dtype=out.dtype)
-    _lut.missing_gty(_check_packed(packed, ncols), ncols,
-                     np.ascontiguousarray(scale, dtype=y.dtype), y, target)
+    _lut.missing_sums(_check_packed(packed, ncols), ncols,
+                      np.ascontiguousarray(scale, dtype=y.dtype), y, target, True)
     if target is not out:
         out += target
 
