@@ -44,8 +44,9 @@ PLINK_VALUES = (2.0, 0.0, 1.0, 0.0)
 TABLE_BYTES = 256 * 2**10
 """Tables of one tile of byte columns (``G Z``): about half of a core's L2."""
 GROUP_TABLE_BYTES = 160 * 2**10
-"""Tables of the groups of four rows that ``Gᵀ Y`` adds at a time (fastest of
-1 to 8 groups in ``benchmarks/bench_kernels.py``: 4 at l = 20 in float64)."""
+"""Tables of the groups of four rows that ``Gᵀ Y`` adds at a time (of 1 to 6
+groups at the cohort's block shape, 4 were fastest at l = 20 in float64:
+``docs/benchmarks.md``)."""
 CHUNK_BYTES = 2 * 2**20
 """Packed rows taken at a time: their bytes stay in cache while every tile reads them."""
 MIN_CHUNK_ROWS = 2048
