@@ -8,10 +8,11 @@ extensions = [
     Extension("lamina.scheduler._execute", ["lamina/scheduler/_execute.pyx"]),
     Extension("lamina.scheduler._records", ["lamina/scheduler/_records.pyx"]),
     Extension("lamina.scheduler._placement", ["lamina/scheduler/_placement.pyx"]),
-    Extension("lamina.layers.linalg._bits", ["lamina/layers/linalg/_bits.pyx"]),
+    Extension("lamina.layers.linalg._bits", ["lamina/layers/linalg/_bits.pyx"],
+              depends=["lamina/layers/linalg/_codes.h"]),
     Extension("lamina.layers.linalg._colpack", ["lamina/layers/linalg/_colpack.pyx"]),
     Extension("lamina.layers.linalg._lut", ["lamina/layers/linalg/_lut.pyx"],
-              depends=["lamina/layers/linalg/_lut.h"]),
+              depends=["lamina/layers/linalg/_lut.h", "lamina/layers/linalg/_codes.h"]),
     Extension("lamina.comm._unpack", ["lamina/comm/_unpack.pyx"]),
 ]
 

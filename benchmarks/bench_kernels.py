@@ -13,8 +13,9 @@ compares two ways of doing the same work in the same run:
 3. One single-read pass over the block (``Y = A Z`` and ``Aᵀ Y``) in
    float64: with a sign sketch, whose products run exactly in float32,
    against a Gaussian sketch, which keeps them in float64.
-4. The fused kernels (``fused.py``: ``G Z`` by per-byte tables, ``Gᵀ Y`` by
-   per-byte buckets, straight from the packed bytes) against unpacking into
+4. The fused kernels (``fused.py``: ``G Z`` by per-byte tables of four rows
+   of ``Z``, ``Gᵀ Y`` by per-byte tables of four rows of ``Y``, straight from
+   the packed bytes) against unpacking into
    float slabs and the BLAS, in float32 and float64, and one whole pass of a
    genotype PCA (missing calls, Patterson scaling) each way. A second table
    puts each product against the machine's bounds measured in the same run:

@@ -10,8 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import lamina.array as la
-from lamina.layers.linalg.packing import missing_positions, pack_2bit, unpack_2bit_into
-from lamina.layers.linalg.payload import Packed2Bit, missing_as_code
+from lamina.layers.linalg.packing import (
+    any_missing,
+    missing_positions,
+    pack_2bit,
+    unpack_2bit_into,
+)
+from lamina.layers.linalg.payload import Packed2Bit, genotype_payload, missing_as_code
 from lamina.linalg import patterson_reference, randomized_svd
 
 
@@ -78,15 +83,24 @@ def test_power_iteration_reproduces_the_imputed_matrix(chunks, n_power_iter):
                                imputed_reference(g, "patterson"), atol=1e-9)
 
 
-@settings(max_examples=40, deadline=None)
-@given(seed=st.integers(0, 2**16), m=st.integers(0, 9), n=st.integers(0, 23))
-def test_missing_positions_and_zeroed_unpacking_match_numpy(seed, m, n):
-    codes = np.random.default_rng(seed).integers(0, 4, size=(m, n)).astype(np.uint8)
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**16), m=st.integers(0, 9), n=st.integers(0, 90),
+       rate=st.sampled_from([0.0, 0.01, 0.25, 1.0]))
+def test_missing_positions_and_zeroed_unpacking_match_numpy(seed, m, n, rate):
+    """Rows of up to 23 bytes: the eight-byte scan, its tail and sparse or no hits."""
+    rng = np.random.default_rng(seed)
+    codes = rng.integers(0, 3, size=(m, n)).astype(np.uint8)
+    codes[rng.random((m, n)) < rate] = 3
     packed = pack_2bit(codes)
     rows, cols = missing_positions(packed, n)
     want_rows, want_cols = np.nonzero(codes == 3)
     np.testing.assert_array_equal(rows, want_rows)
     np.testing.assert_array_equal(cols, want_cols)
+    assert any_missing(packed) == bool((codes == 3).any())
+    payload = genotype_payload(packed, (m, n))
+    assert payload.missing == bool((codes == 3).any())
+    want = np.where(codes == 3, -1, codes.astype(np.int8))
+    np.testing.assert_array_equal(payload.decode(), want)
     for dtype in (np.float32, np.float64):
         out = np.empty((m, n), dtype=dtype)
         unpack_2bit_into(packed, out, zero_missing=True)

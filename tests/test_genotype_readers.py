@@ -41,6 +41,25 @@ def test_bed_round_trip_keeps_every_call(tmp_path_factory, seed, m, n, rows, col
     assert gt.samples == [(f"s{i}", f"s{i}") for i in range(n)]
 
 
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 2**16), m=st.integers(1, 30), n=st.integers(1, 23),
+       rate=st.sampled_from([0.0, 0.05]), rows=st.integers(1, 30), cols=st.integers(1, 6))
+def test_bed_blocks_flag_missing_calls_only_where_there_are_some(tmp_path_factory, seed, m, n,
+                                                                 rate, rows, cols):
+    """A block without missing calls skips the imputation; the flag never hides one."""
+    from lamina.layers.linalg.plink import BedBlocks
+
+    g = codes(seed, m, n, rate)
+    prefix = write_bed(g, tmp_path_factory.mktemp("bed") / "x")
+    layer = read_bed(prefix, variants_per_block=rows, samples_per_block=4 * cols).array.layer
+    assert isinstance(layer, BedBlocks)
+    for block in range(int(np.prod(layer.numblocks))):
+        payload = layer.load_block(block)
+        r, c = layer.block_region(block)
+        assert payload.missing == bool((g[r, c] < 0).any())
+        np.testing.assert_array_equal(payload.decode(), g[r, c])
+
+
 @needs_plink2
 def test_plink2_reads_the_calls_we_write(tmp_path):
     g = codes(1, 23, 11)

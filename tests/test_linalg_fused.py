@@ -47,9 +47,10 @@ def operand(rng: np.random.Generator, shape: tuple, special: bool) -> np.ndarray
 @given(seed=st.integers(0, 2**32 - 1), m=st.integers(0, 70), n=st.integers(1, 45),
        l=st.integers(1, 27), mapping=st.sampled_from(sorted(MAPPINGS)),
        dtype=st.sampled_from([np.float32, np.float64]), tile=st.sampled_from([None, 1, 2, 5]),
-       chunk=st.sampled_from([None, 1, 7]), special=st.booleans())
+       chunk=st.sampled_from([None, 1, 7]), groups=st.sampled_from([None, 1, 2, 3, 40]),
+       special=st.booleans())
 def test_fused_products_equal_the_dense_ones(seed, m, n, l, mapping, dtype, tile, chunk,
-                                             special):
+                                             groups, special):
     rng = np.random.default_rng(seed)
     codes = rng.integers(0, 4, size=(m, n)).astype(np.uint8)
     g = dense(codes, MAPPINGS[mapping])
@@ -57,7 +58,7 @@ def test_fused_products_equal_the_dense_ones(seed, m, n, l, mapping, dtype, tile
     y = operand(rng, (m, l), special).astype(dtype)
     packed = pack_2bit(codes)
     gz = packed_gz(packed, n, z, MAPPINGS[mapping], tile=tile, chunk=chunk)
-    gty = packed_gty(packed, n, y, MAPPINGS[mapping], tile=tile, chunk=chunk)
+    gty = packed_gty(packed, n, y, MAPPINGS[mapping], groups=groups)
     assert gz.shape == (m, l) and gz.dtype == dtype
     assert gty.shape == (n, l) and gty.dtype == dtype
     rtol = 1e-12 if dtype == np.float64 else 2e-5
@@ -185,3 +186,29 @@ def test_loaded_blocks_are_multiplied_from_their_packed_copy(seed, m, n1, n2, l,
             np.testing.assert_allclose(y, expected_y, rtol=1e-12, atol=1e-9)
             np.testing.assert_allclose(w, g.T.astype(np.float64) @ expected_y, rtol=1e-12,
                                        atol=1e-8)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**16), m=st.integers(0, 13), n=st.integers(1, 90),
+       l=st.integers(1, 7), rate=st.sampled_from([0.0, 0.02, 0.3, 1.0]),
+       dtype=st.sampled_from([np.float32, np.float64]))
+def test_missing_call_sums_read_from_the_bytes_equal_the_dense_ones(seed, m, n, l, rate,
+                                                                     dtype):
+    """``M z`` and ``Mᵀ (s ∘ y)`` by the byte scan (eight bytes at a time, then the
+    tail) against the dense 0/1 matrix of missing calls."""
+    rng = np.random.default_rng(seed)
+    codes = rng.integers(0, 3, size=(m, n)).astype(np.uint8)
+    codes[rng.random((m, n)) < rate] = 3
+    missing = (codes == 3).astype(np.float64)
+    packed = pack_2bit(codes)
+    z = rng.standard_normal((n, l)).astype(dtype)
+    y = rng.standard_normal((m, l)).astype(dtype)
+    scale = rng.random(m).astype(dtype)
+    rtol = 1e-12 if dtype == np.float64 else 1e-5
+    got = fused.packed_missing_gz(packed, n, z)
+    assert got.shape == (m, l) and got.dtype == dtype
+    np.testing.assert_allclose(got, missing @ z.astype(np.float64), rtol=rtol, atol=rtol * n)
+    out = np.ones((n, l), dtype=dtype)
+    fused.add_packed_missing_gty(out, packed, n, scale, y)
+    want = 1 + missing.T @ (scale[:, None] * y).astype(np.float64)
+    np.testing.assert_allclose(out, want, rtol=rtol, atol=rtol * (m + 1))

@@ -105,46 +105,82 @@ def unpack_real(const uint8_t[:, ::1] packed, real[:, ::1] out,
                     out[i, full * 4 + k] = 0 if (zero_missing and code == 3) else code
 
 
+cdef extern from "_codes.h" nogil:
+    unsigned long long codes_missing_word(const uint8_t *p)
+    unsigned codes_missing_byte(uint8_t b)
+    int codes_popcount(unsigned long long x)
+
+
+cdef Py_ssize_t _count_missing(const uint8_t[:, ::1] packed) noexcept nogil:
+    """Code-3 entries of ``packed``, eight bytes at a time."""
+    cdef Py_ssize_t nrows = packed.shape[0], nbytes = packed.shape[1], i, j, n = 0
+    for i in range(nrows):
+        j = 0
+        while j + 8 <= nbytes:
+            n += codes_popcount(codes_missing_word(&packed[i, j]))
+            j += 8
+        while j < nbytes:
+            n += codes_popcount(codes_missing_byte(packed[i, j]))
+            j += 1
+    return n
+
+
 def missing_positions(const uint8_t[:, ::1] packed, Py_ssize_t width):
     """``(rows, cols)`` int64 arrays of the code-3 entries, row by row.
 
-    A byte with no missing call (the common case) costs one test.
+    Eight bytes with no missing call (the common case) cost one test; a
+    block with none is scanned once.
     """
     import numpy as np
-    cdef Py_ssize_t nrows = packed.shape[0], nbytes = packed.shape[1], i, j, k, n = 0, col
-    cdef uint8_t byte, hits
-    for i in range(nrows):
-        for j in range(nbytes):
-            byte = packed[i, j]
-            hits = byte & (byte >> 1) & 0x55
-            while hits:
-                n += 1
-                hits &= hits - 1
+    cdef Py_ssize_t nrows = packed.shape[0], nbytes = packed.shape[1], i, j, k, n, col
+    cdef uint8_t hits
+    with nogil:
+        n = _count_missing(packed)
     rows_arr = np.empty(n, dtype=np.int64)
     cols_arr = np.empty(n, dtype=np.int64)
+    if n == 0:
+        return rows_arr, cols_arr
     cdef long long[::1] rows = rows_arr
     cdef long long[::1] cols = cols_arr
     n = 0
     with nogil:
         for i in range(nrows):
-            for j in range(nbytes):
-                byte = packed[i, j]
-                hits = byte & (byte >> 1) & 0x55
-                if hits == 0:
+            j = 0
+            while j < nbytes:
+                if j + 8 <= nbytes and codes_missing_word(&packed[i, j]) == 0:
+                    j += 8
                     continue
+                hits = codes_missing_byte(packed[i, j])
                 for k in range(4):
                     col = 4 * j + k
                     if (hits >> (2 * k)) & 1 and col < width:
                         rows[n] = i
                         cols[n] = col
                         n += 1
+                j += 1
     return rows_arr[:n], cols_arr[:n]
 
 
-def remap_bytes(const uint8_t[:, ::1] src, const uint8_t[::1] table, uint8_t[:, ::1] out) -> None:
-    """``out = table[src]`` byte by byte (recoding four 2-bit codes at once)."""
+def any_missing(const uint8_t[:, ::1] packed) -> bool:
+    """Whether ``packed`` holds a code-3 entry (a missing call), eight bytes at a time."""
+    cdef bint found
+    with nogil:
+        found = _count_missing(packed) > 0
+    return found
+
+
+def remap_bytes(const uint8_t[:, ::1] src, const uint8_t[::1] table,
+                uint8_t[:, ::1] out) -> bool:
+    """``out = table[src]`` byte by byte (recoding four 2-bit codes at once).
+
+    Returns whether ``out`` holds a code 3 (a missing call), found on the way.
+    """
     cdef Py_ssize_t nrows = src.shape[0], width = src.shape[1], i, j
+    cdef uint8_t code, seen = 0
     with nogil:
         for i in range(nrows):
             for j in range(width):
-                out[i, j] = table[src[i, j]]
+                code = table[src[i, j]]
+                out[i, j] = code
+                seen |= code & (code >> 1)
+    return (seen & 0x55) != 0

@@ -9,18 +9,24 @@
  *   gz:  out (m x lp) += G Z.  For each byte column j a table
  *        T_j[b] = sum_k values[code_k(b)] Z[4j + k] (256 x lp) turns four
  *        multiply-adds per column of Z into one add of a table row.
- *   gty: out (4 nbytes x lp) += G^T Y.  Rows of Y are summed into 256
- *        buckets per byte column by the value of their byte; the buckets
- *        then give the four output rows (marginal sums over the other three
- *        codes), so each byte of G costs one add per column of Y.
+ *   gty: out (4 nbytes x lp) += G^T Y.  The same tables, built from four
+ *        rows of Y (a group) instead of four rows of Z: a sample's codes in
+ *        those four rows, gathered into one byte, pick the table row to add
+ *        to the sample's output row. Each group's table is built once and
+ *        serves every sample, and a sample's sums stay in registers across
+ *        `groups` groups, so each byte of G again costs one add of a table
+ *        row per four calls (no stores in the inner loop).
  *
  * Every product a dense one has is computed (0 * inf is NaN here too).
- * Rows are taken `chunk` at a time (their bytes stay in cache while every
- * tile reads them; the tables are rebuilt, the buckets emptied per chunk),
- * byte columns `tile` at a time so that their tables stay in the L2 cache; a row's sums for up to CHUNK vectors of columns stay in
- * registers across the tile. Z must have 4 nbytes rows (zero past n).
+ * gz takes rows `chunk` at a time (their bytes stay in cache while every
+ * tile reads them; the tables are rebuilt per chunk) and byte columns `tile`
+ * at a time so that their tables stay in the L2 cache; a row's sums for up
+ * to LUT_CHUNK vectors of columns stay in registers across the tile. Z must
+ * have 4 nbytes rows (zero past n).
  * The vectors are GCC/Clang vector extensions of 16 bytes, the SSE2 width
- * every x86-64 has (wider ones would be spilled to memory without AVX).
+ * every x86-64 has (AVX2's 32 bytes measured no faster: the tables' loads
+ * bound the loops, and the Zen 1 cores of the benchmarks split 32-byte
+ * operations in two).
  */
 
 #include <stddef.h>
@@ -28,6 +34,28 @@
 #include <string.h>
 
 #define LUT_CHUNK 12
+
+#define LUT_MAX_GROUPS 32
+
+/* bytes j of rows r0..r0+3 (0 past row m) as one word, row r0 + r in byte r */
+static inline uint32_t lut_rows_bytes(const uint8_t *packed, ptrdiff_t m, ptrdiff_t nbytes,
+                                      ptrdiff_t r0, ptrdiff_t j) {
+    const uint8_t *p = packed + r0 * nbytes + j;
+    uint32_t w = 0;
+    ptrdiff_t r;
+    if (m - r0 >= 4)
+        return p[0] | (uint32_t)p[nbytes] << 8 | (uint32_t)p[2 * nbytes] << 16
+            | (uint32_t)p[3 * nbytes] << 24;
+    for (r = 0; r < m - r0; r++) w |= (uint32_t)p[r * nbytes] << (8 * r);
+    return w;
+}
+
+/* code k (bits 2k, 2k+1) of each of the four bytes of w, as one byte: byte r's */
+/* code in bits 2r, 2r+1, the layout of a byte of codes the tables are indexed by */
+static inline unsigned lut_gather(uint32_t w, int k) {
+    uint32_t x = (w >> (2 * k)) & 0x03030303u;
+    return (x | (x >> 6) | (x >> 12) | (x >> 18)) & 0xFFu;
+}
 
 typedef double lut_vd __attribute__((vector_size(16), aligned(8)));
 typedef float lut_vf __attribute__((vector_size(16), aligned(4)));
@@ -61,8 +89,6 @@ typedef float lut_vf __attribute__((vector_size(16), aligned(4)));
                                                                                      \
 static void lut_gz_part_##SUFFIX(const uint8_t *, ptrdiff_t, ptrdiff_t, const T *,  \
                                  ptrdiff_t, const T[4], T *, T *, ptrdiff_t);        \
-static void lut_gty_part_##SUFFIX(const uint8_t *, ptrdiff_t, ptrdiff_t, const T *, \
-                                  ptrdiff_t, const T[4], T *, T *, T *, ptrdiff_t);  \
                                                                                      \
 static inline __attribute__((always_inline)) void                                   \
 lut_gz_rows_##SUFFIX(const uint8_t *packed, ptrdiff_t m, ptrdiff_t nbytes,          \
@@ -81,24 +107,6 @@ lut_gz_rows_##SUFFIX(const uint8_t *packed, ptrdiff_t m, ptrdiff_t nbytes,      
             for (v = 0; v < nv; v++) acc[v] += t[v];                                 \
         }                                                                            \
         for (v = 0; v < nv; v++) dst[v] = acc[v];                                    \
-    }                                                                                \
-}                                                                                    \
-                                                                                     \
-static inline __attribute__((always_inline)) void                                   \
-lut_gty_rows_##SUFFIX(const uint8_t *packed, ptrdiff_t m, ptrdiff_t nbytes,         \
-                      ptrdiff_t jn, T *buckets, const T *y, ptrdiff_t lp,           \
-                      ptrdiff_t c0, const int nv) {                                  \
-    ptrdiff_t i, jj, v;                                                              \
-    const ptrdiff_t stride = 256 * lp;                                               \
-    for (i = 0; i < m; i++) {                                                        \
-        const uint8_t *row = packed + i * nbytes;                                    \
-        const V *yi = (const V *)(y + i * lp + c0);                                  \
-        V val[LUT_CHUNK];                                                            \
-        for (v = 0; v < nv; v++) val[v] = yi[v];                                     \
-        for (jj = 0; jj < jn; jj++) {                                                \
-            V *s = (V *)(buckets + jj * stride + (ptrdiff_t)row[jj] * lp + c0);      \
-            for (v = 0; v < nv; v++) s[v] += val[v];                                 \
-        }                                                                            \
     }                                                                                \
 }                                                                                    \
                                                                                      \
@@ -145,64 +153,53 @@ static void lut_gz_part_##SUFFIX(const uint8_t *packed, ptrdiff_t m, ptrdiff_t n
     }                                                                                \
 }                                                                                    \
                                                                                      \
-/* dst[0:lp] += sum over the `count` buckets b of values[(b / step) % 4] bucket[b] */ \
-static void lut_marginal_##SUFFIX(const T *buckets, ptrdiff_t count, ptrdiff_t step, \
-                                  ptrdiff_t lp, const T values[4], T *dst) {        \
-    ptrdiff_t b, c;                                                                  \
-    for (b = 0; b < count; b++) {                                                    \
-        T x = values[(b / step) % 4];                                                \
-        const T *src = buckets + b * lp;                                             \
-        for (c = 0; c < lp; c++) dst[c] += x * src[c];                               \
+/* G^T Y over `gn` groups of four rows from g0: for each sample, one row of */ \
+/* each group's table (indexed by the four rows' codes of that sample) is     */ \
+/* added to the sample's output row, held in registers across the groups     */ \
+static inline __attribute__((always_inline)) void                                   \
+lut_gty_cols_##SUFFIX(const uint8_t *packed, ptrdiff_t m, ptrdiff_t nbytes,         \
+                      ptrdiff_t g0, ptrdiff_t gn, const T *tables, ptrdiff_t lp,    \
+                      ptrdiff_t c0, T *out, const int nv) {                          \
+    ptrdiff_t j, g, k, v;                                                            \
+    const ptrdiff_t stride = 256 * lp;                                               \
+    uint32_t w[LUT_MAX_GROUPS];                                                      \
+    for (j = 0; j < nbytes; j++) {                                                   \
+        for (g = 0; g < gn; g++)                                                     \
+            w[g] = lut_rows_bytes(packed, m, nbytes, 4 * (g0 + g), j);               \
+        for (k = 0; k < 4; k++) {                                                    \
+            V *dst = (V *)(out + (4 * j + k) * lp + c0);                             \
+            V acc[LUT_CHUNK];                                                        \
+            for (v = 0; v < nv; v++) acc[v] = dst[v];                                \
+            for (g = 0; g < gn; g++) {                                               \
+                const V *t = (const V *)(tables + g * stride                         \
+                                         + (ptrdiff_t)lut_gather(w[g], k) * lp + c0);\
+                for (v = 0; v < nv; v++) acc[v] += t[v];                             \
+            }                                                                        \
+            for (v = 0; v < nv; v++) dst[v] = acc[v];                                \
+        }                                                                            \
     }                                                                                \
-}                                                                                    \
-                                                                                     \
-/* dst[r] = sum of the four runs src[r + q count], r < count, q < 4 */              \
-static void lut_fold_##SUFFIX(const T *src, ptrdiff_t count, ptrdiff_t lp, T *dst) { \
-    ptrdiff_t r, c, q = count * lp;                                                  \
-    for (r = 0; r < count * lp; r += lp)                                             \
-        for (c = 0; c < lp; c++)                                                     \
-            dst[r + c] = src[r + c] + src[q + r + c] + src[2 * q + r + c]            \
-                + src[3 * q + r + c];                                                \
-}                                                                                    \
-                                                                                     \
-/* the four output rows of one byte column from its 256 buckets; `work` holds */     \
-/* 64 + 16 rows of lp                                                           */  \
-static void lut_finish_##SUFFIX(const T *buckets, ptrdiff_t lp, const T values[4],  \
-                                T *out, T *work) {                                   \
-    T *a = work, *b = work + 64 * lp;                                                \
-    lut_marginal_##SUFFIX(buckets, 256, 64, lp, values, out + 3 * lp);               \
-    lut_fold_##SUFFIX(buckets, 64, lp, a);                                           \
-    lut_marginal_##SUFFIX(a, 64, 16, lp, values, out + 2 * lp);                      \
-    lut_fold_##SUFFIX(a, 16, lp, b);                                                 \
-    lut_marginal_##SUFFIX(b, 16, 4, lp, values, out + lp);                           \
-    lut_fold_##SUFFIX(b, 4, lp, a);                                                  \
-    lut_marginal_##SUFFIX(a, 4, 1, lp, values, out);                                 \
 }                                                                                    \
                                                                                      \
 static void lut_gty_##SUFFIX(const uint8_t *packed, ptrdiff_t m, ptrdiff_t nbytes,  \
                              const T *y, ptrdiff_t lp, const T values[4],           \
-                             T *out, T *buckets, T *work, ptrdiff_t tile,            \
-                             ptrdiff_t chunk) {                                      \
-    ptrdiff_t i0;                                                                    \
-    for (i0 = 0; i0 < m; i0 += chunk)                                                \
-        lut_gty_part_##SUFFIX(packed + i0 * nbytes, m - i0 < chunk ? m - i0 : chunk, \
-                              nbytes, y + i0 * lp, lp, values, out, buckets, work,   \
-                              tile);                                                 \
-}                                                                                    \
-                                                                                     \
-static void lut_gty_part_##SUFFIX(const uint8_t *packed, ptrdiff_t m, ptrdiff_t nbytes, \
-                             const T *y, ptrdiff_t lp, const T values[4],           \
-                             T *out, T *buckets, T *work, ptrdiff_t tile) {          \
-    ptrdiff_t j0, jj, c0;                                                            \
+                             T *out, T *tables, T *pad, ptrdiff_t groups) {          \
+    ptrdiff_t g0, g, gn, c0, ngroups = (m + 3) / 4;                                  \
     const ptrdiff_t per = sizeof(V) / sizeof(T);                                     \
-    for (j0 = 0; j0 < nbytes; j0 += tile) {                                          \
-        ptrdiff_t jn = nbytes - j0 < tile ? nbytes - j0 : tile;                      \
-        memset(buckets, 0, sizeof(T) * jn * 256 * lp);                               \
-        LUT_OVER_COLUMNS(per, lp, lut_gty_rows_##SUFFIX, packed + j0, m, nbytes, jn, \
-                         buckets, y, lp, c0)                                         \
-        for (jj = 0; jj < jn; jj++)                                                  \
-            lut_finish_##SUFFIX(buckets + jj * 256 * lp, lp, values,                 \
-                                out + 4 * (j0 + jj) * lp, work);                     \
+    if (groups > LUT_MAX_GROUPS) groups = LUT_MAX_GROUPS;                            \
+    for (g0 = 0; g0 < ngroups; g0 += groups) {                                       \
+        gn = ngroups - g0 < groups ? ngroups - g0 : groups;                          \
+        for (g = 0; g < gn; g++) {                                                   \
+            ptrdiff_t r0 = 4 * (g0 + g), rn = m - r0 < 4 ? m - r0 : 4;               \
+            const T *src = y + r0 * lp;                                              \
+            if (rn < 4) { /* rows past m count as zero rows of Y */                  \
+                memset(pad, 0, sizeof(T) * 4 * lp);                                  \
+                memcpy(pad, src, sizeof(T) * rn * lp);                               \
+                src = pad;                                                           \
+            }                                                                        \
+            lut_table_##SUFFIX(src, lp, values, tables + g * 256 * lp);              \
+        }                                                                            \
+        LUT_OVER_COLUMNS(per, lp, lut_gty_cols_##SUFFIX, packed, m, nbytes, g0, gn,  \
+                         tables, lp, c0, out)                                        \
     }                                                                                \
 }
 

@@ -9,10 +9,11 @@ ProPCA (compiled in ``_lut.h``)::
 
 A byte holds four calls, so a table of its 256 possible partial products
 ``Σ_k value(code_k) z[4j + k]`` turns four multiply-adds per column into one
-add (``G Z``); for ``Gᵀ Y`` each row of ``Y`` is added to one of 256 buckets
-per byte column, which then give the byte's four output rows. Each costs
-about a quarter of the BLAS's arithmetic and reads the packed bytes (a
-sixteenth of float32's) instead of a decoded slab.
+add (``G Z``). ``Gᵀ Y`` uses the same tables built from four rows of ``Y``:
+a sample's four codes in those rows, gathered into one byte, pick the row
+of the table to add to the sample's output. Each costs about a quarter of
+the BLAS's arithmetic and reads the packed bytes (a sixteenth of
+float32's) instead of a decoded slab.
 
 ``values`` says what each 2-bit code counts: the codes 0..3 themselves by
 default; ``GENOTYPE_VALUES`` for genotype blocks whose code 3 is a missing
@@ -41,7 +42,11 @@ PLINK_VALUES = (2.0, 0.0, 1.0, 0.0)
 """PLINK 1 ``.bed`` codes: 00 two copies of A1, 01 missing (as 0), 10 one, 11 none."""
 
 TABLE_BYTES = 256 * 2**10
-"""Tables (or buckets) of one tile of byte columns: about half of a core's L2."""
+"""Tables of one tile of byte columns (``G Z``): about half of a core's L2."""
+GROUP_TABLE_BYTES = 160 * 2**10
+"""Tables of the groups of four rows that ``Gᵀ Y`` adds at a time (of 1 to 6
+groups at the cohort's block shape, 4 were fastest at l = 20 in float64:
+``docs/benchmarks.md``)."""
 CHUNK_BYTES = 2 * 2**20
 """Packed rows taken at a time: their bytes stay in cache while every tile reads them."""
 MIN_CHUNK_ROWS = 2048
@@ -66,6 +71,10 @@ def _padded_width(width: int, dtype: np.dtype) -> int:
 
 def _tile(lp: int, dtype: np.dtype) -> int:
     return max(1, TABLE_BYTES // (256 * lp * dtype.itemsize))
+
+
+def _groups(lp: int, dtype: np.dtype) -> int:
+    return max(1, GROUP_TABLE_BYTES // (256 * lp * dtype.itemsize))
 
 
 def _chunk(packed: np.ndarray) -> int:
@@ -120,9 +129,12 @@ def packed_gz(packed: Any, ncols: int, z: Any, values: tuple = CODE_VALUES,
 
 
 def packed_gty(packed: Any, ncols: int, y: Any, values: tuple = CODE_VALUES,
-               dtype: Any = None, tile: int | None = None,
-              chunk: int | None = None) -> np.ndarray:
-    """``Gᵀ y`` (ncols x l) for ``packed`` (m x ceil(ncols / 4) bytes) and ``y`` (m x l)."""
+               dtype: Any = None, groups: int | None = None) -> np.ndarray:
+    """``Gᵀ y`` (ncols x l) for ``packed`` (m x ceil(ncols / 4) bytes) and ``y`` (m x l).
+
+    ``groups`` groups of four rows are added at a time (default: about
+    ``GROUP_TABLE_BYTES`` of their tables).
+    """
     packed = _check_packed(packed, ncols)
     dtype = _float_dtype(dtype or np.asarray(y).dtype)
     y = np.asarray(y, dtype=dtype)
@@ -134,9 +146,27 @@ def packed_gty(packed: Any, ncols: int, y: Any, values: tuple = CODE_VALUES,
     if yp is not y:
         yp[:, :y.shape[1]] = y
     out = np.zeros((4 * packed.shape[1], lp), dtype=dtype)
-    _lut.gty(packed, yp, out, _values(values, dtype), tile or _tile(lp, dtype),
-             chunk or _chunk(packed))
+    _lut.gty(packed, yp, out, _values(values, dtype), groups or _groups(lp, dtype))
     return out[:ncols, :y.shape[1]]
+
+
+def packed_missing_gz(packed: Any, ncols: int, z: Any) -> np.ndarray:
+    """``M z`` (m x l), ``M`` the 0/1 matrix of the missing calls (code 3) of ``packed``,
+    read straight from the bytes (a byte scan, no list of positions)."""
+    z = np.ascontiguousarray(z)
+    out = np.zeros((packed.shape[0], z.shape[1]), dtype=z.dtype)
+    _lut.missing_sums(_check_packed(packed, ncols), ncols, np.empty(0, z.dtype), z, out, False)
+    return out
+
+
+def add_packed_missing_gty(out: Any, packed: Any, ncols: int, scale: Any, y: Any) -> None:
+    """``out += Mᵀ (scale ∘ y)`` (out: ncols x l) for the missing calls of ``packed``."""
+    y = np.ascontiguousarray(y)
+    target = out if out.flags.c_contiguous else np.zeros(out.shape, dtype=out.dtype)
+    _lut.missing_sums(_check_packed(packed, ncols), ncols,
+                      np.ascontiguousarray(scale, dtype=y.dtype), y, target, True)
+    if target is not out:
+        out += target
 
 
 def _compiled(*arrays: Any) -> bool:

@@ -141,6 +141,14 @@ def unpack_2bit_into(packed: Any, out: Any, zero_missing: bool = False) -> Any:
     return out
 
 
+def any_missing(packed: Any) -> bool:
+    """Whether 2-D ``packed`` holds a code 3 (a missing call)."""
+    xp = array_module(packed)
+    if xp is np:
+        return _bits.any_missing(np.ascontiguousarray(packed))
+    return bool(((packed & (packed >> 1) & 0x55) != 0).any())
+
+
 def missing_positions(packed: Any, width: int) -> tuple[Any, Any]:
     """``(rows, cols)`` of the entries equal to 3 (missing calls) in 2-D ``packed``."""
     xp = array_module(packed)

@@ -23,6 +23,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from lamina.layers.linalg.packing import (
+    any_missing,
     array_module,
     missing_positions,
     pack_2bit,
@@ -106,8 +107,8 @@ class BlockView:
     def missing_in(self, start: int, stop: int) -> tuple[Any, Any]:
         """``(rows, cols)`` of the missing calls in rows ``start:stop`` (rows from 0).
 
-        Those of the whole block are found once and kept (the fused kernels
-        ask for them for both products of a pass).
+        Those of the whole block are found once and kept (a pass asks for
+        them for both of its products).
         """
         if not self.missing:
             empty = np.empty(0, dtype=np.int64)
@@ -196,6 +197,17 @@ def missing_as_code(payload: Any) -> Any:
                          f"{int(payload.max())}: recode them first")
     codes = np.where(payload < 0, 3, payload).astype(np.uint8)
     return Packed2Bit(pack_2bit(codes, check=False), tuple(payload.shape), dtype, True)
+
+
+def genotype_payload(data: Any, shape: tuple[int, int], missing: bool | None = None) -> Packed2Bit:
+    """A genotype block (2-bit codes, 3 a missing call) as an int8 ``Packed2Bit``.
+
+    ``missing`` is set only when the block holds a missing call (``None``:
+    look), so a block without any skips the imputation's sparse sums.
+    """
+    if missing is None:
+        missing = any_missing(data)
+    return Packed2Bit(data, tuple(shape), np.dtype(np.int8), bool(missing))
 
 
 def payload_nbytes(payload: Any) -> int:

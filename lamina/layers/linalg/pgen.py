@@ -17,7 +17,7 @@ import numpy as np
 
 from lamina.layers.base import Chunks
 from lamina.layers.linalg.packing import pack_2bit
-from lamina.layers.linalg.payload import Packed2Bit
+from lamina.layers.linalg.payload import Packed2Bit, genotype_payload
 from lamina.layers.linalg.sources import EncodedSource
 from lamina.layers.registry import trusted
 
@@ -62,8 +62,7 @@ class PgenBlocks(EncodedSource):
                 reader.read_range(rows.start, rows.stop, counts)
         finally:
             reader.close()
-        return Packed2Bit(pack_2bit(pgen_codes(counts), check=False), counts.shape,
-                          np.dtype(np.int8), True)
+        return genotype_payload(pack_2bit(pgen_codes(counts), check=False), counts.shape)
 
 
 def pgen_codes(counts: np.ndarray) -> np.ndarray:

@@ -6,8 +6,8 @@
   first ``.bim`` allele (A1), ``10`` heterozygous, ``11`` homozygous for A2
   and ``01`` missing; one byte-table lookup recodes four calls at once to
   ours (the count of A1 alleles 0/1/2, 3 for missing), so a block reaches
-  the pass kernels as a ``Packed2Bit`` with ``missing`` set, the bytes read
-  straight from the file.
+  the pass kernels as a ``Packed2Bit`` (``missing`` set when the block has a
+  missing call, found by the same loop), the bytes read straight from the file.
 * ``VcfZarrBlocks``: the ``call_genotype`` array of a VCF Zarr store (as
   ``vcf2zarr`` writes it: variants x samples x ploidy int8 allele indices,
   -1 missing, -2 padding of mixed ploidy). The kernel that reads a block
@@ -24,7 +24,7 @@ import numpy as np
 from lamina.layers.base import Chunks
 from lamina.layers.linalg import _bits
 from lamina.layers.linalg.packing import pack_2bit, packed_width
-from lamina.layers.linalg.payload import Packed2Bit
+from lamina.layers.linalg.payload import Packed2Bit, genotype_payload
 from lamina.layers.linalg.sources import EncodedSource
 from lamina.layers.registry import trusted
 
@@ -69,11 +69,11 @@ class BedBlocks(EncodedSource):
             raise ValueError(f"{self.path} ended early: is it the .bed of its .bim/.fam?")
         raw = raw.reshape(nrows, width)[:, cols.start // 4:packed_width(cols.stop)]
         data = np.empty(raw.shape, dtype=np.uint8)
-        _bits.remap_bytes(np.ascontiguousarray(raw), BED_TABLE, data)
+        missing = _bits.remap_bytes(np.ascontiguousarray(raw), BED_TABLE, data)
         tail = (cols.stop - cols.start) % 4
         if tail and data.shape[1]:
             data[:, -1] &= (1 << (2 * tail)) - 1
-        return Packed2Bit(data, (nrows, cols.stop - cols.start), np.dtype(np.int8), True)
+        return genotype_payload(data, (nrows, cols.stop - cols.start), missing)
 
 
 @trusted(version=1)
@@ -91,8 +91,8 @@ class VcfZarrBlocks(EncodedSource):
 
         rows, cols = self.block_region(block)
         calls = np.asarray(zarr.open_array(self.url, mode="r")[rows, cols, :])
-        return Packed2Bit(pack_2bit(dosage_codes(calls), check=False),
-                          (calls.shape[0], calls.shape[1]), np.dtype(np.int8), True)
+        return genotype_payload(pack_2bit(dosage_codes(calls), check=False),
+                                (calls.shape[0], calls.shape[1]))
 
 
 def dosage_codes(calls: np.ndarray) -> np.ndarray:

@@ -16,7 +16,8 @@ matrix of missing calls, the imputed and centred block is
     Âᵀ Y = G0ᵀ Yt − 1 (μᵀ Yt) + Mᵀ (μ ∘ Yt),      Yt = D⁻¹ Y
 
 where ``M Z`` and ``Mᵀ (μ ∘ Yt)`` are sparse sums over the missing calls
-(``_missing_rows`` / ``_add_missing_t``) and ``μ`` is the mean of the
+(read straight from the packed bytes for the fused kernels, from their
+listed positions for unpacked slabs) and ``μ`` is the mean of the
 called genotypes (its count ``M 1`` comes from the same sparse sum).
 
 * ``row_pass``: one row block ``A_i`` (all its column blocks) gives
@@ -47,9 +48,11 @@ from lamina.layers.linalg.fused import (
     CODE_VALUES,
     GENOTYPE_VALUES,
     add_missing_columns,
+    add_packed_missing_gty,
     missing_rows_product,
     packed_gty,
     packed_gz,
+    packed_missing_gz,
     use_fused,
 )
 from lamina.layers.linalg.packing import pack_2bit
@@ -177,10 +180,8 @@ def _accumulate_rows(view: BlockView, z: Any, dtype: np.dtype, p: Any,
     if _fused(view, z.shape[1], exact):
         p += packed_gz(view.value.data, view.shape[1], zx, _values(view))
         if view.missing:
-            rows, cols = view.missing_in(0, view.shape[0])
-            if mz is None:
-                mz = np.zeros((view.shape[0], z.shape[1]), dtype=dtype)
-            mz += _missing_product(rows, cols, z.astype(dtype, copy=False), view.shape[0])
+            m = packed_missing_gz(view.value.data, view.shape[1], z.astype(dtype, copy=False))
+            mz = m if mz is None else mz + m
         return p, mz
     for start, stop, slab in view.slabs(exact):
         p[start:stop] += slab @ zx
@@ -272,8 +273,8 @@ def _fused_transposed(view: BlockView, yt: Any, corr: Any, dtype: np.dtype,
                    _values(view))
     w = w.astype(dtype, copy=False)
     if view.missing:
-        rows, cols = view.missing_in(0, view.shape[0])
-        _add_missing_t(w.T, rows, cols, mean, yt.astype(dtype, copy=False))
+        add_packed_missing_gty(w, view.value.data, view.shape[1], mean,
+                               yt.astype(dtype, copy=False))
     if corr is not None:
         w -= corr[None, :]
     return w
