@@ -89,9 +89,27 @@ def _compute(run: Run, ids: np.ndarray, ahead: int) -> dict:
     table = run.table
     dep_ptr, dep_keys, dep_where = gather(ids, table.dep_indptr, table.dep_indices, run.keys,
                                           run.where)
-    return {"op": "compute", "run": run.id, "tasks": ids, "ahead": ahead,
-            "layer": table.task_layer[ids], "block": table.task_block[ids],
-            "dep_ptr": dep_ptr, "dep_keys": dep_keys, "dep_where": dep_where}
+    msg = {"op": "compute", "run": run.id, "tasks": ids, "ahead": ahead,
+           "layer": table.task_layer[ids], "block": table.task_block[ids],
+           "dep_ptr": dep_ptr, "dep_keys": dep_keys, "dep_where": dep_where}
+    if ahead:
+        msg["dep_last"] = last_readers(run, dep_keys, int(dep_ptr[len(ids) - ahead]))
+    return msg
+
+
+def last_readers(run: Run, dep_keys: np.ndarray, first: int) -> np.ndarray:
+    """Per input key (from position ``first``: the tasks sent ahead), 1 where the task
+    reading it is its only reader ever (``Run.private``): the worker drops it once that
+    task ran, instead of holding it until a ``release``. Static, so no later loss or
+    recovery can bring another reader of it to that worker."""
+    out = np.zeros(len(dep_keys), dtype=np.uint8)
+    ids = dep_keys[first:] - run.key_base
+    inside = (ids >= 0) & (ids < run.table.n_tasks)
+    mine = np.zeros(len(ids), dtype=bool)
+    mine[inside] = run.keys[ids[inside]] == dep_keys[first:][inside]
+    mine[mine] = run.private[ids[mine]]
+    out[first:] = mine
+    return out
 
 
 def send_ahead(run: Run, frontier: np.ndarray, ws: WorkerState) -> None:
