@@ -459,7 +459,7 @@ class Worker:
         """The next queued chunk to start, with ``others`` threads busy (under
         ``queue_lock``); None when the queue is empty or the worker is paused."""
         while self.queue:
-            if others and self._pause():
+            if self._pause() and others:
                 return None
             item = self.queue.popleft()
             if not item[0].run.cancelled:
