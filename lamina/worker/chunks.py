@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 LONG_TASK_SECONDS = 1e-3
 INLINE_SECONDS = 0.05
 REPORT_SECONDS = 0.01
+LOW_REPORT_SECONDS = 1e-3
+LOW_HELD = 64
 SLICE_SECONDS = 0.01
 
 
@@ -45,9 +47,13 @@ class Reports:
         self.stops: list[float] = []
 
     def send_due(self, now: float) -> None:
-        """Report what finished if ``REPORT_SECONDS`` passed since the last report (not
-        once the run is cancelled: the chunk's end then discards those results)."""
-        if now - self.last > REPORT_SECONDS and self.done and not self.run.cancelled:
+        """Report what finished if ``REPORT_SECONDS`` passed since the last report, or
+        ``LOW_REPORT_SECONDS`` once this worker holds few tasks sent ahead (a long
+        chain: the scheduler then sends the next ones before these run out). Not
+        once the run is cancelled: the chunk's end then discards those results."""
+        since = now - self.last
+        if since > LOW_REPORT_SECONDS and self.done and not self.run.cancelled and (
+                since > REPORT_SECONDS or self.worker.waiting.n_held < LOW_HELD):
             worker, run = self.worker, self.run
             run.started = run.started or self.began
             msg = {"op": "done", "run": run.id, "tasks": np.array(self.done, np.int64),
