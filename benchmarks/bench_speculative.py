@@ -142,12 +142,13 @@ def dask_rows(args: argparse.Namespace) -> dict[str, float]:
         def inc(v: float) -> float:
             return v + 1
 
+        links = args.dask_links or args.links
         chain = dask.delayed(0.0)
-        for _ in range(args.links):
+        for _ in range(links):
             chain = dask.delayed(inc)(chain)
         span, value = dask_span(client, chain)
-        assert value == args.links
-        rows["chain_link"] = span / args.links
+        assert value == links
+        rows["chain_link"] = span / links
         x = da.ones(args.dask_blocks * args.block_size, chunks=args.block_size)
         for i in range(LAYERS):
             x = x * 1.0001 if i % 2 == 0 else x + i
@@ -187,6 +188,8 @@ def main() -> None:
                         help="float64 elements per block of the pipeline")
     parser.add_argument("--dask-blocks", type=int, default=300,
                         help="Dask's unfused pipeline runs on this many blocks, scaled up")
+    parser.add_argument("--dask-links", type=int, default=0,
+                        help="Dask's chain has this many links (default: --links)")
     parser.add_argument("--skew-tasks", type=int, default=400)
     parser.add_argument("--skew-mean", type=float, default=0.01)
     parser.add_argument("--skip-dask", action="store_true")
@@ -202,7 +205,8 @@ def main() -> None:
           f"ahead / off = {on['chain_link'] / off['chain_link']:.3f}")
     if dask_:
         print(f"{'dask.distributed':<24}{dask_['chain_link'] * 1e6:10.1f} us   "
-              f"lamina / dask = {on['chain_link'] / dask_['chain_link']:.4f}")
+              f"lamina / dask = {on['chain_link'] / dask_['chain_link']:.4f}"
+              f"   ({args.dask_links or args.links} links)")
 
     print(f"\n== {LAYERS}-layer elementwise pipeline over {args.blocks} blocks of "
           f"{args.block_size} float64: wall time ==")
