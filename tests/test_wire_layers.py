@@ -40,6 +40,7 @@ from lamina.array.core import Array
 from lamina.comm.wire import dumps, loads
 from lamina.layers.base import Layer
 from lamina.layers.codec import LayerCodec
+from lamina.layers.file_stamps import file_stamp, tree_stamp
 from lamina.layers.frame.base import FrameLayer
 from lamina.layers.frame.sources import FrameSource
 from lamina.layers.held import Held
@@ -520,11 +521,13 @@ LINALG_STRATEGIES = {
     "EncodedBlocks": _only("EncodedBlocks"),
     "ZarrBlocks": _only("ZarrBlocks"),
     "BedBlocks": genotype_chunks().map(
-        lambda chunks: BedBlocks(genotype_files()[0], GENOTYPE_SHAPE, chunks)),
+        lambda chunks: BedBlocks(genotype_files()[0], GENOTYPE_SHAPE, chunks,
+                                 file_stamp(genotype_files()[0]))),
     "PgenBlocks": genotype_chunks().map(
-        lambda chunks: PgenBlocks(pgen_file(), GENOTYPE_SHAPE, chunks)),
+        lambda chunks: PgenBlocks(pgen_file(), GENOTYPE_SHAPE, chunks, file_stamp(pgen_file()))),
     "VcfZarrBlocks": genotype_chunks().map(
-        lambda chunks: VcfZarrBlocks(genotype_files()[1], chunks)),
+        lambda chunks: VcfZarrBlocks(genotype_files()[1], chunks,
+                                     tree_stamp(genotype_files()[1]))),
     "Payloads": encoded_sources().map(Payloads),
     "HoldPacked": genotype_codes(max_value=4).map(
         lambda c: HoldPacked(la.from_array(c[0], chunks=c[1]).layer)),

@@ -37,7 +37,8 @@ def add_pca_parser(sub: Any) -> None:
     p.add_argument("--scaler", choices=("patterson", "center"), default="patterson",
                    help="variant scaling (default patterson, as PLINK)")
     p.add_argument("--tol", type=float, default=KRYLOV_TOL,
-                   help=f"stop once no top-k eigenvalue moves by more than this in a pass "
+                   help=f"stop once the relative error left in the top-k eigenvalues, "
+                        f"estimated from the last two passes, is at most this "
                         f"(default {KRYLOV_TOL})")
     p.add_argument("--max-iter", type=int, default=KRYLOV_MAX_ITER,
                    help=f"at most this many block Krylov iterations (default {KRYLOV_MAX_ITER})")

@@ -20,6 +20,7 @@ from lamina.array.core import Array
 from lamina.array.creation import asarray
 from lamina.compute import compute_blocks
 from lamina.layers.chunks import normalize_chunks
+from lamina.layers.file_stamps import tree_stamp
 from lamina.layers.linalg.codecs import BLOSC_CLEVEL, zarr_blosc_codec
 from lamina.layers.linalg.encode import EncodeBlocks, WriteZarr
 from lamina.layers.linalg.sources import EncodedBlocks, ZarrBlocks
@@ -82,4 +83,4 @@ def open_zarr(store: str | os.PathLike, chunks: Any = None) -> Array:
     url = os.fspath(store)
     arr = zarr.open_array(url, mode="r")
     chunks = normalize_chunks(chunks if chunks is not None else arr.chunks, arr.shape, arr.dtype)
-    return Array(ZarrBlocks(url, chunks, arr.dtype))
+    return Array(ZarrBlocks(url, chunks, arr.dtype, tree_stamp(url)))

@@ -198,8 +198,9 @@ def randomized_svd(a: Any, k: int, n_power_iter: int = 0, n_oversamples: int = 1
     ``method="krylov"`` keeps every iterate (block Krylov, ``lamina.linalg.krylov``:
     the same ``n_power_iter + 1`` passes, far more accurate on flat spectra);
     ``"power"`` is Dask's algorithm, whose result uses the last iterate only.
-    With ``"krylov"``, ``tol > 0`` stops early once the top-``k`` values
-    move by at most ``tol`` (relative) in a pass; ``n_power_iter`` then caps it,
+    With ``"krylov"``, ``tol > 0`` stops early once the relative error left in
+    the top-``k`` values, estimated from the last two passes' changes, is at
+    most ``tol`` (``krylov.settled``); ``n_power_iter`` then caps it,
     and ``want_u=False`` (PCA scores need only ``s`` and ``v``) returns
     ``u=None`` without holding the rows x l products between passes.
     ``scaler`` ("center" or "patterson") decomposes the row-scaled matrix

@@ -22,6 +22,7 @@ import numpy as np
 
 from lamina.array.core import Array
 from lamina.layers.chunks import normalize_chunks
+from lamina.layers.file_stamps import file_stamp, tree_stamp
 from lamina.layers.linalg.packing import pack_2bit, packed_width
 from lamina.layers.linalg.pgen import PgenBlocks, pgen_reader
 from lamina.layers.linalg.plink import BED_MAGIC, CODE_TO_PLINK, BedBlocks, VcfZarrBlocks
@@ -103,7 +104,7 @@ def read_bed(path: str | os.PathLike, variants_per_block: int | None = None,
         raise ValueError(f"samples_per_block={cols} must be a multiple of 4 (whole bytes)")
     rows = variants_per_block or default_rows(shape[1], shape[0])
     chunks = normalize_chunks((rows, cols), shape, np.int8)
-    return Genotypes(Array(BedBlocks(os.path.abspath(bed), shape, chunks)),
+    return Genotypes(Array(BedBlocks(os.path.abspath(bed), shape, chunks, file_stamp(bed))),
                      [(r[0], r[1]) for r in fam], "bed", [r[1] for r in bim])
 
 
@@ -127,8 +128,8 @@ def read_vcf_zarr(path: str | os.PathLike, variants_per_block: int | None = None
                                      // calls.chunks[0] * calls.chunks[0])
     chunks = normalize_chunks((rows, samples_per_block or max(shape[1], 1)), shape, np.int8)
     variants = [str(v) for v in group["variant_id"][:]] if "variant_id" in group else []
-    return Genotypes(Array(VcfZarrBlocks(os.path.join(os.path.abspath(url), "call_genotype"),
-                                         chunks)),
+    calls_url = os.path.join(os.path.abspath(url), "call_genotype")
+    return Genotypes(Array(VcfZarrBlocks(calls_url, chunks, tree_stamp(calls_url))),
                      [(s, s) for s in ids], "vcf-zarr", variants)
 
 
@@ -184,7 +185,8 @@ def read_pgen(path: str | os.PathLike, variants_per_block: int | None = None,
     variants = _pvar_ids(prefix + ".pvar")
     rows = variants_per_block or default_rows(shape[1], shape[0])
     chunks = normalize_chunks((rows, samples_per_block or max(shape[1], 1)), shape, np.int8)
-    return Genotypes(Array(PgenBlocks(os.path.abspath(pgen), shape, chunks)), samples, "pgen",
+    return Genotypes(Array(PgenBlocks(os.path.abspath(pgen), shape, chunks, file_stamp(pgen))),
+                     samples, "pgen",
                      variants)
 
 

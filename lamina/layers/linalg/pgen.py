@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from lamina.layers.base import Chunks
+from lamina.layers.file_stamps import check_unchanged
 from lamina.layers.linalg.packing import pack_2bit
 from lamina.layers.linalg.payload import Packed2Bit, genotype_payload
 from lamina.layers.linalg.sources import EncodedSource
@@ -43,11 +44,14 @@ def pgen_reader(path: str, samples: slice | None = None, n_samples: int | None =
     return pgenlib.PgenReader(path.encode(), raw_sample_ct=n_samples, sample_subset=subset)
 
 
-@trusted(version=1)
+@trusted(version=2)
 class PgenBlocks(EncodedSource):
-    """Source of a PLINK 2 ``.pgen`` file: ALT allele counts (see the module docs)."""
+    """Source of a PLINK 2 ``.pgen`` file: ALT allele counts (see the module docs).
 
-    _parameters = ("path", "shape_", "in_chunks")
+    ``stamp``: the file's ``file_stamp`` when opened, as ``BedBlocks``'s.
+    """
+
+    _parameters = ("path", "shape_", "in_chunks", "stamp")
     missing_calls = True
 
     def _meta(self) -> tuple[Chunks, np.dtype]:
@@ -55,6 +59,7 @@ class PgenBlocks(EncodedSource):
 
     def load_block(self, block: int) -> Packed2Bit:
         rows, cols = self.block_region(block)
+        check_unchanged(self.path, self.stamp)
         reader = pgen_reader(self.path, cols, self.shape_[1])
         try:
             counts = np.empty((rows.stop - rows.start, cols.stop - cols.start), dtype=np.int8)

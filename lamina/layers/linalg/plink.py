@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from lamina.layers.base import Chunks
+from lamina.layers.file_stamps import check_unchanged
 from lamina.layers.linalg import _bits
 from lamina.layers.linalg.packing import pack_2bit, packed_width
 from lamina.layers.linalg.payload import Packed2Bit, genotype_payload
@@ -46,14 +47,16 @@ BED_TABLE = byte_table(PLINK_TO_CODE)
 CODE_TO_PLINK = tuple(PLINK_TO_CODE.index(code) for code in range(4))
 
 
-@trusted(version=1)
+@trusted(version=2)
 class BedBlocks(EncodedSource):
     """Source of a PLINK 1 ``.bed`` file (see the module docs).
 
     Column blocks start at multiples of 4 samples, so a block is whole bytes.
+    ``stamp`` is the file's ``file_stamp`` when opened: it names the contents
+    in the token, and a block read after the file changed raises.
     """
 
-    _parameters = ("path", "shape_", "in_chunks")
+    _parameters = ("path", "shape_", "in_chunks", "stamp")
     missing_calls = True
 
     def _meta(self) -> tuple[Chunks, np.dtype]:
@@ -61,6 +64,7 @@ class BedBlocks(EncodedSource):
 
     def load_block(self, block: int) -> Packed2Bit:
         rows, cols = self.block_region(block)
+        check_unchanged(self.path, self.stamp)
         width = packed_width(self.shape_[1])
         nrows = rows.stop - rows.start
         raw = np.fromfile(self.path, dtype=np.uint8, count=nrows * width,
@@ -76,11 +80,14 @@ class BedBlocks(EncodedSource):
         return genotype_payload(data, (nrows, cols.stop - cols.start), missing)
 
 
-@trusted(version=1)
+@trusted(version=2)
 class VcfZarrBlocks(EncodedSource):
-    """Source of the ``call_genotype`` array of a VCF Zarr store (see the module docs)."""
+    """Source of the ``call_genotype`` array of a VCF Zarr store (see the module docs).
 
-    _parameters = ("url", "in_chunks")
+    ``stamp`` (``tree_stamp`` of the array's directory) names its contents in the token.
+    """
+
+    _parameters = ("url", "in_chunks", "stamp")
     missing_calls = True
 
     def _meta(self) -> tuple[Chunks, np.dtype]:

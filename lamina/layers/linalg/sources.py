@@ -107,11 +107,15 @@ class EncodedBlocks(EncodedSource):
         return sum(int(getattr(b, "nbytes", 0)) for b in unwrap_array(self.blocks))
 
 
-@trusted(version=1)
+@trusted(version=2)
 class ZarrBlocks(EncodedSource):
-    """Blocks of a zarr array, read and decompressed by the kernel that uses them."""
+    """Blocks of a zarr array, read and decompressed by the kernel that uses them.
 
-    _parameters = ("url", "in_chunks", "out_dtype")
+    ``stamp`` (``tree_stamp`` of a local array's directory, None for a URL)
+    names the stored contents in the token, so a rewritten array gets a new name.
+    """
+
+    _parameters = ("url", "in_chunks", "out_dtype", "stamp")
 
     def _meta(self) -> tuple[Chunks, np.dtype]:
         return self.in_chunks, self.out_dtype
