@@ -5,7 +5,6 @@ while holding tasks sent ahead. Few and small: the simulation in
 from __future__ import annotations
 
 import os
-import signal
 import sys
 import tempfile
 
@@ -92,63 +91,3 @@ def test_worker_killed_holding_tasks_sent_ahead_still_gives_the_numpy_result():
         open(gate, "w").close()
         np.testing.assert_array_equal(future.result(WAIT), chain_numpy(data + 1, 4))
         assert client.scheduler_info()["tasks_recomputed"] > 0
-
-
-class GateFirst:
-    """In the block starting with 0 only: write this process's id to ``marker``, then
-    wait until ``gate`` exists. Other blocks pass at once. Adds one."""
-
-    def __init__(self, gate: str, marker: str) -> None:
-        self.gate, self.marker = gate, marker
-
-    def __call__(self, block):
-        if block.size and block.flat[0] == 0:
-            with open(self.marker + ".tmp", "w") as f:
-                f.write(str(os.getpid()))
-            os.replace(self.marker + ".tmp", self.marker)
-            Gate(self.gate)(block)
-        return block + 1
-
-
-def gated_chain(folder: str, data: np.ndarray):
-    """``chain`` of 4 links behind a gate, itself one link into a chain: every step
-    is a single-input dependent, sent ahead and run inline after its input."""
-    gate = GateFirst(os.path.join(folder, "open"), os.path.join(folder, "entered"))
-    return chain(la.map_blocks(gate, la.from_array(data, chunks=2) * 2, dtype="f8"), 4)
-
-
-def test_worker_killed_in_the_middle_of_a_chain_run_inline_gives_the_numpy_result():
-    folder = tempfile.mkdtemp()
-    data = np.arange(80.0)
-    with LocalCluster(n_workers=2, threads_per_worker=1, ahead_depth=64) as cluster, \
-            connected(cluster) as client, set_options(**UNFUSED):
-        future = client.compute(gated_chain(folder, data))
-        marker = os.path.join(folder, "entered")
-        wait_until(lambda: os.path.exists(marker))
-        os.kill(int(open(marker).read()), signal.SIGKILL)   # its chain stops half way
-        wait_until(lambda: len(client.scheduler_info()["workers"]) == 1)
-        open(os.path.join(folder, "open"), "w").close()
-        np.testing.assert_array_equal(future.result(WAIT), chain_numpy(data * 2 + 1, 4))
-        info = client.scheduler_info()
-        assert info["tasks_recomputed"] > 0 and future.n_speculative > 0
-
-
-def test_run_cancelled_while_a_chain_runs_inline_leaves_nothing_on_the_workers(cluster):
-    folder = tempfile.mkdtemp()
-    marker = os.path.join(folder, "entered")
-
-    def stop(done: int, total: int) -> None:
-        if os.path.exists(marker):
-            raise RuntimeError("cancelled by the test")
-
-    with connected(cluster) as client, set_options(**UNFUSED):
-        future = client.compute(gated_chain(folder, np.arange(80.0)), on_progress=stop)
-        with pytest.raises(RuntimeError, match="cancelled by the test"):
-            future.result(WAIT)     # the other worker's reports carry the progress
-        open(os.path.join(folder, "open"), "w").close()    # the held chain runs on: dropped
-        wait_until(lambda: idle(client) and all(w["held"] == 0 and w["queued"] == 0
-                                                and w["busy"] == 0
-                                                for w in client.worker_info()))
-        data = np.arange(1.0, 9.0)           # no block starts with 0: no gate
-        after = client.compute(gated_chain(tempfile.mkdtemp(), data))
-        np.testing.assert_array_equal(after.result(WAIT), chain_numpy(data * 2 + 1, 4))

@@ -49,7 +49,6 @@ class SimWorker:
         self.data: dict[int, int] = {}
         self.queue: deque[tuple[int, int, list[int], list[int]]] = deque()
         self.held: dict[tuple[int, int], list[int]] = {}
-        self.drops: dict[tuple[int, int], list[int]] = {}    # inputs read by that task only
         self.key_base: dict[int, int] = {}
         self.inbox: deque[dict] = deque()
         self.outbox: deque[dict] = deque()
@@ -156,14 +155,9 @@ class Sim:
             elif op == "compute":
                 rid, ptr = msg["run"], msg["dep_ptr"]
                 n_now = len(msg["tasks"]) - msg["ahead"]
-                last = msg.get("dep_last")
                 for i, t in enumerate(msg["tasks"].tolist()):
                     keys = msg["dep_keys"][ptr[i]:ptr[i + 1]].tolist()
                     where = msg["dep_where"][ptr[i]:ptr[i + 1]].tolist()
-                    if last is not None and last[ptr[i]:ptr[i + 1]].any():
-                        assert i >= n_now, "only a task sent ahead may drop its inputs"
-                        w.drops[(rid, t)] = [k for k, f in zip(keys, last[ptr[i]:ptr[i + 1]])
-                                             if f]
                     if i >= n_now:
                         assert all(x == w.ws.wid for x in where), \
                             "a task was sent ahead with an input elsewhere"
@@ -179,14 +173,12 @@ class Sim:
             elif op == "drop":
                 for t in msg["tasks"].tolist():
                     w.held.pop((msg["run"], t), None)
-                    w.drops.pop((msg["run"], t), None)
             elif op == "steal":
                 self.give_up(w, msg["run"], msg["tasks"].tolist())
             elif op in ("cancel", "forget"):
                 rid = msg["run"]
                 w.queue = deque(q for q in w.queue if q[0] != rid)
                 w.held = {k: v for k, v in w.held.items() if k[0] != rid}
-                w.drops = {k: v for k, v in w.drops.items() if k[0] != rid}
 
     def give_up(self, w: SimWorker, rid: int, tasks: list[int]) -> None:
         wanted = set(tasks)
@@ -204,8 +196,6 @@ class Sim:
                     given.append(t)
                     lost.add(base + t)
                     changed = True
-        for t in given:
-            w.drops.pop((rid, t), None)
         w.outbox.append({"op": "stolen", "run": rid, "tasks": np.array(sorted(set(given)),
                                                                        dtype=np.int64)})
 
@@ -232,8 +222,6 @@ class Sim:
 
     def compute(self, w: SimWorker, rid: int, t: int, values: list[int]) -> int:
         w.data[w.key_base[rid] + t] = value_of(t, values)
-        for key in w.drops.pop((rid, t), ()):
-            del w.data[key]        # as a real worker does: no other task reads it
         key = (self.ref_of[rid], t)
         self.runs[key] += 1
         return t

@@ -15,8 +15,6 @@ and sends the next ones ahead.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from lamina.scheduler import placement, stealing
@@ -91,27 +89,9 @@ def _compute(run: Run, ids: np.ndarray, ahead: int) -> dict:
     table = run.table
     dep_ptr, dep_keys, dep_where = gather(ids, table.dep_indptr, table.dep_indices, run.keys,
                                           run.where)
-    msg = {"op": "compute", "run": run.id, "tasks": ids, "ahead": ahead,
-           "layer": table.task_layer[ids], "block": table.task_block[ids],
-           "dep_ptr": dep_ptr, "dep_keys": dep_keys, "dep_where": dep_where}
-    if ahead:
-        msg["dep_last"] = last_readers(run, dep_keys, int(dep_ptr[len(ids) - ahead]))
-    return msg
-
-
-def last_readers(run: Run, dep_keys: np.ndarray, first: int) -> np.ndarray:
-    """Per input key (from position ``first``: the tasks sent ahead), 1 where the task
-    reading it is its only reader ever (``Run.private``): the worker drops it once that
-    task ran, instead of holding it until a ``release``. Static, so no later loss or
-    recovery can bring another reader of it to that worker."""
-    out = np.zeros(len(dep_keys), dtype=np.uint8)
-    ids = dep_keys[first:] - run.key_base
-    inside = (ids >= 0) & (ids < run.table.n_tasks)
-    mine = np.zeros(len(ids), dtype=bool)
-    mine[inside] = run.keys[ids[inside]] == dep_keys[first:][inside]
-    mine[mine] = run.private[ids[mine]]
-    out[first:] = mine
-    return out
+    return {"op": "compute", "run": run.id, "tasks": ids, "ahead": ahead,
+            "layer": table.task_layer[ids], "block": table.task_block[ids],
+            "dep_ptr": dep_ptr, "dep_keys": dep_keys, "dep_where": dep_where}
 
 
 def send_ahead(run: Run, frontier: np.ndarray, ws: WorkerState) -> None:
@@ -148,19 +128,13 @@ def drop_retracted(run: Run, workers: dict[int, WorkerState]) -> None:
 
 
 class Steals:
-    """Counts of work stealing, for ``Scheduler.info``, and what a steal costs: the
-    round trip from asking a victim to its answer, measured (moving average)."""
+    """Counts of work stealing, for ``Scheduler.info``."""
 
     def __init__(self) -> None:
         self.tasks = 0
-        self.seconds = stealing.STEAL_SECONDS
-
-    def answered(self, seconds: float) -> None:
-        if seconds > 0:
-            self.seconds += 0.3 * (seconds - self.seconds)
 
 
-def steal(workers: list[WorkerState], runs: list[Run], costs: Steals | None = None) -> None:
+def steal(workers: list[WorkerState], runs: list[Run]) -> None:
     """Ask backed-up workers to give up queued tasks for idle ones (``stealing``).
 
     Only once no run has a ready task left: until then an idle worker gets
@@ -173,16 +147,13 @@ def steal(workers: list[WorkerState], runs: list[Run], costs: Steals | None = No
         np.array([ws.in_flight + ws.incoming for ws in workers], dtype=np.int64),
         np.array([ws.nthreads for ws in workers], dtype=np.int64),
         np.array([ws.seconds_per_task for ws in workers]),
-        np.array([not ws.stealing and not ws.alone for ws in workers], dtype=bool),
-        costs.seconds if costs is not None else stealing.STEAL_SECONDS,
-        time.monotonic() - np.array([ws.last_report for ws in workers]))
+        np.array([not ws.stealing and not ws.alone for ws in workers], dtype=bool))
     for victim_pos, thief_pos, n in plan:
         victim, thief = workers[victim_pos], workers[thief_pos]
         for run in runs:
             tasks = run.stealable(victim.wid, n)
             if len(tasks):
                 victim.stealing = True
-                victim.steal_sent = time.monotonic()
                 victim.steal_for = (thief.wid, len(tasks))
                 thief.incoming += len(tasks)
                 victim.send({"op": "steal", "run": run.id, "tasks": tasks})
@@ -190,15 +161,13 @@ def steal(workers: list[WorkerState], runs: list[Run], costs: Steals | None = No
 
 
 def stolen(victim: WorkerState, msg: dict, run: Run | None,
-           workers: dict[int, WorkerState], costs: Steals | None = None) -> int:
+           workers: dict[int, WorkerState]) -> int:
     """The victim gave up ``msg["tasks"]`` (and tasks sent ahead that wait on them):
     send them back to waiting, and the ready ones straight to the thief. Returns
     how many tasks moved."""
     if not victim.stealing:
         return 0
     victim.stealing = False
-    if costs is not None:
-        costs.answered(time.monotonic() - victim.steal_sent)
     thief = workers.get(victim.steal_for[0])
     if thief is not None:
         thief.incoming -= victim.steal_for[1]

@@ -56,9 +56,6 @@ class WorkerState(_Peer):
         self.stealing = False
         self.steal_for = (0, 0)
         self.incoming = 0
-        self.steal_sent = 0.0
-        self.last_report = time.monotonic()
-        self.n_measured = 0
 
     @property
     def target(self) -> int:
@@ -71,16 +68,9 @@ class WorkerState(_Peer):
         return 0 if self.alone else self.target - self.in_flight
 
     def measured(self, n_tasks: int, elapsed: float) -> None:
-        """Fold a report of ``n_tasks`` taking ``elapsed`` thread seconds into the estimate.
-
-        The first report replaces the initial guess outright: tasks of unknown
-        duration then stop being queued many at a time on one worker after
-        their first report, not several reports later.
-        """
+        """Fold a report of ``n_tasks`` taking ``elapsed`` thread seconds into the estimate."""
         if n_tasks and elapsed > 0:
-            weight = 0.5 if self.n_measured else 1.0
-            self.seconds_per_task += weight * (elapsed / n_tasks - self.seconds_per_task)
-            self.n_measured += 1
+            self.seconds_per_task = 0.5 * self.seconds_per_task + 0.5 * elapsed / n_tasks
 
 
 class ClientState(_Peer):

@@ -77,9 +77,6 @@ class Run:
         self.speculative = np.zeros(n, dtype=bool)  # started without a round trip
         self.retracted: list[tuple[np.ndarray, np.ndarray]] = []
         self.last_finished = np.empty(0, dtype=np.int64)  # set by each ``report``
-        # read by one task only, never kept nor borrowed: a worker running that task
-        # ahead may drop it at once (see ``dispatch.compute_message``)
-        self.private = np.zeros(n, dtype=bool)
 
     def use_hints(self, hints: Any, depth: int) -> None:
         """Send dependents ahead along the hinted ``(producer, consumer)`` layer names,
@@ -163,8 +160,6 @@ class Run:
             table.priority[held] = -1
             keep[held] = 1
         self.state = GraphState(table.dep_indptr, table.dep_indices, table.priority, keep)
-        readers = np.bincount(table.dep_indices, minlength=table.n_tasks)
-        self.private = (readers == 1) & (keep == 0) & self.owned
         if len(held):
             self.state.finish(self.state.pop_ready(len(held)))
 

@@ -216,7 +216,7 @@ class Scheduler:
             self._inputs_missing(ws, msg)
         elif op == "stolen":
             self.steals.tasks += dispatch.stolen(ws, msg, self.runs.get(msg["run"]),
-                                                 self.workers, self.steals)
+                                                 self.workers)
         elif op == "erred":
             run = self.runs.get(msg["run"])
             task = np.array([msg["task"]], dtype=np.int64)
@@ -235,7 +235,6 @@ class Scheduler:
             return
         reported = np.array(msg["tasks"], dtype=np.int64)
         ws.measured(len(reported), float(msg.get("elapsed", 0.0)))
-        ws.last_report = time.monotonic()
         if not run.first_task and msg.get("started"):
             run.first_task = float(msg["started"])
         n_done, promoted, holders, freed = run.report(ws.wid, reported)
@@ -483,7 +482,7 @@ class Scheduler:
         if self.workers and self.runs:
             self._rotate = dispatch.schedule(list(self.workers.values()),
                                              list(self.runs.values()), self._rotate)
-            dispatch.steal(list(self.workers.values()), list(self.runs.values()), self.steals)
+            dispatch.steal(list(self.workers.values()), list(self.runs.values()))
 
 
 def _blob_of(exc: BaseException) -> Blob:

@@ -17,8 +17,7 @@ STEAL_SECONDS = 2e-3
 
 
 def choose_steals(in_flight: np.ndarray, nthreads: np.ndarray, seconds_per_task: np.ndarray,
-                  busy: np.ndarray, steal_seconds: float = STEAL_SECONDS,
-                  silent: np.ndarray | None = None) -> list[tuple[int, int, int]]:
+                  busy: np.ndarray) -> list[tuple[int, int, int]]:
     """Steals that pay: each worker with idle threads takes from the most backed-up one.
 
     ``in_flight``: tasks sent to each worker (``incoming`` steals included)
@@ -26,22 +25,16 @@ def choose_steals(in_flight: np.ndarray, nthreads: np.ndarray, seconds_per_task:
     steal unanswered may not). A victim's queue is what exceeds its
     threads; its wait is that queue times its seconds per task over its
     threads. A thief takes at most half of a victim's queue, and no more
-    than it has idle threads. ``steal_seconds``: what a steal costs (the
-    scheduler measures its round trips, ``dispatch.Steals``). ``silent``:
-    seconds since each worker last reported; a victim whose threads are all
-    taken waits at least that much longer too, since with heavy-tailed task
-    times a task that has run long is likely to run longer still.
+    than it has idle threads.
     """
     in_flight = np.asarray(in_flight, dtype=np.int64)
     nthreads = np.asarray(nthreads, dtype=np.int64)
     queued = np.clip(in_flight - nthreads, 0, None)
     wait = queued * np.asarray(seconds_per_task, dtype=np.float64) / np.maximum(nthreads, 1)
-    if silent is not None:
-        wait = wait + np.where(queued > 0, np.clip(silent, 0, None), 0.0)
     idle = np.clip(nthreads - in_flight, 0, None)
     steals = []
     for thief in np.flatnonzero((idle > 0) & busy).tolist():
-        candidates = np.flatnonzero(busy & (queued > 0) & (wait > steal_seconds))
+        candidates = np.flatnonzero(busy & (queued > 0) & (wait > STEAL_SECONDS))
         candidates = candidates[candidates != thief]
         if not len(candidates):
             break

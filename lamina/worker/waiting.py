@@ -27,7 +27,6 @@ class WaitingSet:
         self.lock = threading.Lock()
         self._entries: dict[tuple[int, int], list] = {}
         self._by_key: dict[int, list[list]] = {}
-        self.n_held = 0      # read without the lock: a cheap "anything held?" per task
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -38,9 +37,6 @@ class WaitingSet:
         ready = []
         rid, ptr, keys = batch.run.id, batch.dep_ptr, batch.dep_keys
         with self.lock:
-            # raised before looking at ``present``: a thread that stores an input after
-            # that look then sees a count above 0 and calls ``produced``
-            self.n_held = len(self._entries) + len(batch.tasks) - batch.n_now
             for i in range(batch.n_now, len(batch.tasks)):
                 task = batch.tasks[i]
                 missing = [k for k in set(keys[ptr[i]:ptr[i + 1]]) if not present(k)]
@@ -51,14 +47,12 @@ class WaitingSet:
                 self._entries[(rid, task)] = entry
                 for key in missing:
                     self._by_key.setdefault(key, []).append(entry)
-            self.n_held = len(self._entries)
         return ready
 
     def produced(self, key: int) -> list[tuple[Any, int]]:
-        """``key`` is now in memory: the held tasks that no longer wait, taken to run.
-
-        Callers skip it while ``n_held`` is 0 (``hold`` raises it first).
-        """
+        """``key`` is now in memory: the held tasks that no longer wait, taken to run."""
+        if not self._by_key:
+            return []
         out = []
         with self.lock:
             for entry in self._by_key.pop(key, ()):
@@ -69,7 +63,6 @@ class WaitingSet:
                     batch, i = entry[0], entry[1]
                     del self._entries[(batch.run.id, batch.tasks[i])]
                     out.append((batch, i))
-            self.n_held = len(self._entries)
         return out
 
     def drop(self, rid: int, tasks: list[int], key_base: int | None = None) -> list[int]:
@@ -102,7 +95,6 @@ class WaitingSet:
             self._forget_dropped()
 
     def _forget_dropped(self) -> None:
-        self.n_held = len(self._entries)
         for key in list(self._by_key):
             live = [e for e in self._by_key[key] if e[2] > 0]
             if live:

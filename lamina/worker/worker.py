@@ -55,16 +55,19 @@ from lamina.layers.base import Layer
 from lamina.layers.codec import LayerCodec
 from lamina.layers.frame.shards import ShardDirectory, writing_shards
 from lamina.layers.registry import signature
-from lamina.worker.chunks import LONG_TASK_SECONDS, queue_left, run_tasks
 from lamina.worker.metrics import WorkerMetrics
 from lamina.worker.store import PAUSE_FRACTION, SPILL_FRACTION, open_store, parse_memory_limit
 from lamina.worker.waiting import WaitingSet
 
 logger = logging.getLogger("lamina.worker")
 
+LONG_TASK_SECONDS = 1e-3
 SCHEDULER_WAIT_SECONDS = 30.0
 INITIAL_SECONDS_PER_TASK = 1e-4
 MAX_CHUNK = 1024
+INLINE_SECONDS = 0.05
+REPORT_SECONDS = 1e-3
+SLICE_SECONDS = 0.01
 _MISSING = object()
 
 
@@ -112,9 +115,6 @@ class Batch:
         self.dep_keys: list[int] = np.asarray(msg["dep_keys"]).tolist()
         self.dep_where: list[int] = np.asarray(msg["dep_where"]).tolist()
         self.fetched: dict[int, Any] = {}
-        # per input of a task sent ahead: 1 where that task is its only reader (drop it after)
-        last = msg.get("dep_last")
-        self.last: list[int] | None = None if last is None else np.asarray(last).tolist()
         # the last ``ahead`` tasks were sent ahead: held until their inputs are here
         self.n_now = len(self.tasks) - int(msg.get("ahead") or 0)
 
@@ -150,7 +150,6 @@ class Worker:
         self.executor = executor or ThreadPoolExecutor(self.nthreads,
                                                        thread_name_prefix="lamina-task")
         self.queue: deque[tuple[Batch, int, int]] = deque()
-        self.queue_lock = threading.RLock()    # pool threads take chunks themselves
         self.waiting = WaitingSet()
         self.tasks_ahead = 0
         self.busy = 0
@@ -295,10 +294,9 @@ class Worker:
             return
         run.cancelled = True
         self.waiting.drop_run(rid)
-        with self.queue_lock:
-            self.queue = deque(item for item in self.queue if item[0].run is not run)
+        self.queue = deque(item for item in self.queue if item[0].run is not run)
         lo, hi = run.key_base, run.key_base + run.n_tasks
-        for key in [k for k in list(self.data) if lo <= k < hi]:   # threads may store
+        for key in [k for k in self.data if lo <= k < hi]:
             del self.data[key]
 
     # tasks sent ahead and steals -------------------------------------------------
@@ -321,11 +319,10 @@ class Worker:
             if k == len(indices) or indices[k] != indices[k - 1] + 1 or k - lo == size:
                 items.append((batch, indices[lo], indices[k - 1] + 1))
                 lo = k
-        with self.queue_lock:
-            if front:
-                self.queue.extendleft(reversed(items))
-            else:
-                self.queue.extend(items)
+        if front:
+            self.queue.extendleft(reversed(items))
+        else:
+            self.queue.extend(items)
 
     def _give_up(self, rid: int, tasks: list[int]) -> None:
         """Answer a steal: give up the ``tasks`` not started yet, and the held tasks
@@ -334,7 +331,6 @@ class Worker:
         wanted = set(tasks)
         given: list[int] = []
         if run is not None:
-            self.queue_lock.acquire()
             kept: deque[tuple[Batch, int, int]] = deque()
             for batch, start, stop in self.queue:
                 if batch.run is not run:
@@ -349,7 +345,6 @@ class Worker:
                             given.append(batch.tasks[i])
                         lo = i + 1
             self.queue = kept
-            self.queue_lock.release()
             given += self.waiting.drop(rid, tasks)
             given += self.waiting.drop(rid, given, run.key_base)
         self._tell({"op": "stolen", "run": rid, "tasks": np.array(sorted(set(given)), np.int64)})
@@ -438,55 +433,21 @@ class Worker:
             size = 1
         else:
             size = min(max(math.ceil(n / self.nthreads), 1), MAX_CHUNK)
-        with self.queue_lock:
-            for start in range(0, n, size):
-                self.queue.append((batch, start, min(start + size, n)))
+        for start in range(0, n, size):
+            self.queue.append((batch, start, min(start + size, n)))
         self._fill()
 
     def _fill(self) -> None:
-        """Start a pool thread on the next queued chunk while threads are free."""
-        while True:
-            with self.queue_lock:
-                if self.busy >= self.nthreads:
-                    return
-                item = self._take(self.busy)
-                if item is None:
-                    return
-                self.busy += 1
-            self.executor.submit(self._work, item)
-
-    def _take(self, others: int) -> tuple[Batch, int, int] | None:
-        """The next queued chunk to start, with ``others`` threads busy (under
-        ``queue_lock``); None when the queue is empty or the worker is paused."""
-        while self.queue:
-            if self._pause() and others:
-                return None
-            item = self.queue.popleft()
-            if not item[0].run.cancelled:
-                return item
-        return None
-
-    def _work(self, item: tuple[Batch, int, int]) -> None:
-        """A pool thread's loop: run a chunk, hand its report to the event loop, and
-        go on with the next queued chunk itself, so that back-to-back chunks cost no
-        wake-up of the event loop and of a thread in between (under load each such
-        wake-up can take milliseconds)."""
-        while item is not None:
-            batch, start, stop = item
-            try:
-                out: Any = self._run_chunk(batch, start, stop)
-            except BaseException as exc:     # reported as the chunk's error, not lost
-                out = exc
-            self._loop.call_soon_threadsafe(self._chunk_done, batch, out)
-            with self.queue_lock:
-                if not isinstance(out, BaseException) and not batch.run.cancelled:
-                    rest = out[5]
-                    if rest[0] < rest[1]:
-                        self.queue.appendleft((batch, *rest))
-                    queue_left(self, out[4])
-                item = self._take(self.busy - 1)
-                if item is None:
-                    self.busy -= 1
+        loop = asyncio.get_running_loop()
+        while self.busy < self.nthreads and self.queue:
+            if self._pause() and self.busy:
+                break
+            batch, start, stop = self.queue.popleft()
+            if batch.run.cancelled:
+                continue
+            self.busy += 1
+            future = loop.run_in_executor(self.executor, self._run_chunk, batch, start, stop)
+            future.add_done_callback(lambda f, b=batch: self._chunk_done(b, f))
 
     def _pause(self) -> bool:
         """Whether memory is above the pause fraction of the limit (``BlockStore.over_pause``).
@@ -505,17 +466,95 @@ class Worker:
         """Run tasks ``start:stop`` of a batch, then the held tasks they make runnable
         (in a pool thread); shuffle splits write their pieces to this worker's shards."""
         with writing_shards(self.shards):
-            return run_tasks(self, batch, start, stop)
+            return self._run_tasks(batch, start, stop)
 
-    def _chunk_done(self, batch: Batch, out: tuple | BaseException) -> None:
-        """On the event loop: report a chunk's finished tasks and errors (its leftovers
-        were queued again by its thread)."""
+    def _run_tasks(self, batch: Batch, start: int, stop: int) -> tuple:
+        run, data, fetched = batch.run, self.data, batch.fetched
+        tasks, layers, blocks = batch.tasks, batch.layer, batch.block
+        ptr, dep_keys, base = batch.dep_ptr, batch.dep_keys, run.key_base
+        waiting = self.waiting
+        done: list[int] = []
+        stops: list[float] = []
+        errors: list[tuple[int, BaseException, str]] = []
+        follow: deque[tuple[Batch, int]] = deque()
+        rest = stop
+        began = time.time()
+        t0 = time.perf_counter()
+        for i in range(start, stop):
+            if run.cancelled:
+                break
+            keys = dep_keys[ptr[i]:ptr[i + 1]]
+            try:
+                fn = run.kernel(layers[i])
+                if fetched:
+                    inputs = [data[k] if k in data else fetched[k] for k in keys]
+                else:
+                    inputs = [data[k] for k in keys]
+                data[base + tasks[i]] = fn(blocks[i], inputs)
+            except Exception as exc:
+                errors.append((tasks[i], exc, run.describe(layers[i], blocks[i])))
+                continue
+            done.append(tasks[i])
+            stops.append(time.time())
+            follow.extend(waiting.produced(base + tasks[i]))
+            if i + 1 < stop:
+                spent = time.perf_counter() - t0
+                if spent > SLICE_SECONDS and spent >= LONG_TASK_SECONDS * (i + 1 - start):
+                    rest = i + 1     # the tasks are longer than this chunk was sized for
+                    break
+        thread = self.metrics.thread_index()
+        if follow:
+            done, stops = self._follow(run, follow, done, stops, errors, began, thread)
+        return (done, errors, time.perf_counter() - t0, began, follow, (rest, stop),
+                (thread, np.array(stops)))
+
+    def _follow(self, run: WorkerRun, follow: deque, done: list[int], stops: list[float],
+                errors: list[tuple[int, BaseException, str]], began: float,
+                thread: int) -> tuple[list[int], list[float]]:
+        """Run held tasks as their last input is made here (a chain of them, say),
+        reporting every ``REPORT_SECONDS`` meanwhile so that the scheduler sends the
+        next ones ahead; stop after ``INLINE_SECONDS`` or when several are runnable
+        and other threads could share them. Returns what is left to report, with
+        each task's end time."""
+        data, base, waiting = self.data, run.key_base, self.waiting
+        loop = self._loop
+        start = last = time.perf_counter()
+        while follow and not run.cancelled:
+            now = time.perf_counter()
+            if now - start > INLINE_SECONDS or (self.nthreads > 1 and len(follow) > 1):
+                break
+            if now - last > REPORT_SECONDS and done:
+                run.started = run.started or began
+                msg = {"op": "done", "run": run.id, "tasks": np.array(done, np.int64),
+                       "elapsed": now - last, "started": run.started, "thread": thread,
+                       "stops": np.array(stops)}
+                loop.call_soon_threadsafe(self._tell, msg)
+                self.tasks_run += len(done)
+                done, stops, last = [], [], now
+            held, i = follow.popleft()
+            task = held.tasks[i]
+            try:
+                fn = run.kernel(held.layer[i])
+                ptr = held.dep_ptr
+                data[base + task] = fn(held.block[i],
+                                       [data[k] for k in held.dep_keys[ptr[i]:ptr[i + 1]]])
+            except Exception as exc:
+                errors.append((task, exc, run.describe(held.layer[i], held.block[i])))
+                continue
+            done.append(task)
+            stops.append(time.time())
+            follow.extend(waiting.produced(base + task))
+        return done, stops
+
+    def _chunk_done(self, batch: Batch, future: asyncio.Future) -> None:
+        self.busy -= 1
         run = batch.run
-        if isinstance(out, BaseException):
-            done, errors, elapsed, began = [], [(batch.tasks[0], out, "")], 0.0, time.time()
+        try:
+            done, errors, elapsed, began, follow, rest, (thread, stops) = future.result()
+        except BaseException as exc:
+            done, errors, elapsed, began, follow, rest = [], [(batch.tasks[0], exc, "")], 0.0, \
+                time.time(), (), (0, 0)
             thread, stops = 0, np.empty(0)
-        else:
-            done, errors, elapsed, began, _, _, (thread, stops) = out
         if run.cancelled:
             for task in done:
                 self.data.discard(run.key_base + task)
@@ -530,6 +569,13 @@ class Worker:
                                "thread": thread, "stops": stops})
             for task, exc, where in errors:
                 self._report_error(run, task, exc, where or None)
+            if rest[0] < rest[1]:
+                self.queue.appendleft((batch, *rest))
+            by_batch: dict[int, tuple[Batch, list[int]]] = {}
+            for held, i in follow:
+                by_batch.setdefault(id(held), (held, []))[1].append(i)
+            for held, indices in reversed(list(by_batch.values())):
+                self._queue_ranges(held, sorted(indices), front=True)
         self._fill()
 
     def _report_error(self, run: WorkerRun, task: int, exc: BaseException,
