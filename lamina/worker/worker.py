@@ -676,7 +676,7 @@ def run_worker(scheduler_address: str, nthreads: int = 1, host: str = "127.0.0.1
 def import_frame_libraries() -> None:
     """Import pandas and pyarrow, when installed, while the worker waits for work: the
     first dataframe task would otherwise wait seconds for them."""
-    for name in ("pandas", "pyarrow", "pyarrow.compute", "pyarrow.dataset", "pyarrow.parquet"):
+    for name in ("pandas", "pyarrow", "pyarrow.parquet", "pyarrow.compute", "pyarrow.dataset"):
         try:
             importlib.import_module(name)
         except ImportError:
