@@ -1,4 +1,4 @@
-"""Build hook: compile the Cython modules (scheduler state machine and loop, 2-bit codes and their products, wire parser)."""
+"""Build hook: compile the Cython modules (scheduler state machine and loop, 2-bit codes and their products, wire parser, parquet footer walker)."""
 
 from Cython.Build import cythonize
 from setuptools import Extension, setup
@@ -14,6 +14,7 @@ extensions = [
     Extension("lamina.layers.linalg._lut", ["lamina/layers/linalg/_lut.pyx"],
               depends=["lamina/layers/linalg/_lut.h", "lamina/layers/linalg/_codes.h"]),
     Extension("lamina.comm._unpack", ["lamina/comm/_unpack.pyx"]),
+    Extension("lamina.layers.frame._footer", ["lamina/layers/frame/_footer.pyx"]),
 ]
 
 setup(ext_modules=cythonize(extensions, language_level=3))

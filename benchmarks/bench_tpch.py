@@ -1,6 +1,8 @@
 """The 22 TPC-H queries: lamina.dataframe beside dask.dataframe, DuckDB and Polars.
 
-Run:  python benchmarks/bench_tpch.py --scale 1 [--queries 1,3,6] [--data DIR]
+Run:  python benchmarks/bench_tpch.py --scale 1 [--queries 1,3,6] [--data DIR] [--json FILE]
+      python benchmarks/bench_tpch.py --show peers.json lamina.json
+
 
 The tables come from ``tpchgen-cli`` (``tpch_data.py``; kept in ``--data``
 between runs). Each engine runs each query in a fresh process with
@@ -11,6 +13,13 @@ SQL of ``tpch_sql.py``, and Polars the same SQL through ``polars.SQLContext``
 on lazy scans (skipped when Polars is not installed). Every result is
 checked equal to DuckDB's before the row is printed; a run that fails or
 passes ``--timeout`` shows as ``fail``/``timeout``.
+
+``--json FILE`` saves the rows as they come (with the commit, the date and
+the machine's load) and each result beside it (``FILE`` without ``.json``,
+plus ``-results/``), so a later run of one engine on newer code, say
+``--engines lamina --reference peers.json``, is checked against the saved
+DuckDB results; ``--show A.json B.json`` prints one table from saved runs,
+a later file's cells replacing an earlier one's.
 """
 
 from __future__ import annotations
@@ -123,6 +132,102 @@ def _fmt(value: float | None, width: int) -> str:
     return f"{'-':>{width}}" if value is None else f"{value:{width}.2f}"
 
 
+def header(engines: list[str]) -> str:
+    return (f"{'query':5} " + " ".join(f"{e:>15}" for e in engines)
+            + f" {'time/dask':>9} {'rss/dask':>8} {'time/duckdb':>11}")
+
+
+def row(n: int, cells: dict, engines: list[str]) -> str:
+    lamina, dask, duck = (cells.get(e) for e in ("lamina", "dask", "duckdb"))
+    return (f"q{n:<4} " + " ".join(_cell(cells.get(e)) for e in engines)
+            + f" {_fmt(_ratio(lamina, dask, 'seconds'), 9)}"
+            + f" {_fmt(_ratio(lamina, dask, 'rss_mib'), 8)}"
+            + f" {_fmt(_ratio(lamina, duck, 'seconds'), 11)}")
+
+
+def summary(rows: dict[int, dict]) -> list[str]:
+    """The issue's three targets over ``rows``: lamina's geometric mean of time over
+    dask's, its peak RSS against dask's, its time against 3 x DuckDB's."""
+    times, over_rss, over_duck, missing = [], [], [], []
+    for n, cells in sorted(rows.items()):
+        lamina, dask, duck = (cells.get(e) for e in ("lamina", "dask", "duckdb"))
+        if not lamina or lamina["status"] != "ok" or not lamina.get("equal", True):
+            missing.append(f"q{n}")
+            continue
+        ratio = _ratio(lamina, dask, "seconds")
+        if ratio is not None:
+            times.append(ratio)
+        rss = _ratio(lamina, dask, "rss_mib")
+        if rss is not None and rss > 1:
+            over_rss.append(f"q{n}")
+        duck_ratio = _ratio(lamina, duck, "seconds")
+        if duck_ratio is not None and duck_ratio > 3:
+            over_duck.append(f"q{n}")
+    lines = []
+    if times:
+        geomean = math.exp(sum(math.log(r) for r in times) / len(times))
+        lines.append(f"geometric mean of lamina's time / dask's over {len(times)} queries: "
+                     f"{geomean:.2f} (target <= 0.5)")
+    lines.append(f"lamina's peak RSS above dask's on: {', '.join(over_rss) or 'none'}")
+    lines.append(f"lamina's time over 3 x DuckDB's on: {', '.join(over_duck) or 'none'}")
+    if missing:
+        lines.append(f"lamina failed, timed out or differs from DuckDB on: {', '.join(missing)}")
+    return lines
+
+
+def machine() -> dict:
+    """What a saved run was measured on: commit, time, load."""
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+        return done.stdout.strip()
+
+    return {"commit": git("rev-parse", "--short", "HEAD") + ("+changes" if git(
+                "status", "--porcelain", "--untracked-files=no") else ""),
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "load": [round(x, 1) for x in os.getloadavg()], "cores": os.cpu_count()}
+
+
+def load_saved(path: str) -> dict:
+    with open(path) as f:
+        saved = json.load(f)
+    saved["rows"] = {int(n): cells for n, cells in saved["rows"].items()}
+    return saved
+
+
+def save(path: str, saved: dict) -> None:
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump({**saved, "rows": {str(n): c for n, c in sorted(saved["rows"].items())}},
+                  f, indent=1)
+    os.replace(tmp, path)
+
+
+def results_folder(path: str) -> str:
+    return os.path.splitext(path)[0] + "-results"
+
+
+def show(paths: list[str]) -> None:
+    """One table from saved runs; a later file's cells replace an earlier one's."""
+    rows: dict[int, dict] = {}
+    engines: list[str] = []
+    for path in paths:
+        saved = load_saved(path)
+        seen = sorted({e for cells in saved["rows"].values() for e in cells},
+                      key=ENGINES.index)
+        for run in saved["runs"]:
+            print(f"{path}: SF{saved['scale']:g}, {saved['threads']} threads, {', '.join(seen)}; "
+                  f"commit {run['commit']}, {run['date']}, load {run['load']} -> "
+                  f"{run.get('load_after', '?')} on {run['cores']} cores")
+        engines += [e for e in seen if e not in engines]
+        for n, cells in saved["rows"].items():
+            rows.setdefault(n, {}).update(cells)
+    engines.sort(key=ENGINES.index)
+    print(header(engines))
+    for n in sorted(rows):
+        print(row(n, rows[n], engines))
+    print("\n".join(summary(rows)))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0)
@@ -135,12 +240,20 @@ def main() -> None:
     parser.add_argument("--whole-tables", action="store_true",
                         help="reads ignore the columns the queries name (the optimizer "
                              "must find them)")
+    parser.add_argument("--json", help="save the rows to this file (added to it if it exists)")
+    parser.add_argument("--reference", help="a saved run whose DuckDB results check this "
+                                            "run's when DuckDB is not among --engines")
+    parser.add_argument("--show", nargs="+", metavar="FILE",
+                        help="print one table from saved runs and stop")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         engine, n, folder, out = args.child
         print(json.dumps(run_one(engine, int(n), folder, args.threads, out,
                                  args.whole_tables)))
+        return
+    if args.show:
+        show(args.show)
         return
     sys.path[:0] = [HERE, ROOT]
     import pandas as pd
@@ -157,36 +270,45 @@ def main() -> None:
                     folder, "--tables", ",".join(tables)], check=True)
     engines = [e for e in args.engines.split(",") if available(e)]
     skipped = sorted(set(args.engines.split(",")) - set(engines))
-    scratch = tempfile.mkdtemp(prefix="lamina-tpch-results-")
+    scratch = results_folder(args.json) if args.json else \
+        tempfile.mkdtemp(prefix="lamina-tpch-results-")
+    os.makedirs(scratch, exist_ok=True)
+    saved = {"scale": args.scale, "threads": args.threads, "runs": [], "rows": {}}
+    if args.json and os.path.exists(args.json):
+        saved = load_saved(args.json)
+        if (saved["scale"], saved["threads"]) != (args.scale, args.threads):
+            raise SystemExit(f"{args.json} holds SF{saved['scale']:g} with {saved['threads']} "
+                             "threads: save this run to another file")
+    this_run = machine()
+    saved["runs"].append(this_run)
+    reference_folder = results_folder(args.reference) if args.reference else scratch
     print(f"TPC-H SF{args.scale:g} ({folder}); {args.threads} threads; cells: wall seconds / "
           "peak RSS MiB, each in a fresh process; '!' = result differs from DuckDB's"
-          + (f"; not installed: {', '.join(skipped)}" if skipped else ""))
-    print(f"{'query':5} " + " ".join(f"{e:>15}" for e in engines)
-          + f" {'time/dask':>9} {'rss/dask':>8} {'time/duckdb':>11}")
-    time_ratios = []
+          + (f"; not installed: {', '.join(skipped)}" if skipped else "")
+          + f"; commit {this_run['commit']}, load {this_run['load']}")
+    print(header(engines))
     for n in queries:
         cells = {e: child(e, n, folder, args.threads, args.timeout, scratch,
                           args.whole_tables) for e in engines}
-        reference = cells.get("duckdb")
-        if reference and reference["status"] == "ok":
-            want = pd.read_parquet(reference["result"])
+        reference = os.path.join(reference_folder, f"duckdb-q{n}.parquet")
+        if "duckdb" in cells and cells["duckdb"]["status"] != "ok":
+            reference = None
+        if reference and os.path.exists(reference):
+            want = pd.read_parquet(reference)
             for engine, cell in cells.items():
                 if cell["status"] == "ok" and engine != "duckdb":
                     why = tpch_check.same(pd.read_parquet(cell["result"]), want)
                     cell["equal"] = why is None
                     if why:
                         print(f"  q{n} {engine}: {why}")
-        lamina, dask, duck = (cells.get(e) for e in ("lamina", "dask", "duckdb"))
-        over_dask = _ratio(lamina, dask, "seconds")
-        if over_dask:
-            time_ratios.append(over_dask)
-        print(f"q{n:<4} " + " ".join(_cell(cells[e]) for e in engines)
-              + f" {_fmt(over_dask, 9)} {_fmt(_ratio(lamina, dask, 'rss_mib'), 8)}"
-              + f" {_fmt(_ratio(lamina, duck, 'seconds'), 11)}", flush=True)
-    if time_ratios:
-        geomean = math.exp(sum(math.log(r) for r in time_ratios) / len(time_ratios))
-        print(f"geometric mean of lamina's time / dask's over {len(time_ratios)} queries: "
-              f"{geomean:.2f}")
+        for cell in cells.values():
+            cell.pop("result", None)
+        print(row(n, cells, engines), flush=True)
+        saved["rows"].setdefault(n, {}).update(cells)
+        if args.json:
+            this_run["load_after"] = [round(x, 1) for x in os.getloadavg()]
+            save(args.json, saved)
+    print("\n".join(summary({n: saved["rows"][n] for n in queries})))
 
 
 if __name__ == "__main__":

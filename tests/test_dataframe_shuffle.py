@@ -338,6 +338,16 @@ def test_parquet_statistics_estimate_the_groups_of_an_integer_key(tmp_path, monk
                                   rtol=1e-12)
 
 
+def test_parquet_key_range_is_that_of_the_row_groups_read(tmp_path):
+    pdf, path = make_parquet(tmp_path, 4_000, groups=8)
+    read = ld.read_parquet(path).layer
+    assert groups._parquet_min_max(read, "k") == (pdf.k.min(), pdf.k.max())
+    rows = pdf.iloc[1_500:2_500]               # row groups 3 and 4 (500 rows each)
+    assert groups._parquet_min_max(read.with_partitions(np.array([3, 4])), "k") == \
+        (rows.k.min(), rows.k.max())
+    assert groups._parquet_min_max(read, "x") is None         # not an integer column
+
+
 def test_split_out_must_be_a_positive_count():
     _, df = frames(100)
     for bad in (0, -2, 1.5, True):

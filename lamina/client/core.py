@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import sys
 import time
 import weakref
 from typing import Any, Sequence
@@ -68,6 +69,13 @@ def _held_collection(layer: Layer, cluster: str, rid: int, output: int) -> tuple
         return held, wrap(held)
     held = Held(cluster, rid, output, layer.chunks, layer.dtype)
     return held, Array(held)
+
+
+def prepare_kinds() -> list[str]:
+    """What this process is set to compute beyond arrays (``"frames"`` once it has
+    imported ``lamina.dataframe``), for the scheduler to have workers prepare: they
+    import pandas and pyarrow only when a client of the cluster uses them."""
+    return ["frames"] if "lamina.dataframe" in sys.modules else []
 
 
 def active_client() -> "Client | None":
@@ -153,7 +161,9 @@ class Client:
         return connect_to_dask(dask_client, timeout, **scheduler_options)
 
     async def _start(self, timeout: float) -> None:
-        self.comm = await connect_when_up(self.address, {"role": "client"}, load_blobs=False,
+        self.comm = await connect_when_up(self.address, {"role": "client",
+                                                         "prepare": prepare_kinds()},
+                                          load_blobs=False,
                                           timeout=timeout, security=self.security)
         hello = self.comm.peer_info
         self.scheduler_id = hello["id"]

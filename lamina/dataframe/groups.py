@@ -27,6 +27,7 @@ import pandas as pd
 
 from lamina.layers.frame.base import FrameLayer
 from lamina.layers.frame.parquet import ReadParquet
+from lamina.layers.frame.parquet_meta import dataset_meta
 from lamina.layers.frame.partitionwise import MapPartitions
 from lamina.layers.frame.sources import FromPandas
 
@@ -123,20 +124,18 @@ def _parquet_range(read: ReadParquet, key: str) -> int | None:
 
 def _parquet_min_max(read: ReadParquet, key: str) -> tuple[int, int] | None:
     """The least and greatest value of a column over the row groups read, from their
-    statistics (None where a row group has none)."""
-    import pyarrow.parquet as pq
-
-    low, high = None, None
-    for file, groups in read.parts:
-        metadata = pq.read_metadata(file)
-        names = metadata.schema.names
-        if key not in names:
-            return None
-        column = names.index(key)
-        for g in groups:
-            stats = metadata.row_group(g).column(column).statistics
-            if stats is None or not stats.has_min_max:
-                return None
-            low = stats.min if low is None else min(low, stats.min)
-            high = stats.max if high is None else max(high, stats.max)
-    return None if low is None else (int(low), int(high))
+    statistics (None where a row group has none). The dataset's statistics are pulled
+    from its cached footers once, as arrays (``DatasetMeta.column_stats``)."""
+    dataset = dataset_meta(read.path)
+    if dataset.files != tuple(read.files) or key not in dataset.schema.names:
+        return None
+    stats = dataset.column_stats(key)
+    if stats.kind != "int":
+        return None
+    indptr, ids = read.part_groups
+    first = np.zeros(len(dataset.files) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(dataset.rg_file, minlength=len(dataset.files)), out=first[1:])
+    which = first[np.repeat(read.part_file, np.diff(indptr))] + ids
+    if not len(which) or not stats.known[which].all():
+        return None
+    return int(stats.lo[which].min()), int(stats.hi[which].max())

@@ -59,6 +59,8 @@ MAX_TASK_LOSSES = 3
 MAX_FETCH_FAILURES = 10
 AHEAD_DEPTH = 64
 AHEAD_BUDGET = 1024
+PREPARE_KINDS = ("frames",)
+"""What a client may ask workers to prepare for (the libraries they import ahead)."""
 
 
 class Scheduler:
@@ -111,6 +113,7 @@ class Scheduler:
         self.listener: Any = None
         self.address = ""
         self.tasks_done = 0
+        self.prepare: set[str] = set()
 
     # lifecycle -----------------------------------------------------------------
     async def start(self, address: str = "tcp://127.0.0.1:0") -> str:
@@ -165,7 +168,8 @@ class Scheduler:
                          BatchedSend(comm))
         ws.ahead_budget = self.ahead_budget
         self.workers[wid] = ws
-        ws.send({"op": "welcome", "wid": wid, "heartbeat": self.heartbeat.interval})
+        ws.send({"op": "welcome", "wid": wid, "heartbeat": self.heartbeat.interval,
+                 "prepare": sorted(self.prepare)})
         self._broadcast_workers()
         self._schedule()
 
@@ -202,6 +206,15 @@ class Scheduler:
             logger.warning("closed the connection from %s: %s", sender, exc)
         finally:
             comm.abort()
+
+    def _prepare_workers(self, kinds: Any) -> None:
+        """Tell the workers, now and on joining, what a client will compute (``"frames"``):
+        they import its libraries while idle, and never when no client asked."""
+        new = {k for k in kinds or () if k in PREPARE_KINDS} - self.prepare
+        if new:
+            self.prepare |= new
+            for ws in self.workers.values():
+                ws.send({"op": "prepare", "kinds": sorted(new)})
 
     def _broadcast_workers(self) -> None:
         addresses = {ws.wid: ws.address for ws in self.workers.values()}
@@ -303,6 +316,7 @@ class Scheduler:
     async def _serve_client(self, comm: Comm) -> None:
         cs = ClientState(next(self._ids), BatchedSend(comm))
         self.clients[cs.cid] = cs
+        self._prepare_workers(comm.peer_info.get("prepare"))
         try:
             await self._read(comm, lambda msg: self._client_message(cs, msg), "a client")
         finally:

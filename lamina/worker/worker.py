@@ -53,6 +53,7 @@ from lamina.comm.security import Security
 from lamina.comm.wire import Blob, WireError, nodes_of
 from lamina.layers.base import Layer
 from lamina.layers.codec import LayerCodec
+from lamina.layers.frame.base import FrameLayer
 from lamina.layers.frame.shards import ShardDirectory, writing_shards
 from lamina.layers.registry import signature
 from lamina.worker.metrics import WorkerMetrics
@@ -143,6 +144,7 @@ class Worker:
         self.shards = ShardDirectory(spill_directory)
         self.paused = False
         self.pauses = 0
+        self.frames_prepared = False
         self.runs: dict[int, WorkerRun] = {}
         self.addresses: dict[int, str] = {}
         self.wid = -1
@@ -253,6 +255,18 @@ class Worker:
             self.wid = int(msg["wid"])
             if msg.get("heartbeat"):
                 self._spawn(self._heartbeat(float(msg["heartbeat"])))
+            self._prepare(msg.get("prepare") or ())
+        elif op == "prepare":
+            self._prepare(msg["kinds"])
+
+    def _prepare(self, kinds: Any) -> None:
+        """Import the libraries of what clients will compute (``"frames"``: pandas and
+        pyarrow) in a thread while this worker waits, once; a worker of a cluster
+        that only computes arrays never imports them."""
+        if "frames" in kinds and not self.frames_prepared:
+            self.frames_prepared = True
+            threading.Thread(target=import_frame_libraries, name="lamina-prepare",
+                             daemon=True).start()
 
     async def _heartbeat(self, interval: float) -> None:
         """Tell the scheduler this worker is alive every ``interval`` seconds, even
@@ -287,6 +301,8 @@ class Worker:
         except Exception as exc:
             run.error = exc
         run.kernels = [None] * len(run.layers)
+        if any(isinstance(layer, FrameLayer) for layer in run.layers):
+            self._prepare(("frames",))
 
     def _cancel(self, rid: int) -> None:
         run = self.runs.pop(rid, None)
@@ -636,6 +652,7 @@ class Worker:
                 "runs": sorted(self.runs), "queued": len(self.queue), "busy": self.busy,
                 "tasks_run": self.tasks_run, "held": len(self.waiting),
                 "tasks_ahead": self.tasks_ahead, "paused": self.paused, "pauses": self.pauses,
+                "frames_prepared": self.frames_prepared,
                 "bytes_received": self.metrics.bytes_received,
                 "bytes_sent": self.metrics.bytes_sent, **self.data.info(), **self.shards.info()}
 
@@ -649,7 +666,6 @@ def run_worker(scheduler_address: str, nthreads: int = 1, host: str = "127.0.0.1
     Peers reach it on ``tls://`` when ``security`` has a certificate, else ``tcp://``.
     """
     security = security or Security.when_written(SCHEDULER_WAIT_SECONDS)
-    threading.Thread(target=_import_frame_libraries, name="lamina-warm", daemon=True).start()
     worker = Worker(scheduler_address, nthreads,
                     listen_address=f"{security.scheme}://{host}:{port}", security=security,
                     memory_limit=memory_limit)
@@ -657,10 +673,10 @@ def run_worker(scheduler_address: str, nthreads: int = 1, host: str = "127.0.0.1
                        ended=worker.finished, suffix=f" for {scheduler_address}")
 
 
-def _import_frame_libraries() -> None:
+def import_frame_libraries() -> None:
     """Import pandas and pyarrow, when installed, while the worker waits for work: the
     first dataframe task would otherwise wait seconds for them."""
-    for name in ("pandas", "pyarrow", "pyarrow.compute", "pyarrow.dataset", "pyarrow.parquet"):
+    for name in ("pandas", "pyarrow", "pyarrow.parquet", "pyarrow.compute", "pyarrow.dataset"):
         try:
             importlib.import_module(name)
         except ImportError:

@@ -23,6 +23,7 @@ import numpy as np
 
 from lamina.layers.base import CSR, Kernel
 from lamina.layers.frame.base import FrameLayer
+from lamina.layers.frame.parquet_footer import cut_read, dataset_locations
 from lamina.layers.frame.parquet_meta import DatasetMeta, dataset_meta, file_meta
 from lamina.layers.frame.parquet_read import read_partition
 from lamina.layers.frame.sources import FrameSource
@@ -120,10 +121,10 @@ def plan_parquet(path: str, columns: Sequence[str] | None = None, filters: Any =
         np.zeros(0, dtype=np.int64)
     return ReadParquet(path, dataset.files, files[starts].astype(np.int64),
                        (indptr, ids.astype(np.int64)), tuple(meta.columns), filters, meta,
-                       rows.astype(np.int64))
+                       rows.astype(np.int64), dataset_locations(dataset))
 
 
-@trusted(version=2)
+@trusted(version=3)
 class ReadParquet(FrameSource):
     """Row groups ``part_groups`` of file ``files[part_file[i]]`` as partition ``i``.
 
@@ -133,11 +134,14 @@ class ReadParquet(FrameSource):
     filtering afterwards would. ``row_counts`` is each partition's row
     count before filtering (from the metadata), for size estimates. With
     ``filters``, a read task first checks its row groups' statistics and
-    reads none of those they rule out.
+    reads none of those they rule out. ``locations`` (``parquet_footer.dataset_locations``)
+    says where each row group's footer entry lies, so a task parses a footer of its
+    own row groups instead of the file's whole footer.
     """
 
     _parameters = ("path", "files", "part_file", "part_groups", "columns", "filters", "meta_",
-                   "row_counts")
+                   "row_counts", "locations")
+    _defaults = {"locations": None}
 
     def _npartitions(self) -> int:
         return len(self.part_file)
@@ -196,18 +200,28 @@ class ReadParquet(FrameSource):
 
     def kernel(self) -> Kernel:
         files, part_file, (indptr, ids) = self.files, self.part_file, self.part_groups
+        locations = self.locations
         columns, filters, meta = list(self.columns), self.filters, self.meta_
         expression = filters_expression(filters)
         filter_names = filter_columns(filters)
 
         def run(block: int, inputs: list) -> Any:
-            file = files[int(part_file[block])]
+            f = int(part_file[block])
+            file = files[f]
             groups = ids[indptr[block]:indptr[block + 1]]
-            if filters and len(groups):
-                groups = groups[dataset_meta(file).may_match(filters, groups)]
-            if not len(groups):
+            found = cut_read(file, f, groups, locations, filters) if len(groups) else None
+            if found is not None:
+                metadata, positions, starts, counts = found
+            else:
+                if filters and len(groups):
+                    groups = groups[dataset_meta(file).may_match(filters, groups)]
+                footer = file_meta(file) if len(groups) else None
+                metadata, positions = footer and footer.metadata, groups
+                starts, counts = (footer.starts[groups], footer.rows[groups]) if footer else (
+                    None, None)
+            if not len(positions):
                 return meta
-            return read_partition(file, file_meta(file), groups.tolist(), columns,
+            return read_partition(file, metadata, positions.tolist(), starts, counts, columns,
                                   filter_names, expression)
 
         return run

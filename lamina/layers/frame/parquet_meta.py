@@ -92,6 +92,13 @@ class DatasetMeta:
     rg_id: np.ndarray
     rg_rows: np.ndarray
     _stats: dict = field(default_factory=dict)
+    footers: tuple | None = None
+    """The parsed footers, when given (a cut-down footer of a read task's row groups);
+    else each file's is read once (``file_meta``)."""
+
+    def footer(self, f: int) -> Any:
+        return self.footers[f] if self.footers is not None else \
+            file_meta(self.files[f]).metadata
 
     @property
     def n_row_groups(self) -> int:
@@ -126,6 +133,15 @@ class DatasetMeta:
                 keep &= term_may_match(stats, op, value)
             out |= keep
         return out
+
+
+def footer_may_match(metadata: Any, filters: tuple | None) -> np.ndarray:
+    """Per row group of one parsed footer: may any row match the DNF ``filters``?"""
+    n = metadata.num_row_groups
+    meta = DatasetMeta("", (), ("",), metadata.schema.to_arrow_schema(),
+                       np.zeros(n, dtype=np.int64), np.arange(n, dtype=np.int64),
+                       np.zeros(n, dtype=np.int64), footers=(metadata,))
+    return meta.may_match(filters)
 
 
 def dataset_files(path: str) -> list[str]:
@@ -200,7 +216,7 @@ def _extract(meta: DatasetMeta, column: str, which: np.ndarray) -> ColumnStats:
     for k, g in enumerate(which.tolist()):
         f = int(meta.rg_file[g])
         if f not in footers:
-            md = file_meta(meta.files[f]).metadata
+            md = meta.footer(f)
             names = [md.schema.column(j).path for j in range(md.num_columns)]
             footers[f] = (md, names.index(column) if column in names else -1)
         md, j = footers[f]

@@ -59,24 +59,26 @@ def _is_small_dictionary(row_group: Any, name: str) -> bool:
     return data_bytes <= DICTIONARY_SLACK * row_group.num_rows * bits / 8 + 4096
 
 
-def read_partition(path: str, footer: Any, groups: list[int], columns: list[str],
-                   filter_names: list[str], expression: Any) -> Any:
-    """Rows of row groups ``groups`` of ``path`` (``columns`` only) that match
-    ``expression``, as pandas, indexed by their row position in the file."""
+def read_partition(path: str, metadata: Any, groups: list[int], starts: np.ndarray,
+                   counts: np.ndarray, columns: list[str], filter_names: list[str],
+                   expression: Any) -> Any:
+    """Rows of row groups ``groups`` of footer ``metadata`` of ``path`` (``columns``
+    only) that match ``expression``, as pandas, indexed by their row position in the
+    file (the groups start at rows ``starts`` and hold ``counts`` rows)."""
     import pandas as pd
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     read = sorted(set(columns) | set(filter_names))
-    schema = footer.metadata.schema.to_arrow_schema()
-    encoded = dictionary_columns(footer.metadata, schema, groups, read)
-    reader = pq.ParquetFile(path, metadata=footer.metadata, read_dictionary=encoded)
+    schema = metadata.schema.to_arrow_schema()
+    encoded = dictionary_columns(metadata, schema, groups, read)
+    reader = pq.ParquetFile(path, metadata=metadata, read_dictionary=encoded)
     table = reader.read_row_groups(groups, columns=read, use_pandas_metadata=False)
     if encoded:
         table = _decoded(table, [c for c in encoded if c in filter_names] if expression
                          is not None else encoded)
-    rows = np.concatenate([np.arange(footer.starts[g], footer.starts[g] + footer.rows[g])
-                           for g in groups])
+    rows = np.repeat(starts - np.cumsum(counts) + counts, counts) + \
+        np.arange(int(counts.sum()), dtype=np.int64)
     table = table.append_column(ROW, pa.array(rows, type=pa.int64()))
     if expression is not None:
         table = table.filter(expression)
