@@ -1,9 +1,31 @@
 """The quick scan for an entry-point group agrees with ``importlib.metadata``."""
 
 import importlib
+import importlib.machinery
+import sys
 from importlib import metadata
 
+import pytest
+
 from lamina.optimizer.plugin_scan import group_may_be_declared
+
+
+@pytest.fixture(autouse=True)
+def only_path_finders(monkeypatch):
+    """An editable install adds a finder of its own distributions, which the scan
+    leaves to importlib (answering True); these tests are about the folder scan."""
+    kept = [f for f in sys.meta_path if not hasattr(f, "find_distributions")
+            or f is importlib.machinery.PathFinder]
+    monkeypatch.setattr(sys, "meta_path", kept)
+
+
+def test_a_foreign_distribution_finder_is_left_to_importlib(monkeypatch):
+    class Finder:
+        def find_distributions(self, context=None):
+            return iter(())
+
+    monkeypatch.setattr(sys, "meta_path", [Finder(), *sys.meta_path])
+    assert group_may_be_declared("lamina.no-such-group-anywhere") is True
 
 
 def test_a_group_no_distribution_declares_is_not_found():
