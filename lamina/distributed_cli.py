@@ -68,6 +68,10 @@ def add_worker_parser(subparsers: Any) -> argparse.ArgumentParser:
                         help="spill blocks to disk above 60%% of SIZE and pause above 80%%: "
                         "bytes, '2GiB', '500MB' or a fraction of this machine's memory "
                         "('0.5'); default: no limit")
+    parser.add_argument("--prepare", action="append", choices=("frames",), default=[],
+                        metavar="KIND",
+                        help="import the libraries of KIND at start instead of when a client "
+                        "first asks (frames: pandas and pyarrow); repeatable")
     _add_process_options(parser, "interface peers reach this worker on (default: 127.0.0.1)",
                          0, "TCP port for peers (default: 0, a free one)")
     add_security_options(parser, "the file holding the cluster secret (default: "
@@ -197,7 +201,8 @@ def _worker(args: argparse.Namespace) -> int:
         security = Security.when_written(SCHEDULER_WAIT_SECONDS, args.auth_file,
                                          **security_options(args))
         return run_worker(args.address, args.nthreads, args.host, args.port,
-                          args.exit_with_parent, security, args.memory_limit)
+                          args.exit_with_parent, security, args.memory_limit,
+                          prepare=args.prepare)
     except (OSError, ValueError, LookupError) as exc:
         raise SystemExit(f"lamina worker: {exc}") from None
 

@@ -27,7 +27,10 @@ def _frame_libraries_per_worker(client, n_workers):
 
 @pytest.fixture
 def fresh_cluster():
-    with lamina.LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None) as c:
+    """A cluster whose workers start unprepared (this process has imported
+    lamina.dataframe, which would otherwise prepare them at start)."""
+    with lamina.LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None,
+                             prepare=[]) as c:
         yield c
 
 
@@ -52,3 +55,24 @@ def test_a_client_that_uses_dataframes_has_workers_prepare_on_connect(fresh_clus
         while not client.worker_info()[0]["frames_prepared"] and time.monotonic() < deadline:
             time.sleep(0.05)
         assert [w["frames_prepared"] for w in client.worker_info()] == [True]
+
+
+def test_a_cluster_started_by_a_dataframe_process_prepares_its_workers_at_start(monkeypatch):
+    monkeypatch.setattr(client_core, "prepare_kinds", lambda: [])   # the client asks nothing
+    with lamina.LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None) as c:
+        assert c.prepare == ["frames"]
+        with lamina.Client(c) as client:
+            assert [w["frames_prepared"] for w in client.worker_info()] == [True]
+            deadline = time.monotonic() + 60
+            while not _frame_libraries_per_worker(client, 1).all() and \
+                    time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert _frame_libraries_per_worker(client, 1).all()
+
+
+def test_the_worker_command_rejects_an_unknown_kind_to_prepare(capsys):
+    from lamina.distributed_cli import main
+
+    with pytest.raises(SystemExit):
+        main(["worker", "tcp://127.0.0.1:1", "--prepare", "tables"])
+    assert "invalid choice: 'tables'" in capsys.readouterr().err

@@ -21,7 +21,7 @@ import os
 import subprocess
 import sys
 import threading
-from typing import Any
+from typing import Any, Sequence
 
 from lamina.comm.security import SECRET_ENV, Security, new_secret
 
@@ -82,6 +82,13 @@ class _Process:
             self.proc.stdout.close()
 
 
+def prepare_kinds() -> list[str]:
+    """What this process is set to compute beyond arrays (``"frames"`` once it has
+    imported ``lamina.dataframe``), for the scheduler to have workers prepare: they
+    import pandas and pyarrow only when a client of the cluster uses them."""
+    return ["frames"] if "lamina.dataframe" in sys.modules else []
+
+
 class LocalCluster:
     """A scheduler and ``n_workers`` worker processes on this machine (loopback).
 
@@ -93,6 +100,9 @@ class LocalCluster:
     ``dashboard_address``: where the scheduler serves its dashboard
     (``dashboard_link``); ``":8787"`` by default, a free port when that one
     is busy, None for none.
+    ``prepare``: what the workers import as they start (``["frames"]``: pandas
+    and pyarrow); by default what this process computes, so a cluster started
+    after ``import lamina.dataframe`` has its workers ready for frames.
     """
 
     def __init__(self, n_workers: int = 2, threads_per_worker: int = 1,
@@ -101,8 +111,10 @@ class LocalCluster:
                  heartbeat_interval: float | None = None,
                  worker_timeout: float | None = None, ahead_depth: int | None = None,
                  ahead_budget: int | None = None,
-                 dashboard_address: str | None = ":8787") -> None:
+                 dashboard_address: str | None = ":8787",
+                 prepare: Sequence[str] | None = None) -> None:
         self.n_workers = n_workers
+        self.prepare = list(prepare_kinds() if prepare is None else prepare)
         self.threads_per_worker = threads_per_worker
         self.host = host
         self.processes: list[_Process] = []
@@ -140,7 +152,8 @@ class LocalCluster:
                             str(self.threads_per_worker), "--host", self.host,
                             "--exit-with-parent",
                             *(["--memory-limit", str(self.memory_limit)]
-                              if self.memory_limit else [])],
+                              if self.memory_limit else []),
+                            *(arg for kind in self.prepare for arg in ("--prepare", kind))],
                            "lamina worker listening at ", self._env)
         self.processes.append(process)
         return process

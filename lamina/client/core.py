@@ -28,13 +28,12 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import sys
 import time
 import weakref
 from typing import Any, Sequence
 
 from lamina.array.core import Array
-from lamina.client.cluster import LocalCluster, security_of_local
+from lamina.client.cluster import LocalCluster, prepare_kinds, security_of_local
 from lamina.client.futures import CLOSED_BEFORE_RESULT, Future, remote_exception
 from lamina.client.results import OutputsLost, check_blocks, gather_blocks
 from lamina.comm.batched import BatchedSend, unbatch
@@ -69,13 +68,6 @@ def _held_collection(layer: Layer, cluster: str, rid: int, output: int) -> tuple
         return held, wrap(held)
     held = Held(cluster, rid, output, layer.chunks, layer.dtype)
     return held, Array(held)
-
-
-def prepare_kinds() -> list[str]:
-    """What this process is set to compute beyond arrays (``"frames"`` once it has
-    imported ``lamina.dataframe``), for the scheduler to have workers prepare: they
-    import pandas and pyarrow only when a client of the cluster uses them."""
-    return ["frames"] if "lamina.dataframe" in sys.modules else []
 
 
 def active_client() -> "Client | None":

@@ -39,7 +39,7 @@ import time
 import traceback
 from collections import deque
 from concurrent.futures import Executor, ThreadPoolExecutor
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -660,15 +660,19 @@ class Worker:
 def run_worker(scheduler_address: str, nthreads: int = 1, host: str = "127.0.0.1",
                port: int = 0, exit_with_parent: bool = False,
                security: Security | None = None,
-               memory_limit: str | float | None = None) -> int:
+               memory_limit: str | float | None = None,
+               prepare: Sequence[str] = ()) -> int:
     """The ``lamina worker`` command: serve until the scheduler goes away; return 0.
 
     Peers reach it on ``tls://`` when ``security`` has a certificate, else ``tcp://``.
+    ``prepare`` (``"frames"``) starts importing those libraries now, while the
+    worker itself starts, rather than when a client first asks.
     """
     security = security or Security.when_written(SCHEDULER_WAIT_SECONDS)
     worker = Worker(scheduler_address, nthreads,
                     listen_address=f"{security.scheme}://{host}:{port}", security=security,
                     memory_limit=memory_limit)
+    worker._prepare(prepare)
     return run_process("worker", worker.start, worker.close, exit_with_parent,
                        ended=worker.finished, suffix=f" for {scheduler_address}")
 
